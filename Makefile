@@ -1,0 +1,49 @@
+# consoleme-assets: `make dev` (sandbox + Dagster UI) and `make test` (everything the tests need, then pytest).
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+PIP_VERSION := 26.3
+export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
+
+.PHONY: install dev test redis-server check clean
+
+# The venv is rebuilt when the pins change. constraints.txt pins every transitive package.
+$(INSTALLED): pyproject.toml constraints.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check pip==$(PIP_VERSION)
+	$(BIN)/pip install -q -c constraints.txt -e '.[test]'
+	@touch $@
+
+install: $(INSTALLED)
+
+# Tests run against Debian's real redis-server; install it when missing (CI runs as root).
+redis-server:
+	@command -v redis-server >/dev/null || { \
+	  echo "installing redis-server from Debian's packages"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; }
+
+check: install
+	$(BIN)/pip check
+	$(BIN)/python -c "import consoleme_assets.definitions as d; import dagster_aws.s3; print('import ok:', sorted(k.to_user_string() for k in d.defs.resolve_all_asset_keys()))"
+
+# The tests start their own redis-server and moto server on free loopback ports.
+test: install redis-server check
+	$(BIN)/pytest -q
+
+# Sandbox (seeded moto org + Redis) in the background, then the Dagster UI on 127.0.0.1:3000.
+dev: install
+	@mkdir -p "$(DAGSTER_HOME)" && cp dagster.yaml "$(DAGSTER_HOME)/dagster.yaml"
+	@rm -f .sandbox/env; \
+	$(BIN)/python -m consoleme_assets.sandbox --env-file .sandbox/env & sandbox=$$!; \
+	trap 'kill -TERM $$sandbox 2>/dev/null; wait $$sandbox' EXIT; \
+	for _ in $$(seq 1 240); do \
+	  [ -f .sandbox/env ] && break; \
+	  kill -0 $$sandbox 2>/dev/null || { echo "sandbox failed to start" >&2; exit 1; }; \
+	  sleep 0.25; \
+	done; \
+	source .sandbox/env && $(BIN)/dagster dev -h 127.0.0.1 -p 3000 -w workspace.yaml
+
+clean:
+	rm -rf $(VENV) .dagster_home .sandbox .pytest_cache

@@ -1,0 +1,162 @@
+"""Sessions for the hub (our own credentials) and for each account (the spoke role, assumed through STS).
+
+Assumed credentials refresh themselves shortly before they expire (botocore's RefreshableCredentials),
+so one factory can serve a long run. Clients use botocore's adaptive retry mode, which backs off on
+throttling across all calls of a client.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import botocore.session
+from botocore.config import Config
+from botocore.credentials import RefreshableCredentials
+from botocore.exceptions import BotoCoreError, ClientError
+
+from ..settings import Settings
+
+
+class AccountAccessError(RuntimeError):
+    """An account could not be reached (assume-role refused, no credentials, ...)."""
+
+    def __init__(self, account_id: str, message: str):
+        super().__init__(f"account {account_id}: {message}")
+        self.account_id = account_id
+
+
+def describe_aws_error(exc: BaseException) -> str:
+    """A short, secret-free description of an AWS error: the error code and AWS's message."""
+    if isinstance(exc, ClientError):
+        err = exc.response.get("Error", {})
+        op = getattr(exc, "operation_name", "") or ""
+        return f"{op + ': ' if op else ''}{err.get('Code', 'ClientError')}: {err.get('Message', '')}".strip()
+    return f"{type(exc).__name__}: {exc}"
+
+
+@dataclass(frozen=True)
+class _SessionKey:
+    account_id: str
+    role_name: str
+    session_name: str
+    external_id: str | None
+
+
+class AwsSessions:
+    """Hands out boto3 sessions and clients per account. Thread-safe; share one per run."""
+
+    def __init__(self, settings: Settings, hub_session: boto3.Session | None = None):
+        self.settings = settings
+        self._hub = hub_session or boto3.Session(region_name=settings.region)
+        self._lock = threading.Lock()
+        self._sessions: dict[_SessionKey, boto3.Session] = {}
+        self._assume_locks: dict[_SessionKey, threading.Lock] = {}
+        self._clients: dict[tuple, Any] = {}
+        self.config = Config(
+            retries={"mode": "adaptive", "total_max_attempts": settings.tuning.aws_max_attempts},
+            max_pool_connections=max(10, settings.tuning.max_concurrent_accounts * 2),
+            user_agent_extra="consoleme-assets",
+        )
+
+    # -- sessions --------------------------------------------------------------------------------
+
+    @property
+    def hub(self) -> boto3.Session:
+        """Our own credentials: used for S3/DynamoDB writes and as the source for AssumeRole."""
+        return self._hub
+
+    def for_account(
+        self,
+        account_id: str,
+        role_name: str | None = None,
+        session_name: str | None = None,
+    ) -> boto3.Session:
+        """A session in `account_id` through `role_name` (default: the spoke role, `policies.role_name`).
+
+        Without a spoke role configured this is the hub session (single-account installs, as ConsoleMe).
+        """
+        role = role_name or self.settings.spoke_role_name
+        if not role:
+            return self._hub
+        key = _SessionKey(
+            account_id, role, session_name or self.settings.tuning.role_session_name,
+            self.settings.tuning.spoke_role_external_id,
+        )
+        with self._lock:
+            session = self._sessions.get(key)
+            if session is not None:
+                return session
+            key_lock = self._assume_locks.setdefault(key, threading.Lock())
+        with key_lock:  # one AssumeRole per account, accounts in parallel
+            with self._lock:
+                session = self._sessions.get(key)
+            if session is None:
+                session = self._assume(key)
+                with self._lock:
+                    self._sessions[key] = session
+            return session
+
+    def _sts(self) -> Any:
+        endpoint = self.settings.sts_endpoint() or self.settings.endpoint_url
+        return self._hub.client("sts", region_name=self.settings.region, endpoint_url=endpoint, config=self.config)
+
+    def _assume(self, key: _SessionKey) -> boto3.Session:
+        role_arn = f"arn:aws:iam::{key.account_id}:role/{key.role_name}"
+        sts = self._sts()
+
+        def fetch() -> dict[str, str]:
+            kwargs: dict[str, Any] = {"RoleArn": role_arn, "RoleSessionName": key.session_name[:64]}
+            if key.external_id:
+                kwargs["ExternalId"] = key.external_id
+            try:
+                creds = sts.assume_role(**kwargs)["Credentials"]
+            except (ClientError, BotoCoreError) as exc:
+                raise AccountAccessError(key.account_id, f"cannot assume {role_arn}: {describe_aws_error(exc)}") from None
+            return {
+                "access_key": creds["AccessKeyId"],
+                "secret_key": creds["SecretAccessKey"],
+                "token": creds["SessionToken"],
+                "expiry_time": creds["Expiration"].isoformat(),
+            }
+
+        # Fetch now so a refused role fails here, naming the account, not on the first API call.
+        credentials = RefreshableCredentials.create_from_metadata(
+            metadata=fetch(), refresh_using=fetch, method="sts-assume-role"
+        )
+        core = botocore.session.get_session()
+        core._credentials = credentials  # the documented way to hand botocore refreshable credentials
+        core.set_config_variable("region", self.settings.region)
+        return boto3.Session(botocore_session=core)
+
+    # -- clients ---------------------------------------------------------------------------------
+
+    def client(
+        self,
+        service: str,
+        account_id: str | None = None,
+        region: str | None = None,
+        role_name: str | None = None,
+        session_name: str | None = None,
+    ) -> Any:
+        """A cached client for `service` in `account_id` (None = the hub) and `region`."""
+        region = region or self.settings.region
+        cache_key = (service, account_id, region, role_name, session_name)
+        with self._lock:
+            client = self._clients.get(cache_key)
+        if client is not None:
+            return client
+        session = self._hub if account_id is None else self.for_account(account_id, role_name, session_name)
+        endpoint = self.settings.endpoint_url
+        if service == "dynamodb":
+            endpoint = self.settings.effective_dynamodb_endpoint
+        elif service == "sts":
+            endpoint = self.settings.sts_endpoint() or endpoint
+        with self._lock:  # boto3 sessions are not thread-safe while creating clients
+            client = self._clients.get(cache_key)
+            if client is None:
+                client = session.client(service, region_name=region, endpoint_url=endpoint, config=self.config)
+                self._clients[cache_key] = client
+        return client

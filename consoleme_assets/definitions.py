@@ -1,0 +1,24 @@
+"""The one Definitions object: each domain's definitions plus the shared resources."""
+
+import dagster as dg
+
+from .accounts import definitions as accounts
+from .inventory import definitions as inventory
+from .io_managers import AccountListIOManager, JsonCacheIOManager
+from .resources import ConsoleMeResource
+
+
+def build_resources(config_file: str | None = None) -> dict:
+    consoleme = ConsoleMeResource(config_file=config_file)
+    return {
+        "consoleme": consoleme,
+        "json_cache_io_manager": JsonCacheIOManager(consoleme=consoleme),
+        "account_lists_io_manager": AccountListIOManager(consoleme=consoleme),
+    }
+
+
+defs = dg.Definitions.merge(
+    accounts.defs,
+    inventory.defs,
+    dg.Definitions(resources=build_resources()),
+)

@@ -1,0 +1,70 @@
+"""The one resource every asset uses: settings plus Redis, S3 and AWS clients built from them."""
+
+
+from typing import Any
+
+import dagster as dg
+import redis
+from pydantic import PrivateAttr
+
+from .aws.sessions import AwsSessions
+from .settings import Settings, load_settings
+from .stores import RedisStore, S3Store
+from .stores.caches import ConsoleMeCaches
+
+
+def redis_client_for(url: str) -> redis.Redis:
+    # decode_responses: ConsoleMe's web tier reads strings; timeouts so a dead Redis fails a run, not hangs it.
+    return redis.Redis.from_url(
+        url, decode_responses=True, socket_timeout=30, socket_connect_timeout=10, health_check_interval=30
+    )
+
+
+def redact_url(url: str) -> str:
+    """The URL without its password, for messages and metadata."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = f"{parts.username or ''}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+class ConsoleMeResource(dg.ConfigurableResource):
+    """Settings from `config_file` (default: $CONSOLEME_ASSETS_CONFIG, else the shipped default)."""
+
+    config_file: str | None = None
+
+    _settings: Settings | None = PrivateAttr(default=None)
+    _sessions: AwsSessions | None = PrivateAttr(default=None)
+    _redis: Any = PrivateAttr(default=None)
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        self._settings = load_settings(self.config_file)
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = load_settings(self.config_file)
+        return self._settings
+
+    @property
+    def sessions(self) -> AwsSessions:
+        if self._sessions is None:
+            self._sessions = AwsSessions(self.settings)
+        return self._sessions
+
+    @property
+    def redis_client(self) -> redis.Redis:
+        if self._redis is None:
+            self._redis = redis_client_for(self.settings.effective_redis_url)
+        return self._redis
+
+    def caches(self) -> ConsoleMeCaches:
+        s3 = S3Store(self.sessions.client("s3"))  # writers skip S3 when no bucket is configured
+        return ConsoleMeCaches(self.settings, RedisStore(self.redis_client, self.settings.redis_keys.last_updated), s3)
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        if self._redis is not None:
+            self._redis.close()

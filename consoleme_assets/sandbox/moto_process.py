@@ -1,0 +1,210 @@
+"""Run moto's HTTP server in this process (``python -m consoleme_assets.sandbox.moto_process``).
+
+Before serving, three small patches make moto fit the sandbox:
+
+* Organizations ``CreateAccount`` derives the new account id from the account's email, so a seeded
+  organisation has the same ids on every run (moto draws them at random).
+* ``/moto-api/reset`` also forgets which organisation each member account belonged to; moto keeps that
+  map outside its backends, so it would otherwise survive a reset.
+* Only a handful of AWS-managed IAM policies are loaded per account. Moto either loads none (then
+  attaching ``arn:aws:iam::aws:policy/ReadOnlyAccess`` fails) or all ~1,600, which costs about a
+  second per account and makes every reset slow. ``--aws-managed-policies all`` restores the full set.
+
+The server stops on SIGTERM/SIGINT, and on its own when ``--parent-pid`` is given and that process dies,
+so a killed test run does not leave a moto behind.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+from functools import lru_cache
+from typing import Any
+
+# moto's default account (the sandbox hub); a derived member id must never equal it.
+DEFAULT_ACCOUNT_ID = "123456789012"
+
+# AWS-managed policies available in every sandbox account (names as in moto's bundled data).
+DEMO_AWS_MANAGED_POLICIES = (
+    "AdministratorAccess",
+    "ReadOnlyAccess",
+    "ViewOnlyAccess",
+    "SecurityAudit",
+    "PowerUserAccess",
+    "AmazonS3ReadOnlyAccess",
+    "AmazonSQSFullAccess",
+    "AWSLambdaBasicExecutionRole",
+)
+
+
+def account_id_for_email(email: str, taken: frozenset[str] | set[str] = frozenset()) -> str:
+    """Deterministic 12-digit account id for ``email`` (case-insensitive).
+
+    The first 12 digits of the sha256 of the email read as an integer; on a clash with the default
+    account or an id in ``taken`` a counter is appended to the hashed text until the id is free.
+    """
+    base = email.strip().lower()
+    counter = 0
+    while True:
+        text = base if counter == 0 else f"{base}#{counter}"
+        candidate = str(int(hashlib.sha256(text.encode()).hexdigest(), 16))[:12].zfill(12)
+        if candidate != DEFAULT_ACCOUNT_ID and candidate not in taken:
+            return candidate
+        counter += 1
+
+
+def _patch_organizations() -> None:
+    from moto.moto_api._internal.models import MotoAPIBackend
+    from moto.organizations import models, utils
+
+    if getattr(models.OrganizationsBackend.create_account, "_consoleme_sandbox", False):
+        return  # already patched in this process
+
+    # FakeAccount.__init__ draws the id (and creates OrganizationAccountAccessRole in that account)
+    # before create_account sees it, so the email travels to the id generator through a thread-local.
+    pending = threading.local()
+    random_account_id = utils.make_random_account_id
+    create_account = models.OrganizationsBackend.create_account
+    reset = MotoAPIBackend.reset
+
+    def make_account_id() -> str:
+        email = getattr(pending, "email", None)
+        if email is None:  # e.g. the throwaway FakeAccount create_organization builds for the master
+            return random_account_id()
+        return account_id_for_email(email, pending.taken)
+
+    def create_account_deterministic(self: Any, **kwargs: Any) -> dict[str, Any]:
+        pending.email = kwargs.get("Email")
+        pending.taken = frozenset(account.id for account in self.accounts)
+        try:
+            return create_account(self, **kwargs)
+        finally:
+            pending.email = None
+
+    def reset_including_org_membership(self: Any) -> None:
+        reset(self)
+        models.organizations_backends.master_accounts.clear()
+
+    create_account_deterministic._consoleme_sandbox = True  # type: ignore[attr-defined]
+    utils.make_random_account_id = make_account_id
+    models.OrganizationsBackend.create_account = create_account_deterministic
+    MotoAPIBackend.reset = reset_including_org_membership
+
+
+def _patch_iam_managed_policies(mode: str) -> None:
+    if mode == "all":
+        os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"
+        return
+    if mode == "none":
+        os.environ.pop("MOTO_IAM_LOAD_MANAGED_POLICIES", None)
+        return
+
+    from moto.iam import models as iam_models
+
+    @lru_cache(maxsize=1)
+    def bundled_policies() -> dict[str, Any]:
+        data = json.loads(iam_models.aws_managed_policies_data)
+        return {name: data[name] for name in DEMO_AWS_MANAGED_POLICIES if name in data}
+
+    def init_demo_aws_policies(self: Any) -> list[Any]:
+        return [
+            iam_models.AWSManagedPolicy.from_data(name, self.account_id, self.region_name, body)
+            for name, body in bundled_policies().items()
+        ]
+
+    iam_models.IAMBackend._init_aws_policies = init_demo_aws_policies
+
+
+def install_patches(aws_managed_policies: str = "demo") -> None:
+    """Apply the sandbox patches to moto in this process (idempotent)."""
+    _patch_organizations()
+    _patch_iam_managed_policies(aws_managed_policies)
+
+
+def serve(
+    host: str,
+    port: int,
+    *,
+    parent_pid: int | None = None,
+    aws_managed_policies: str = "demo",
+    verbose: bool = False,
+) -> None:
+    """Serve moto on host:port until SIGTERM/SIGINT (or the parent process dies)."""
+    # MOTO_ACCOUNT_ID would pin every request to one account and break assumed-role routing.
+    os.environ.pop("MOTO_ACCOUNT_ID", None)
+    os.environ["MOTO_PORT"] = str(port)  # moto builds some self-referencing URLs from it
+    install_patches(aws_managed_policies)
+
+    from moto.moto_server.werkzeug_app import (
+        DomainDispatcherApplication,
+        MotoRequestHandler,
+        create_backend_app,
+    )
+    from werkzeug.serving import make_server
+
+    # werkzeug logs every request at INFO; keep the log to errors unless asked.
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING)
+    logging.getLogger("werkzeug").setLevel(logging.INFO if verbose else logging.WARNING)
+
+    # Bind here, in the main thread, so a taken port fails the process at once with a clear message.
+    server = make_server(
+        host,
+        port,
+        DomainDispatcherApplication(create_backend_app),
+        threaded=True,
+        request_handler=MotoRequestHandler,
+    )
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+
+    thread = threading.Thread(target=server.serve_forever, name="moto-http", daemon=True)
+    thread.start()
+    print(f"moto listening on http://{host}:{server.port} (pid {os.getpid()})", flush=True)
+    while not stop.wait(1.0):
+        if parent_pid is not None and os.getppid() != parent_pid:
+            print(f"parent process {parent_pid} is gone; stopping moto", flush=True)
+            break
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=5)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m consoleme_assets.sandbox.moto_process",
+        description="moto server with deterministic Organizations account ids",
+    )
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--parent-pid", type=int, default=None, help="exit when this process dies")
+    parser.add_argument(
+        "--aws-managed-policies",
+        choices=("demo", "all", "none"),
+        default="demo",
+        help="which AWS-managed IAM policies each account has (default: a small demo set)",
+    )
+    parser.add_argument("--verbose", action="store_true", help="log every request")
+    args = parser.parse_args(argv)
+    try:
+        serve(
+            args.host,
+            args.port,
+            parent_pid=args.parent_pid,
+            aws_managed_policies=args.aws_managed_policies,
+            verbose=args.verbose,
+        )
+    except OSError as exc:
+        print(f"moto could not listen on {args.host}:{args.port}: {exc}", file=sys.stderr, flush=True)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,400 @@
+"""Seed a moto server with a small ConsoleMe-shaped AWS organisation, through boto3 over HTTP.
+
+Moto's default account 123456789012 is the hub (Organizations management account, ConsoleMe's own
+account). Member accounts are reached the way ConsoleMe's hub would: STS AssumeRole into their
+``OrganizationAccountAccessRole``; moto files the temporary key under the role's account, so every call
+made with it lands in that account. Account ids are deterministic only with the patched moto of
+``moto_process`` (ids derived from the account email).
+
+Seeding is not idempotent: a second call on the same server raises :class:`DemoOrgAlreadySeeded`
+before changing anything; reset moto (``POST /moto-api/reset``) to seed again.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from hashlib import sha256
+from typing import Any
+
+import boto3
+from boto3.dynamodb.types import TypeSerializer
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+HUB_ACCOUNT_ID = "123456789012"  # moto's default account: the hub / management account
+REGIONS = ("us-east-1", "us-west-2")
+SPOKE_ROLE = "ConsoleMe"
+ORG_READER_ROLE = "ConsoleMeOrgReader"
+ORG_ACCESS_ROLE = "OrganizationAccountAccessRole"  # moto creates it in every CreateAccount
+CACHE_BUCKET = "consoleme-sandbox-cache"
+POLICY_REQUESTS_TABLE = "consoleme_policy_requests"
+_HUB_ROOT = {"AWS": f"arn:aws:iam::{HUB_ACCOUNT_ID}:root"}
+
+
+def _allow(actions: list[str], resource: str = "*") -> dict[str, Any]:
+    return {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": actions, "Resource": resource}]}
+
+
+@dataclass(frozen=True)
+class RoleSpec:
+    name: str
+    trust: dict[str, str]
+    tags: dict[str, str]
+    path: str = "/"
+    inline: dict[str, dict[str, Any]] = field(default_factory=dict)
+    managed: tuple[str, ...] = ()  # MANAGED_POLICIES names, else AWS-managed policy names (with path)
+    description: str = "consoleme sandbox role"
+
+
+@dataclass(frozen=True)
+class AccountPlan:
+    name: str  # Organizations account name
+    label: str  # prefix of the account's resource names, and its IAM account alias
+    email: str
+    bucket_suffixes: tuple[str, ...]
+    extra_roles: int  # how many of ROLES[1:] the account gets besides the spoke role
+    users: tuple[tuple[str, tuple[str, ...]], ...]  # (user name, its groups)
+    queues: tuple[tuple[str, str], ...] = (("us-east-1", "events"), ("us-west-2", "jobs"))
+    topics: tuple[tuple[str, str], ...] = (("us-east-1", "alerts"), ("us-west-2", "alerts"))
+    own_roles: tuple[RoleSpec, ...] = ()
+
+
+MANAGED_POLICIES = {
+    "demo-app-policy": _allow(["s3:GetObject", "s3:PutObject"], "arn:aws:s3:::demo-*/*"),
+    "demo-queue-consumer": _allow(["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"]),
+    "demo-developers": _allow(["cloudwatch:GetMetricData", "logs:FilterLogEvents"]),
+}
+_AUTHORIZED = "consoleme-authorized"  # ConsoleMe group-mapping role tags (see sandbox.yaml)
+_AUTHORIZED_CLI = "consoleme-authorized-cli-only"
+ROLES = (  # ROLES[0] is the spoke role every account has; the rest are handed out by extra_roles
+    RoleSpec(SPOKE_ROLE, _HUB_ROOT, {"owner": "consoleme-admins@example.com"},
+             inline={"consoleme-spoke": _allow(["iam:Get*", "iam:List*", "s3:ListAllMyBuckets", "sqs:ListQueues",
+                                                "sns:ListTopics", "config:ListDiscoveredResources"])},
+             managed=("ReadOnlyAccess",), description="ConsoleMe spoke role, assumed from the hub"),
+    RoleSpec("demo-app", {"Service": "ec2.amazonaws.com"},
+             {"owner": "team-x@example.com", _AUTHORIZED: "groupa@example.com:groupb@example.com"},
+             inline={"app-logs": _allow(["logs:CreateLogStream", "logs:PutLogEvents"])},
+             managed=("demo-app-policy", "AmazonS3ReadOnlyAccess")),
+    RoleSpec("demo-worker", {"Service": "lambda.amazonaws.com"},
+             {"owner": "team-y@example.com", _AUTHORIZED: "groupb@example.com"}, path="/service/",
+             inline={"worker-sqs": _allow(["sqs:SendMessage"])},
+             managed=("demo-queue-consumer", "service-role/AWSLambdaBasicExecutionRole")),
+    RoleSpec("demo-admin", _HUB_ROOT,
+             {"owner": "team-admins@example.com", _AUTHORIZED: "admins@example.com",
+              _AUTHORIZED_CLI: "groupc@example.com"}, managed=("AdministratorAccess",)),
+    RoleSpec("demo-readonly", _HUB_ROOT, {"owner": "team-x@example.com", _AUTHORIZED_CLI: "groupa@example.com"},
+             inline={"deny-secrets": {"Version": "2012-10-17", "Statement": [
+                 {"Effect": "Deny", "Action": "secretsmanager:GetSecretValue", "Resource": "*"}]}},
+             managed=("job-function/ViewOnlyAccess", "demo-app-policy")),
+)  # fmt: skip
+GROUPS = {  # name -> (inline policies, attached policies)
+    "developers": ({"developers-debug": _allow(["xray:GetTraceSummaries"])}, ("demo-developers",)),
+    "auditors": ({}, ("SecurityAudit",)),
+}
+_ORG_READER = RoleSpec(ORG_READER_ROLE, _HUB_ROOT, {"owner": "consoleme-admins@example.com"},
+                       inline={"organizations-read": _allow(["organizations:Describe*", "organizations:List*"])},
+                       description="ConsoleMe reads the organisation's accounts with this role")  # fmt: skip
+# moto names the management account "master" in ListAccounts; its resources use the label.
+HUB = AccountPlan("master", "demo-hub", "master@example.com", ("cloudtrail",), 2,
+                  (("admin", ("developers", "auditors")),), own_roles=(_ORG_READER,))  # fmt: skip
+MEMBERS = (
+    AccountPlan("demo-prod", "demo-prod", "aws-demo-prod@example.com", ("assets", "logs", "artifacts"), 4,
+                (("alice", ("developers",)), ("bob", ("developers", "auditors"))),
+                queues=(("us-east-1", "events"), ("us-east-1", "events-dlq"), ("us-west-2", "jobs"))),
+    AccountPlan("demo-staging", "demo-staging", "aws-demo-staging@example.com", ("assets", "logs"), 3,
+                (("alice", ("developers",)),)),
+    AccountPlan("demo-sandbox", "demo-sandbox", "aws-demo-sandbox@example.com", ("scratch",), 2,
+                (("carol", ("developers",)),), topics=(("us-east-1", "alerts"),)),
+)  # fmt: skip
+CLOSED_ACCOUNT = AccountPlan("demo-retired", "demo-retired", "aws-demo-retired@example.com", (), 0, ())
+
+# Spec §2.4 (ConsoleMe's scripts/initialize_dynamodb_oss.py): name -> (keys, {GSI: partition key}, TTL attr)
+DYNAMODB_TABLES: dict[str, tuple[tuple[str, ...], dict[str, str], str | None]] = {
+    "consoleme_iamroles_global": (("arn", "accountId"), {}, "ttl"),
+    POLICY_REQUESTS_TABLE: (("request_id",), {"arn-request_id-index": "arn"}, None),
+    "consoleme_resource_cache": (("resourceId", "resourceType"), {"arn-index": "arn"}, None),
+    "consoleme_cloudtrail": (("arn", "request_id"), {}, "ttl"),
+    "consoleme_notifications": (("predictable_id",), {}, None),
+    "consoleme_config_global": (("id",), {}, None),
+}
+POLICY_REQUESTS = (  # fixed epochs keep the seed deterministic
+    {"name": "prod-app-s3", "account": "demo-prod", "role": "demo-app", "status": "pending",
+     "username": "alice@example.com", "reviewer": None, "request_time": 1767258000, "updated_after": 0,
+     "justification": "App needs to write reports", "policy_name": "cm_alice_reports",
+     "policy": _allow(["s3:PutObject"], "arn:aws:s3:::demo-prod-assets/reports/*")},
+    {"name": "staging-worker-sns", "account": "demo-staging", "role": "service/demo-worker",
+     "status": "approved", "username": "bob@example.com", "reviewer": "admin@example.com",
+     "request_time": 1767171600, "updated_after": 3600, "justification": "Worker publishes job results",
+     "policy_name": "cm_bob_publish", "comment": "Approved for staging.",
+     "policy": _allow(["sns:Publish"], "arn:aws:sns:us-east-1:*:demo-staging-alerts")},
+    {"name": "sandbox-app-iam", "account": "demo-sandbox", "role": "demo-app", "status": "rejected",
+     "username": "carol@example.com", "reviewer": "admin@example.com", "request_time": 1767085200,
+     "updated_after": 7200, "justification": "Need admin for testing", "policy_name": "cm_carol_admin",
+     "policy": _allow(["iam:*"]), "comment": "Too broad; request only the actions you need."},
+)  # fmt: skip
+
+_CONFIG = Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=5, read_timeout=60)
+
+
+class DemoOrgAlreadySeeded(RuntimeError):
+    """The moto server already has an organisation in the hub account."""
+
+
+@dataclass
+class DemoOrg:
+    """What :func:`seed_demo_org` created. Lists are sorted; dicts are keyed by account id."""
+
+    endpoint_url: str
+    region: str
+    organization_id: str
+    management_account_id: str = HUB_ACCOUNT_ID
+    accounts: dict[str, str] = field(default_factory=dict)  # ACTIVE in ListAccounts, incl. management
+    closed_accounts: dict[str, str] = field(default_factory=dict)  # SUSPENDED in ListAccounts
+    aliases: dict[str, str] = field(default_factory=dict)  # IAM account alias (the plan's label)
+    buckets: dict[str, list[str]] = field(default_factory=dict)  # names, as ListBuckets returns them
+    queues: dict[str, list[str]] = field(default_factory=dict)  # queue ARNs over all REGIONS
+    topics: dict[str, list[str]] = field(default_factory=dict)  # topic ARNs over all REGIONS
+    roles: dict[str, list[str]] = field(default_factory=dict)  # every role ListRoles returns
+    users: dict[str, list[str]] = field(default_factory=dict)
+    groups: dict[str, list[str]] = field(default_factory=dict)
+    managed_policies: dict[str, list[str]] = field(default_factory=dict)  # customer-managed ARNs
+    policy_requests: list[str] = field(default_factory=list)  # request ids
+    regions: tuple[str, ...] = REGIONS
+    spoke_role_name: str = SPOKE_ROLE
+    org_role_name: str = ORG_READER_ROLE
+    cache_bucket: str = CACHE_BUCKET
+    dynamodb_tables: tuple[str, ...] = tuple(DYNAMODB_TABLES)
+
+    @property
+    def member_account_ids(self) -> list[str]:
+        return [a for a in self.accounts if a != self.management_account_id]
+
+    def role_arn(self, account_id: str, role_name: str | None = None) -> str:
+        return f"arn:aws:iam::{account_id}:role/{role_name or self.spoke_role_name}"
+
+
+class _Aws:
+    """boto3 clients against one endpoint; one botocore session, so service models load once."""
+
+    def __init__(self, endpoint_url: str, region: str):
+        self.endpoint_url, self.region = endpoint_url, region
+        self._session = boto3.session.Session(
+            aws_access_key_id="testing", aws_secret_access_key="testing", region_name=region
+        )
+        self._credentials: dict[str, dict[str, str]] = {}
+
+    def client(self, service: str, account_id: str = HUB_ACCOUNT_ID, region: str | None = None) -> Any:
+        return self._session.client(service, region_name=region or self.region, endpoint_url=self.endpoint_url,
+                                    config=_CONFIG, **self._credentials.get(account_id, {}))  # fmt: skip
+
+    def assume_org_access_role(self, account_id: str) -> None:
+        role_arn = f"arn:aws:iam::{account_id}:role/{ORG_ACCESS_ROLE}"
+        creds = self.client("sts").assume_role(RoleArn=role_arn, RoleSessionName="consoleme-sandbox-seed")["Credentials"]
+        self._credentials[account_id] = {
+            "aws_access_key_id": creds["AccessKeyId"],
+            "aws_secret_access_key": creds["SecretAccessKey"],
+            "aws_session_token": creds["SessionToken"],
+        }
+
+
+def seed_demo_org(endpoint_url: str, region: str = "us-east-1") -> DemoOrg:
+    """Create the demo organisation, its IAM/S3/SQS/SNS resources and the hub's ConsoleMe tables.
+
+    Raises :class:`DemoOrgAlreadySeeded` (changing nothing) if the hub already has an organisation.
+    """
+    aws = _Aws(endpoint_url, region)
+    organizations = aws.client("organizations")
+    try:
+        org = organizations.create_organization(FeatureSet="ALL")["Organization"]
+    except organizations.exceptions.AlreadyInOrganizationException as exc:
+        raise DemoOrgAlreadySeeded(
+            f"moto at {endpoint_url} already has an organisation in account {HUB_ACCOUNT_ID}; "
+            "reset it (POST /moto-api/reset) before seeding again"
+        ) from exc
+    demo = DemoOrg(endpoint_url=endpoint_url, region=region, organization_id=org["Id"])
+
+    members = [(plan, _create_account(organizations, plan)) for plan in MEMBERS]
+    closed_id = _create_account(organizations, CLOSED_ACCOUNT)
+    try:
+        organizations.close_account(AccountId=closed_id)
+    except ClientError as exc:  # a moto without CloseAccount: the account simply stays active
+        if exc.response["Error"]["Code"] not in ("NotImplemented", "NotImplementedException"):
+            raise
+    for account in organizations.get_paginator("list_accounts").paginate().build_full_result()["Accounts"]:
+        target = demo.accounts if account["Status"] == "ACTIVE" else demo.closed_accounts
+        target[account["Id"]] = account["Name"]
+
+    _seed_account(aws, demo, HUB, HUB_ACCOUNT_ID)
+    for plan, account_id in members:
+        aws.assume_org_access_role(account_id)
+        _seed_account(aws, demo, plan, account_id)
+        demo.roles[account_id].append(f"arn:aws:iam::{account_id}:role/{ORG_ACCESS_ROLE}")
+    _seed_hub(aws, demo, {plan.label: account_id for plan, account_id in members})
+    for listing in (demo.buckets, demo.queues, demo.topics, demo.roles, demo.users, demo.groups,
+                    demo.managed_policies):  # fmt: skip
+        for values in listing.values():
+            values.sort()
+    return demo
+
+
+def _create_account(organizations: Any, plan: AccountPlan) -> str:
+    status = organizations.create_account(AccountName=plan.name, Email=plan.email)["CreateAccountStatus"]
+    if status.get("State") != "SUCCEEDED" or not status.get("AccountId"):
+        raise RuntimeError(f"Organizations CreateAccount for {plan.name} <{plan.email}> did not succeed: {status}")
+    return status["AccountId"]
+
+
+def _seed_account(aws: _Aws, demo: DemoOrg, plan: AccountPlan, account_id: str) -> None:
+    iam = aws.client("iam", account_id)
+    iam.create_account_alias(AccountAlias=plan.label)
+    demo.aliases[account_id] = plan.label
+
+    customer_arns = {
+        name: iam.create_policy(PolicyName=name, PolicyDocument=json.dumps(document))["Policy"]["Arn"]
+        for name, document in MANAGED_POLICIES.items()
+    }
+    demo.managed_policies[account_id] = list(customer_arns.values())
+
+    def policy_arns(names: tuple[str, ...]) -> list[str]:
+        return [customer_arns.get(name) or f"arn:aws:iam::aws:policy/{name}" for name in names]
+
+    demo.roles[account_id] = []
+    for role in (ROLES[0], *ROLES[1 : 1 + plan.extra_roles], *plan.own_roles):
+        created = iam.create_role(RoleName=role.name, Path=role.path, Description=role.description,
+                                  AssumeRolePolicyDocument=json.dumps(_trust(role.trust)),
+                                  Tags=[{"Key": k, "Value": v} for k, v in role.tags.items()])  # fmt: skip
+        for name, document in role.inline.items():
+            iam.put_role_policy(RoleName=role.name, PolicyName=name, PolicyDocument=json.dumps(document))
+        for arn in policy_arns(role.managed):
+            iam.attach_role_policy(RoleName=role.name, PolicyArn=arn)
+        demo.roles[account_id].append(created["Role"]["Arn"])
+
+    demo.groups[account_id] = []
+    for group, (inline, managed) in GROUPS.items():
+        created = iam.create_group(GroupName=group)
+        for name, document in inline.items():
+            iam.put_group_policy(GroupName=group, PolicyName=name, PolicyDocument=json.dumps(document))
+        for arn in policy_arns(managed):
+            iam.attach_group_policy(GroupName=group, PolicyArn=arn)
+        demo.groups[account_id].append(created["Group"]["Arn"])
+
+    demo.users[account_id] = []
+    for user, groups in plan.users:
+        created = iam.create_user(UserName=user, Tags=[{"Key": "owner", "Value": f"{user}@example.com"}])
+        document = _allow(["s3:GetObject"], f"arn:aws:s3:::{plan.label}-*/home/{user}/*")
+        iam.put_user_policy(UserName=user, PolicyName=f"{user}-home", PolicyDocument=json.dumps(document))
+        for group in groups:
+            iam.add_user_to_group(GroupName=group, UserName=user)
+        demo.users[account_id].append(created["User"]["Arn"])
+
+    s3 = aws.client("s3", account_id)
+    demo.buckets[account_id] = []
+    for index, suffix in enumerate(plan.bucket_suffixes):
+        bucket = f"{plan.label}-{suffix}"  # S3 names are global, hence the account label
+        s3.create_bucket(Bucket=bucket)
+        if index == 0:  # the first bucket of each account lets the hub's ConsoleMe read it
+            s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(_bucket_policy(bucket)))
+        demo.buckets[account_id].append(bucket)
+
+    demo.queues[account_id], demo.topics[account_id] = [], []
+    for region in REGIONS:
+        sqs, sns = aws.client("sqs", account_id, region), aws.client("sns", account_id, region)
+        for name in (f"{plan.label}-{suffix}" for where, suffix in plan.queues if where == region):
+            sqs.create_queue(QueueName=name, tags={"owner": "team-x@example.com"})
+            demo.queues[account_id].append(f"arn:aws:sqs:{region}:{account_id}:{name}")
+        for name in (f"{plan.label}-{suffix}" for where, suffix in plan.topics if where == region):
+            demo.topics[account_id].append(sns.create_topic(Name=name)["TopicArn"])
+
+
+def _seed_hub(aws: _Aws, demo: DemoOrg, member_ids: dict[str, str]) -> None:
+    aws.client("s3").create_bucket(Bucket=CACHE_BUCKET)
+    demo.buckets[HUB_ACCOUNT_ID].append(CACHE_BUCKET)
+
+    dynamodb = aws.client("dynamodb")
+    for table, (keys, indexes, ttl_attribute) in DYNAMODB_TABLES.items():
+        attributes = dict.fromkeys((*keys, *indexes.values()))  # ordered, without duplicates
+        gsis = [{"IndexName": name, "KeySchema": [{"AttributeName": key, "KeyType": "HASH"}],
+                 "Projection": {"ProjectionType": "ALL"}} for name, key in indexes.items()]  # fmt: skip
+        dynamodb.create_table(
+            TableName=table,
+            BillingMode="PAY_PER_REQUEST",
+            KeySchema=[{"AttributeName": k, "KeyType": t} for k, t in zip(keys, ("HASH", "RANGE"))],
+            AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"} for a in attributes],
+            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+            **({"GlobalSecondaryIndexes": gsis} if gsis else {}),
+        )
+        if ttl_attribute:
+            dynamodb.update_time_to_live(
+                TableName=table, TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl_attribute}
+            )
+
+    serializer = TypeSerializer()
+    for request in POLICY_REQUESTS:
+        item = _policy_request_item(request, member_ids[request["account"]])
+        dynamodb.put_item(TableName=POLICY_REQUESTS_TABLE,
+                          Item={key: serializer.serialize(value) for key, value in item.items()})  # fmt: skip
+        demo.policy_requests.append(item["request_id"])
+
+
+def _policy_request_item(request: dict[str, Any], account_id: str) -> dict[str, Any]:
+    """A v2 item as ConsoleMe's ``write_policy_request_v2`` stores it: ``extended_request`` is a map
+    (``json.loads`` of ExtendedRequestModel JSON) and the top-level ``arn`` feeds the GSI."""
+    request_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"consoleme-sandbox/{request['name']}"))
+    principal_arn = f"arn:aws:iam::{account_id}:role/{request['role']}"
+    principal = {"principal_type": "AwsResource", "principal_arn": principal_arn}
+    requested_at = datetime.fromtimestamp(request["request_time"], UTC).isoformat()
+    document, reviewer, requester = request["policy"], request["reviewer"], request["username"]
+
+    def user(email: str | None) -> dict[str, Any]:
+        return {"email": email, "extended_info": None, "details_url": None, "photo_url": None}
+
+    change = {
+        "principal": principal, "change_type": "inline_policy", "resources": [], "version": "2.0",
+        "status": "applied" if request["status"] == "approved" else "not_applied",
+        "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{request_id}/change")), "autogenerated": False,
+        "updated_by": reviewer or requester, "policy_name": request["policy_name"], "new": True,
+        "action": "attach", "old_policy": None,
+        "policy": {"version": None, "policy_document": document,
+                   "policy_sha256": sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()},
+    }  # fmt: skip
+    comments = [
+        {"id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{request_id}/comment")), "timestamp": requested_at,
+         "edited": False, "last_modified": None, "user_email": reviewer, "user": user(reviewer),
+         "text": request["comment"]}
+    ] if request.get("comment") else []  # fmt: skip
+    extended_request = {
+        "id": request_id, "request_url": f"/policies/request/{request_id}", "principal": principal,
+        "timestamp": requested_at, "justification": request["justification"], "requester_email": requester,
+        "approvers": [], "request_status": request["status"], "cross_account": False,
+        "arn_url": f"/policies/edit/{account_id}/iamrole/{request['role'].rsplit('/', 1)[-1]}",
+        "admin_auto_approve": False, "changes": {"changes": [change]}, "requester_info": user(requester),
+        "reviewer": reviewer, "comments": comments,
+    }  # fmt: skip
+    return {
+        "request_id": request_id,
+        "arn": principal_arn,  # ConsoleMe's v3 migration (cache_policy_requests) drops it again
+        "principal": principal,
+        "status": request["status"],
+        "justification": request["justification"],
+        "request_time": request["request_time"],
+        "last_updated": request["request_time"] + request["updated_after"],
+        "version": "2",
+        "username": requester,
+        "extended_request": extended_request,
+    }
+
+
+def _trust(principal: dict[str, str]) -> dict[str, Any]:
+    statement = {"Effect": "Allow", "Principal": principal, "Action": "sts:AssumeRole"}
+    return {"Version": "2012-10-17", "Statement": [statement]}
+
+
+def _bucket_policy(bucket: str) -> dict[str, Any]:
+    statement = {"Sid": "ConsoleMeHubRead", "Effect": "Allow",
+                 "Principal": {"AWS": f"arn:aws:iam::{HUB_ACCOUNT_ID}:role/{SPOKE_ROLE}"},
+                 "Action": ["s3:GetObject", "s3:ListBucket"],
+                 "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"]}  # fmt: skip
+    return {"Version": "2012-10-17", "Statement": [statement]}

@@ -1,0 +1,388 @@
+"""Local moto and Redis servers on loopback ports, for the test suite and the sandbox.
+
+moto runs as a child process (``moto_process``) and redis-server as the Debian binary, each in its own
+session so ``stop()`` can signal the whole process group; fakeredis's TCP server (in a thread) stands in
+when redis-server is missing. Child output goes to a log file, never a pipe: an unread pipe fills up and
+blocks the server.
+"""
+
+from __future__ import annotations
+
+import atexit
+import ctypes
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Literal
+
+import redis
+
+LOOPBACK = "127.0.0.1"
+RedisKind = Literal["auto", "redis-server", "fakeredis"]
+
+# A port from free_port() can be taken by someone else before the child binds it; retry that case.
+_PORT_ATTEMPTS = 3
+# Loopback servers must never be reached through an HTTP(S)_PROXY from the environment.
+_DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+class ServerStartError(RuntimeError):
+    """A local server did not come up; the message names it and ends with its log tail."""
+
+
+class _PortTaken(ServerStartError):
+    pass
+
+
+def free_port(host: str = LOOPBACK) -> int:
+    """A TCP port that is free on ``host`` right now (another process may still take it later)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+def _die_with_this_process() -> Callable[[], None] | None:
+    """A preexec_fn that makes the child get SIGTERM when this process dies, even by SIGKILL.
+
+    Linux only (prctl PR_SET_PDEATHSIG), and only from the main thread: the kernel sends the signal
+    when the *thread* that forked the child exits.
+    """
+    if not sys.platform.startswith("linux") or threading.current_thread() is not threading.main_thread():
+        return None
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    parent, pr_set_pdeathsig, sigterm = os.getpid(), 1, int(signal.SIGTERM)
+
+    def preexec() -> None:
+        prctl(pr_set_pdeathsig, sigterm)
+        if os.getppid() != parent:  # the parent died before prctl took effect
+            os._exit(1)
+
+    return preexec
+
+
+class _Child:
+    """A server process in its own session, with stdout and stderr in ``<workdir>/<name>.log``."""
+
+    def __init__(self, name: str, argv: list[str], workdir: Path, env: dict[str, str] | None = None):
+        self.name = name
+        self.log_path = workdir / f"{name}.log"
+        with open(self.log_path, "wb") as log:
+            self.proc = subprocess.Popen(
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=workdir,
+                env=env,
+                start_new_session=True,
+                preexec_fn=_die_with_this_process(),
+            )
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def running(self) -> bool:
+        return self.proc.poll() is None
+
+    def log_tail(self, lines: int = 20) -> str:
+        try:
+            text = self.log_path.read_text(errors="replace").strip()
+        except OSError:
+            return "(no log)"
+        return "\n".join(text.splitlines()[-lines:]) or "(log is empty)"
+
+    def stop(self, grace: float = 5.0) -> None:
+        """SIGTERM the process group, SIGKILL it after ``grace`` seconds, and reap the leader."""
+        if self.proc.poll() is not None:
+            return
+        self._signal_group(signal.SIGTERM)
+        try:
+            self.proc.wait(grace)
+        except subprocess.TimeoutExpired:
+            self._signal_group(signal.SIGKILL)
+            self.proc.wait(grace)
+
+    def _signal_group(self, signum: int) -> None:
+        try:
+            os.killpg(self.proc.pid, signum)  # start_new_session: the group id is the child's pid
+        except ProcessLookupError:
+            pass
+
+
+def _wait_until_ready(child: _Child, probe: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        if not child.running():
+            tail = child.log_tail()
+            error = _PortTaken if "Address already in use" in tail else ServerStartError
+            raise error(
+                f"{what} exited with code {child.proc.returncode} before answering.\n"
+                f"--- last lines of its output ---\n{tail}"
+            )
+        if probe():
+            return
+        if time.monotonic() > deadline:
+            raise ServerStartError(
+                f"{what} (pid {child.pid}) did not answer within {timeout:.0f}s.\n"
+                f"--- last lines of its output ---\n{child.log_tail()}"
+            )
+        time.sleep(0.05)
+
+
+def _with_port_retries(port: int | None, start: Callable[[int], Any]) -> Any:
+    attempts = 1 if port is not None else _PORT_ATTEMPTS
+    for attempt in range(attempts):
+        try:
+            return start(port if port is not None else free_port())
+        except _PortTaken:
+            if attempt == attempts - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _http_answers(url: str) -> bool:
+    try:
+        _DIRECT.open(url, timeout=1).close()
+    except urllib.error.HTTPError:
+        return True  # any HTTP status means the server is serving
+    except OSError:
+        return False
+    return True
+
+
+class MotoServer:
+    """A moto server child process; see :func:`start_moto_server`."""
+
+    def __init__(self, child: _Child, workdir: tempfile.TemporaryDirectory[str], host: str, port: int):
+        self._child = child
+        self._workdir = workdir
+        self.host = host
+        self.port = port
+        self.url = f"http://{host}:{port}"
+        atexit.register(self.stop)
+
+    @property
+    def pid(self) -> int:
+        return self._child.pid
+
+    @property
+    def log_path(self) -> Path:
+        return self._child.log_path
+
+    def reset(self) -> None:
+        """Drop every resource in every account (POST /moto-api/reset)."""
+        request = urllib.request.Request(f"{self.url}/moto-api/reset", data=b"", method="POST")
+        try:
+            _DIRECT.open(request, timeout=30).close()
+        except OSError as exc:
+            raise RuntimeError(f"resetting moto at {self.url} failed: {exc}") from exc
+
+    def stop(self) -> None:
+        """Stop the process group and remove its log directory (idempotent)."""
+        atexit.unregister(self.stop)
+        self._child.stop()
+        self._workdir.cleanup()
+
+    def __enter__(self) -> MotoServer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        return f"MotoServer(url={self.url!r}, pid={self.pid})"
+
+
+def _moto_env(port: int) -> dict[str, str]:
+    env = dict(os.environ)
+    env.pop("MOTO_ACCOUNT_ID", None)  # it would pin every request to one account
+    env["MOTO_PORT"] = str(port)
+    # The child must import this package even when the caller found it through its working directory.
+    package_root = str(Path(__file__).resolve().parents[2])
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
+    return env
+
+
+def start_moto_server(
+    port: int | None = None, host: str = LOOPBACK, *, timeout: float = 30.0
+) -> MotoServer:
+    """Start moto (with the sandbox patches of ``moto_process``) in a child process and wait for it.
+
+    ``port=None`` picks a free port. Raises :class:`ServerStartError` with the child's log tail if it
+    exits or does not answer HTTP within ``timeout`` seconds.
+    """
+
+    def start(p: int) -> MotoServer:
+        workdir = tempfile.TemporaryDirectory(prefix="consoleme-moto-")
+        argv = [
+            sys.executable, "-m", "consoleme_assets.sandbox.moto_process",
+            "--host", host, "--port", str(p), "--parent-pid", str(os.getpid()),
+        ]  # fmt: skip
+        child = _Child("moto", argv, Path(workdir.name), env=_moto_env(p))
+        try:
+            _wait_until_ready(child, lambda: _http_answers(f"http://{host}:{p}/moto-api/"), timeout,
+                              f"moto server on {host}:{p}")  # fmt: skip
+        except BaseException:
+            child.stop()
+            workdir.cleanup()
+            raise
+        return MotoServer(child, workdir, host, p)
+
+    return _with_port_retries(port, start)
+
+
+class RedisServer:
+    """A Redis for tests and the sandbox; see :func:`start_redis_server`."""
+
+    def __init__(self, kind: str, port: int, password: str | None, stop: Callable[[], None],
+                 pid: int | None = None):  # fmt: skip
+        self.kind = kind
+        self.port = port
+        self.password = password
+        self.pid = pid  # None for fakeredis, which runs in this process
+        auth = f":{urllib.parse.quote(password, safe='')}@" if password else ""
+        self.url = f"redis://{auth}{LOOPBACK}:{port}/0"
+        self._stop = stop
+        self._stopped = False
+        atexit.register(self.stop)
+
+    def client(self, **kwargs: Any) -> redis.Redis:
+        return redis.Redis.from_url(self.url, **kwargs)
+
+    def stop(self) -> None:
+        if self._stopped:
+            return
+        self._stopped = True
+        atexit.unregister(self.stop)
+        self._stop()
+
+    def __enter__(self) -> RedisServer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        return f"RedisServer(kind={self.kind!r}, port={self.port}, pid={self.pid})"
+
+
+def _redis_pings(port: int, password: str | None) -> bool:
+    # retry=None: redis-py 8 otherwise retries refused connections with a backoff of seconds.
+    client = redis.Redis(host=LOOPBACK, port=port, password=password, retry=None,
+                         socket_connect_timeout=0.5, socket_timeout=0.5)  # fmt: skip
+    try:
+        return bool(client.ping())
+    except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError):
+        return False
+    finally:
+        client.close()
+
+
+def _quote_redis_conf(value: str) -> str:
+    if "\n" in value or "\r" in value:
+        raise ValueError("a Redis password cannot contain line breaks")
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _start_redis_binary(binary: str, port: int, password: str | None, timeout: float) -> RedisServer:
+    workdir = tempfile.TemporaryDirectory(prefix="consoleme-redis-")
+    conf = Path(workdir.name) / "redis.conf"
+    # A config file keeps the password out of `ps`; no persistence, loopback only.
+    lines = [f"port {port}", f"bind {LOOPBACK}", 'save ""', "appendonly no",
+             f"dir {_quote_redis_conf(workdir.name)}", "daemonize no", 'logfile ""']  # fmt: skip
+    if password:
+        lines.append(f"requirepass {_quote_redis_conf(password)}")
+    conf.write_text("\n".join(lines) + "\n")
+    conf.chmod(0o600)
+    child = _Child("redis-server", [binary, str(conf)], Path(workdir.name))
+    try:
+        _wait_until_ready(child, lambda: _redis_pings(port, password), timeout,
+                          f"redis-server ({binary}) on {LOOPBACK}:{port}")  # fmt: skip
+    except BaseException:
+        child.stop()
+        workdir.cleanup()
+        raise
+
+    def stop() -> None:
+        child.stop()
+        workdir.cleanup()
+
+    return RedisServer("redis-server", port, password, stop, pid=child.pid)
+
+
+def _start_fakeredis(port: int | None, password: str | None, timeout: float) -> RedisServer:
+    try:
+        from fakeredis import TcpFakeServer
+    except ImportError as exc:
+        raise ServerStartError(
+            "no Redis available: redis-server is not on PATH and fakeredis is not installed "
+            "(apt-get install redis-server, or pip install fakeredis==2.40.0)"
+        ) from exc
+    try:
+        server = TcpFakeServer((LOOPBACK, port or 0))
+    except OSError as exc:
+        raise ServerStartError(f"fakeredis could not listen on {LOOPBACK}:{port or 0}: {exc}") from exc
+    if password:
+        server.fake_server.config[b"requirepass"] = password.encode()
+        warnings.warn(
+            "fakeredis 2.40 does not enforce requirepass: clients without the password are accepted",
+            stacklevel=3,
+        )
+    actual_port = server.server_address[1]
+    thread = threading.Thread(target=server.serve_forever, name=f"fakeredis-{actual_port}", daemon=True)
+    thread.start()
+
+    def stop() -> None:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+    deadline = time.monotonic() + timeout
+    while not _redis_pings(actual_port, password):
+        if time.monotonic() > deadline:
+            stop()
+            raise ServerStartError(f"fakeredis on {LOOPBACK}:{actual_port} did not answer PING")
+        time.sleep(0.05)
+    return RedisServer("fakeredis", actual_port, password, stop)
+
+
+def start_redis_server(
+    port: int | None = None,
+    password: str | None = None,
+    *,
+    kind: RedisKind = "auto",
+    timeout: float = 15.0,
+) -> RedisServer:
+    """Start a Redis on 127.0.0.1 and wait until it answers PING.
+
+    ``kind="auto"`` runs ``redis-server`` from PATH (no persistence, own temp dir and process group)
+    and falls back to fakeredis's TCP server in a thread; ``"redis-server"`` or ``"fakeredis"`` insists
+    on one. ``port=None`` picks a free port. Raises :class:`ServerStartError` if it cannot start.
+    """
+    if kind not in ("auto", "redis-server", "fakeredis"):
+        raise ValueError(f"kind must be 'auto', 'redis-server' or 'fakeredis', not {kind!r}")
+    binary = shutil.which("redis-server") if kind != "fakeredis" else None
+    if kind == "redis-server" and binary is None:
+        raise ServerStartError(
+            "redis-server is not on PATH (Debian/Ubuntu: apt-get install redis-server); "
+            f"PATH={os.environ.get('PATH', '')}"
+        )
+    if binary is None:
+        return _start_fakeredis(port, password, timeout)
+    return _with_port_retries(port, lambda p: _start_redis_binary(binary, p, password, timeout))

@@ -1,0 +1,131 @@
+"""Where each dataset lives in ConsoleMe's layout, and how it is written and read back.
+
+Assets hand their records to these writers (through the IO managers); nothing else knows a Redis key
+name or an S3 file template. Order of writes: Redis first (what the web tier reads), then the S3 copy.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from ..settings import S3Object, Settings
+from .redis_store import RedisStore
+from .s3_store import S3Store, s3_uri
+
+
+@dataclass
+class WriteReport:
+    """What one write touched, for materialization metadata."""
+
+    redis_keys: list[str] = field(default_factory=list)
+    s3_uris: list[str] = field(default_factory=list)
+    bytes_written: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class AccountListDataset:
+    """A hash with one field per account holding a JSON list (S3_BUCKETS, SQS_QUEUES, ...), plus a
+    per-account S3 file and, for some, a combined S3 file `{account_id: "<json list>"}`."""
+
+    name: str
+    redis_key: Callable[[Settings], str]
+    account_file: Callable[[Settings], S3Object]
+    combined_file: Callable[[Settings], S3Object] | None = None
+
+
+@dataclass(frozen=True)
+class JsonDataset:
+    """A Redis string holding one JSON document, plus an S3 copy (ALL_AWS_ACCOUNTS, ALL_POLICIES, ...)."""
+
+    name: str
+    redis_key: Callable[[Settings], str]
+    s3_file: Callable[[Settings], S3Object] | None
+    expire_seconds: int | None = None
+
+
+ACCOUNT_LIST_DATASETS: dict[str, AccountListDataset] = {
+    d.name: d
+    for d in (
+        AccountListDataset("s3_buckets", lambda s: s.redis_keys.s3_buckets, lambda s: s.s3.s3_buckets,
+                           lambda s: s.s3.s3_combined),
+        AccountListDataset("sqs_queues", lambda s: s.redis_keys.sqs_queues, lambda s: s.s3.sqs_queues,
+                           lambda s: s.s3.sqs_combined),
+        AccountListDataset("sns_topics", lambda s: s.redis_keys.sns_topics, lambda s: s.s3.sns_topics,
+                           lambda s: s.s3.sns_combined),
+        AccountListDataset("managed_policies", lambda s: s.redis_keys.iam_managed_policies,
+                           lambda s: s.s3.managed_policies),
+    )
+}
+
+JSON_DATASETS: dict[str, JsonDataset] = {
+    d.name: d
+    for d in (
+        JsonDataset("aws_accounts", lambda s: s.redis_keys.all_accounts, lambda s: s.s3.accounts),
+    )
+}
+
+
+def _lookup(table: dict[str, Any], name: str, kind: str) -> Any:
+    try:
+        return table[name]
+    except KeyError:
+        raise KeyError(f"unknown {kind} dataset {name!r}; known: {sorted(table)}") from None
+
+
+class ConsoleMeCaches:
+    """Writes and reads ConsoleMe's caches for one deployment's settings."""
+
+    def __init__(self, settings: Settings, redis_store: RedisStore, s3_store: S3Store | None):
+        self.settings = settings
+        self.redis = redis_store
+        self.s3 = s3_store
+
+    def _put_s3(self, obj: S3Object, data: Any, report: WriteReport, **fmt: str) -> None:
+        bucket = self.settings.s3_bucket_for(obj)
+        if bucket is None or self.s3 is None:
+            report.notes.append("S3 copy skipped: no bucket configured (consoleme_s3_bucket)")
+            return
+        if not self.settings.writes_s3_copies:
+            report.notes.append("S3 copy skipped: replica region (celery.active_region is another region)")
+            return
+        key = obj.key(**fmt)
+        report.bytes_written += self.s3.put_json(bucket, key, data)
+        report.s3_uris.append(s3_uri(bucket, key))
+
+    # -- one JSON document per dataset -----------------------------------------------------------
+
+    def write_json(self, name: str, data: Any) -> WriteReport:
+        ds: JsonDataset = _lookup(JSON_DATASETS, name, "JSON")
+        key = ds.redis_key(self.settings)
+        report = WriteReport(redis_keys=[key])
+        report.bytes_written += self.redis.set_json(key, data, expire_seconds=ds.expire_seconds)
+        if ds.s3_file is not None:
+            self._put_s3(ds.s3_file(self.settings), data, report)
+        return report
+
+    def read_json(self, name: str) -> Any:
+        ds: JsonDataset = _lookup(JSON_DATASETS, name, "JSON")
+        return self.redis.get_json(ds.redis_key(self.settings))
+
+    # -- per-account lists -----------------------------------------------------------------------
+
+    def account_list_key(self, name: str) -> str:
+        return _lookup(ACCOUNT_LIST_DATASETS, name, "account-list").redis_key(self.settings)
+
+    def write_account_list(self, name: str, account_id: str, items: list[str]) -> WriteReport:
+        """Replace one account's list: HSET <key> <account_id> <json list> (one field, atomic), then S3."""
+        ds: AccountListDataset = _lookup(ACCOUNT_LIST_DATASETS, name, "account-list")
+        key = ds.redis_key(self.settings)
+        report = WriteReport(redis_keys=[key])
+        report.bytes_written += self.redis.set_fields(key, {account_id: list(items)})
+        self._put_s3(ds.account_file(self.settings), list(items), report, account_id=account_id)
+        return report
+
+    def read_account_lists(self, name: str, account_ids: list[str] | None = None) -> dict[str, list[str]]:
+        key = self.account_list_key(name)
+        if account_ids is None:
+            return {k: json.loads(v) for k, v in self.redis.client.hgetall(key).items()}
+        return self.redis.get_fields(key, account_ids)

@@ -1,0 +1,98 @@
+"""Shared fixtures: one real redis-server and one moto server per test session, reset per test."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+
+import pytest
+import redis
+
+from consoleme_assets.sandbox import (
+    DemoOrg,
+    MotoServer,
+    RedisServer,
+    seed_demo_org,
+    start_moto_server,
+    start_redis_server,
+)
+
+# Settings from the developer's shell that would steer boto3 away from moto or to another identity.
+_AWS_ENV_TO_DROP = (
+    "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_ROLE_ARN",
+    "AWS_ROLE_SESSION_NAME", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "EC2_REGION", "MOTO_ACCOUNT_ID",
+)  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def moto_server() -> Iterator[MotoServer]:
+    """One moto server process for the whole session (see ``moto`` for a clean one per test)."""
+    with start_moto_server() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    """One real ``redis-server`` for the whole session; fakeredis is not accepted here."""
+    if shutil.which("redis-server") is None:
+        pytest.fail(
+            "redis-server is not on PATH: the test suite runs against the real binary "
+            "(Debian/Ubuntu: apt-get install redis-server)",
+            pytrace=False,
+        )
+    with start_redis_server(kind="redis-server") as server:
+        yield server
+
+
+@pytest.fixture
+def moto(moto_server: MotoServer) -> Iterator[MotoServer]:
+    """The session's moto server, emptied before the test."""
+    moto_server.reset()
+    yield moto_server
+
+
+@pytest.fixture
+def redis_client(redis_server: RedisServer) -> Iterator[redis.Redis]:
+    """A client of the session's Redis (``decode_responses=True``), flushed before the test."""
+    client = redis_server.client(decode_responses=True)
+    client.flushall()
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def aws_env(
+    monkeypatch: pytest.MonkeyPatch, moto_server: MotoServer, redis_server: RedisServer, tmp_path_factory
+) -> dict[str, str]:
+    """Point boto3 (and anything reading REDIS_URL) at the session's servers; returns what it set.
+
+    It does not reset moto or Redis: combine with ``moto`` / ``redis_client`` / ``demo_org`` for that.
+    """
+    for name in list(os.environ):
+        if name in _AWS_ENV_TO_DROP or name.startswith("AWS_ENDPOINT_URL_"):
+            monkeypatch.delenv(name)
+    absent = tmp_path_factory.mktemp("no-aws-config") / "absent"  # keeps ~/.aws out of the tests
+    env = {
+        "AWS_ENDPOINT_URL": moto_server.url,
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_CONFIG_FILE": str(absent),
+        "AWS_SHARED_CREDENTIALS_FILE": str(absent),
+        "REDIS_URL": redis_server.url,
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return env
+
+
+@pytest.fixture
+def demo_org(moto: MotoServer) -> DemoOrg:
+    """A freshly reset moto seeded with the demo organisation."""
+    return seed_demo_org(moto.url)
+
+
+pytest_plugins = ["consoleme_assets_tests.fixtures"]

@@ -1,0 +1,133 @@
+"""`s3_buckets` end to end through Dagster against moto and redis-server."""
+
+import json
+
+import boto3
+import dagster as dg
+import pytest
+from botocore.exceptions import ClientError
+
+from consoleme_assets.accounts.assets import aws_accounts
+from consoleme_assets.inventory import assets as inventory_assets
+from consoleme_assets.inventory.assets import s3_buckets
+from consoleme_assets.partitions import aws_accounts_partitions
+from consoleme_assets.stores.encoding import open_envelope
+
+
+def all_accounts_tags(instance):
+    keys = instance.get_dynamic_partitions("aws_accounts")
+    return {"dagster/asset_partition_range_start": keys[0], "dagster/asset_partition_range_end": keys[-1]}
+
+
+@pytest.fixture
+def accounts_ready(sandbox_env, instance, resources):
+    assert dg.materialize([aws_accounts], instance=instance, resources=resources).success
+
+
+def refresh(instance, resources, **kwargs):
+    return dg.materialize(
+        [aws_accounts, s3_buckets], selection=[s3_buckets], instance=instance, resources=resources,
+        raise_on_error=False, **kwargs,
+    )
+
+
+def member_s3(demo_org, account_id):
+    creds = boto3.client("sts").assume_role(RoleArn=demo_org.role_arn(account_id), RoleSessionName="test")["Credentials"]
+    return boto3.client("s3", aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
+                        aws_session_token=creds["SessionToken"])
+
+
+def test_all_accounts_in_one_run(accounts_ready, demo_org, instance, resources, redis_client):
+    result = refresh(instance, resources, tags=all_accounts_tags(instance))
+    assert result.success
+    cached = {k: json.loads(v) for k, v in redis_client.hgetall("S3_BUCKETS").items()}
+    assert cached == demo_org.buckets
+    s3 = boto3.client("s3")
+    for account_id, names in demo_org.buckets.items():
+        body = s3.get_object(Bucket=demo_org.cache_bucket,
+                             Key=f"account_resource_cache/cache_s3_buckets_{account_id}_v1.json.gz")["Body"].read()
+        assert open_envelope(body, gz=True)["data"] == names
+    events = result.get_asset_materialization_events()
+    by_partition = {e.event_specific_data.materialization.partition: e.event_specific_data.materialization
+                    for e in events}
+    assert set(by_partition) == set(demo_org.accounts)
+    some = next(iter(demo_org.accounts))
+    meta = by_partition[some].metadata
+    assert meta["dagster/row_count"].value == len(demo_org.buckets[some])
+    assert meta["redis_keys"].value == ["S3_BUCKETS"]
+    assert meta["s3_uris"].value == [
+        f"s3://{demo_org.cache_bucket}/account_resource_cache/cache_s3_buckets_{some}_v1.json.gz"
+    ]
+    materialized = instance.get_materialized_partitions(dg.AssetKey("s3_buckets"))
+    assert materialized == set(demo_org.accounts)
+
+
+def test_deleted_bucket_disappears_and_other_accounts_untouched(accounts_ready, demo_org, instance, resources,
+                                                                 redis_client):
+    assert refresh(instance, resources, tags=all_accounts_tags(instance)).success
+    before = redis_client.hgetall("S3_BUCKETS")
+    account_id = next(a for a in demo_org.member_account_ids if demo_org.buckets[a])
+    gone = demo_org.buckets[account_id][0]
+    client = member_s3(demo_org, account_id)
+    for obj in client.list_objects_v2(Bucket=gone).get("Contents", []):
+        client.delete_object(Bucket=gone, Key=obj["Key"])
+    client.delete_bucket(Bucket=gone)
+
+    assert refresh(instance, resources, partition_key=account_id).success
+    after = redis_client.hgetall("S3_BUCKETS")
+    assert json.loads(after[account_id]) == [b for b in demo_org.buckets[account_id] if b != gone]
+    assert {k: v for k, v in after.items() if k != account_id} == {k: v for k, v in before.items() if k != account_id}
+
+
+def test_one_failing_account_keeps_its_cache_and_fails_its_partition(
+    accounts_ready, demo_org, instance, resources, redis_client, monkeypatch
+):
+    assert refresh(instance, resources, tags=all_accounts_tags(instance)).success
+    before = redis_client.hgetall("S3_BUCKETS")
+    broken = demo_org.member_account_ids[0]
+    real = inventory_assets.s3_bucket_names
+
+    def list_or_deny(sessions, account_id):
+        if account_id == broken:
+            raise ClientError({"Error": {"Code": "AccessDenied", "Message": "not for you"}}, "ListBuckets")
+        return [*real(sessions, account_id), "added-since"]
+
+    monkeypatch.setattr(inventory_assets, "s3_bucket_names", list_or_deny)
+    result = refresh(instance, resources, tags=all_accounts_tags(instance))
+    assert not result.success
+    failure = result.get_step_failure_events()[0].step_failure_data.user_failure_data
+    assert broken in failure.description and "AccessDenied: not for you" in failure.description
+    assert failure.metadata["failed_accounts"].value == {broken: "ListBuckets: AccessDenied: not for you"}
+
+    after = redis_client.hgetall("S3_BUCKETS")
+    assert after[broken] == before[broken]  # byte for byte
+    for account_id in demo_org.accounts:
+        if account_id != broken:
+            assert json.loads(after[account_id])[-1] == "added-since"
+    statuses = instance.get_status_by_partition(
+        dg.AssetKey("s3_buckets"), sorted(demo_org.accounts), aws_accounts_partitions
+    )
+    assert statuses[broken] == dg.AssetPartitionStatus.FAILED
+    assert {a for a, s in statuses.items() if s == dg.AssetPartitionStatus.MATERIALIZED} == set(demo_org.accounts) - {broken}
+
+
+def test_returning_a_value_is_refused(resources):
+    from consoleme_assets.io_managers import AccountListIOManager
+
+    io = AccountListIOManager(consoleme=resources["consoleme"])
+    with pytest.raises(dg.DagsterInvariantViolationError, match="must yield AssetMaterialization"):
+        io.handle_output(dg.build_output_context(asset_key="s3_buckets"), ["x"])
+
+
+def test_downstream_loads_every_refreshed_account(accounts_ready, demo_org, instance, resources):
+    assert refresh(instance, resources, tags=all_accounts_tags(instance)).success
+
+    @dg.asset(ins={"s3_buckets": dg.AssetIn()})
+    def bucket_count(s3_buckets: dict) -> int:
+        return sum(len(v) for v in s3_buckets.values())
+
+    result = dg.materialize(
+        [s3_buckets, bucket_count], selection=[bucket_count], instance=instance,
+        resources={**resources, "io_manager": dg.InMemoryIOManager()},
+    )
+    assert result.output_for_node("bucket_count") == sum(len(v) for v in demo_org.buckets.values())

@@ -1,0 +1,84 @@
+"""Redis writes in ConsoleMe's shapes, against a real redis-server."""
+
+import json
+import threading
+
+from consoleme_assets.stores import RedisStore
+
+STAMP = "STORE_JSON_RESULTS_IN_REDIS_AND_S3_LAST_UPDATED"
+
+
+def store(client, now=1_700_000_000.7):
+    return RedisStore(client, STAMP, clock=lambda: now)
+
+
+def test_set_json_writes_string_and_stamp(redis_client):
+    written = store(redis_client).set_json("ALL_AWS_ACCOUNTS", {"accounts": [{"id": "111122223333"}], "s": {"b"}})
+    raw = redis_client.get("ALL_AWS_ACCOUNTS")
+    assert json.loads(raw) == {"accounts": [{"id": "111122223333"}], "s": ["b"]}  # sets become lists
+    assert written == len(raw)
+    assert redis_client.hget(STAMP, "ALL_AWS_ACCOUNTS") == "1700000000"  # epoch int, as ConsoleMe
+    assert redis_client.ttl("ALL_AWS_ACCOUNTS") == -1  # no expiry unless asked
+
+
+def test_set_json_with_expiry(redis_client):
+    store(redis_client).set_json("CLOUDTRAIL_ERRORS_BY_ARN", {"arn": 1}, expire_seconds=86400)
+    assert 86000 < redis_client.ttl("CLOUDTRAIL_ERRORS_BY_ARN") <= 86400
+
+
+def test_set_fields_only_touches_given_fields(redis_client):
+    redis_client.hset("S3_BUCKETS", mapping={"111111111111": '["a"]', "222222222222": '["b"]'})
+    store(redis_client).set_fields("S3_BUCKETS", {"111111111111": ["c", "d"]})
+    assert redis_client.hgetall("S3_BUCKETS") == {"111111111111": '["c", "d"]', "222222222222": '["b"]'}
+    assert redis_client.hexists(STAMP, "S3_BUCKETS")
+
+
+def test_replace_fields_swaps_one_accounts_entries(redis_client):
+    key = "IAM_ROLE_CACHE"
+    redis_client.hset(key, mapping={
+        "arn:aws:iam::111111111111:role/keep": "old",
+        "arn:aws:iam::111111111111:role/deleted-in-aws": "old",
+        "arn:aws:iam::222222222222:role/other-account": "other",
+    })
+    result = store(redis_client).replace_fields(
+        key,
+        {"arn:aws:iam::111111111111:role/keep": {"v": 2}, "arn:aws:iam::111111111111:role/new": {"v": 1}},
+        owns=lambda f: f.split(":")[4] == "111111111111",
+        match="arn:aws:iam::111111111111:*",
+    )
+    assert result == {"written": 2, "deleted": 1}
+    assert redis_client.hgetall(key) == {
+        "arn:aws:iam::111111111111:role/keep": '{"v": 2}',
+        "arn:aws:iam::111111111111:role/new": '{"v": 1}',
+        "arn:aws:iam::222222222222:role/other-account": "other",
+    }
+
+
+def test_replace_fields_readers_never_see_half(redis_client, redis_server):
+    """A reader polling during many replaces sees either the whole old set or the whole new set."""
+    key, owns = "H", (lambda f: f.startswith("a:"))
+    old = {f"a:{i}": "old" for i in range(300)}
+    new = {f"a:{i}": "new" for i in range(150, 450)}
+    redis_client.hset(key, mapping=old)
+    seen, stop = set(), threading.Event()
+    reader = redis_server.client(decode_responses=True)
+
+    def poll():
+        while not stop.is_set():
+            snap = reader.hgetall(key)
+            seen.add((len(snap), frozenset(snap.values())))
+
+    thread = threading.Thread(target=poll)
+    thread.start()
+    s = store(redis_client)
+    for i in range(20):
+        s.replace_fields(key, new if i % 2 == 0 else old, owns=owns, match="a:*")
+    stop.set()
+    thread.join()
+    assert seen <= {(300, frozenset({"old"})), (300, frozenset({"new"}))}
+
+
+def test_get_fields_skips_missing(redis_client):
+    redis_client.hset("S3_BUCKETS", "111111111111", '["x"]')
+    got = store(redis_client).get_fields("S3_BUCKETS", ["111111111111", "999999999999"])
+    assert got == {"111111111111": ["x"]}
