@@ -272,9 +272,6 @@ class Tuning(_Strict):
     aws_max_attempts: int = ck("consoleme_assets.aws_max_attempts", default=10, ge=1, le=50)
     spoke_role_external_id: str | None = ck("consoleme_assets.spoke_role_external_id")
     role_session_name: str = ck("consoleme_assets.role_session_name", default="consoleme-assets")
-    credential_refresh_margin_seconds: int = ck(
-        "consoleme_assets.credential_refresh_margin_seconds", default=900, ge=0
-    )
 
 
 class Settings(_Strict):
