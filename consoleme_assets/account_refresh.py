@@ -1,12 +1,12 @@
 """Refreshing one dataset for many accounts inside one step.
 
 Accounts are fetched concurrently (bounded by `consoleme_assets.max_concurrent_accounts`) and written
-one by one as they finish, so memory holds a few accounts, not all. Each account that lands yields its
-own AssetMaterialization; accounts that fail keep their previous cache, are named in the failure, and
-the step fails at the end so Dagster marks exactly those partitions FAILED.
+one by one as they finish, so memory holds a few accounts, not all. An account that fails keeps its
+previous cache. After all accounts, `finalize` runs once (e.g. the combined S3 file, written from what
+is cached now, failed accounts included). Then each account that landed gets its AssetMaterialization,
+and if any failed the step fails naming them, so Dagster marks exactly those partitions FAILED
+(planned-but-not-materialized partitions of a failed run).
 """
-
-from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
@@ -19,10 +19,7 @@ from .aws.sessions import describe_aws_error
 
 Collect = Callable[[str], Any]  # account id -> records
 Write = Callable[[str, Any], dict[str, Any]]  # account id, records -> metadata
-
-
-def _error_text(exc: BaseException) -> str:
-    return describe_aws_error(exc)
+Finalize = Callable[[list[str]], dict[str, Any]]  # accounts that landed -> metadata for all of them
 
 
 def refresh_accounts(
@@ -31,11 +28,12 @@ def refresh_accounts(
     write: Write,
     max_workers: int,
     describe: Callable[[Any], dict[str, Any]] | None = None,
+    finalize: Finalize | None = None,
 ) -> Iterator[dg.AssetMaterialization]:
     accounts = list(context.partition_keys)
     failed: dict[str, str] = {}
+    landed: dict[str, dict[str, Any]] = {}
     started = time.monotonic()
-    done = 0
 
     def timed_collect(account_id: str) -> tuple[Any, float]:
         t0 = time.monotonic()
@@ -47,28 +45,45 @@ def refresh_accounts(
             account_id = futures[future]
             try:
                 records, seconds = future.result()
+                t0 = time.monotonic()
                 metadata = write(account_id, records)  # writes happen on this thread, one account at a time
             except Exception as exc:  # one account's failure must not stop the others
-                failed[account_id] = _error_text(exc)
+                failed[account_id] = describe_aws_error(exc)
                 context.log.error(f"account {account_id}: refresh failed: {failed[account_id]}")
                 continue
-            done += 1
-            metadata = {
+            landed[account_id] = {
                 "account_id": dg.MetadataValue.text(account_id),
                 "fetch_seconds": dg.MetadataValue.float(round(seconds, 3)),
+                "write_seconds": dg.MetadataValue.float(round(time.monotonic() - t0, 3)),
                 **(describe(records) if describe else {}),
                 **metadata,
             }
-            yield dg.AssetMaterialization(asset_key=context.asset_key, partition=account_id, metadata=metadata)
-            if done % 25 == 0:
-                context.log.info(f"{done}/{len(accounts)} accounts refreshed")
+            del records  # keep memory flat: only metadata survives the account
+            if len(landed) % 25 == 0:
+                context.log.info(f"{len(landed)}/{len(accounts)} accounts refreshed")
+
+    shared: dict[str, Any] = {}
+    finalize_error = None
+    if finalize is not None:
+        try:
+            shared = finalize(sorted(landed))
+        except Exception as exc:
+            finalize_error = describe_aws_error(exc)
+            context.log.error(f"combining the cached accounts failed: {finalize_error}")
+    for account_id, metadata in landed.items():
+        yield dg.AssetMaterialization(
+            asset_key=context.asset_key, partition=account_id, metadata={**metadata, **shared}
+        )
     context.log.info(
-        f"{done}/{len(accounts)} accounts refreshed in {time.monotonic() - started:.1f}s"
+        f"{len(landed)}/{len(accounts)} accounts refreshed in {time.monotonic() - started:.1f}s"
         + (f"; failed: {', '.join(sorted(failed))}" if failed else "")
     )
-    if failed:
+    if failed or finalize_error:
+        problems = [f"{a}: {e}" for a, e in sorted(failed.items())]
+        if finalize_error:
+            problems.insert(0, f"combined file: {finalize_error}")
         raise dg.Failure(
             description=f"{len(failed)} of {len(accounts)} accounts failed; their previous cache is kept: "
-            + "; ".join(f"{a}: {e}" for a, e in sorted(failed.items())[:20]),
+            + "; ".join(problems[:20]),
             metadata={"failed_accounts": dg.MetadataValue.json(failed)},
         )

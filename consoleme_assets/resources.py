@@ -10,6 +10,7 @@ from pydantic import PrivateAttr
 from .aws.sessions import AwsSessions
 from .settings import Settings, load_settings
 from .stores import RedisStore, S3Store
+from .stores.dynamo_store import DynamoStore
 from .stores.caches import ConsoleMeCaches
 
 
@@ -39,6 +40,7 @@ class ConsoleMeResource(dg.ConfigurableResource):
     _settings: Settings | None = PrivateAttr(default=None)
     _sessions: AwsSessions | None = PrivateAttr(default=None)
     _redis: Any = PrivateAttr(default=None)
+    _caches: Any = PrivateAttr(default=None)
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         self._settings = load_settings(self.config_file)
@@ -62,8 +64,23 @@ class ConsoleMeResource(dg.ConfigurableResource):
         return self._redis
 
     def caches(self) -> ConsoleMeCaches:
-        s3 = S3Store(self.sessions.client("s3"))  # writers skip S3 when no bucket is configured
-        return ConsoleMeCaches(self.settings, RedisStore(self.redis_client, self.settings.redis_keys.last_updated), s3)
+        """One per resource instance (per run), so S3 files read for hydration are read once."""
+        if self._caches is None:
+            settings = self.settings
+            self._caches = ConsoleMeCaches(
+                settings,
+                RedisStore(self.redis_client, settings.redis_keys.last_updated),
+                S3Store(self.sessions.client("s3")),  # writers skip S3 when no bucket is configured
+                DynamoStore(
+                    self.sessions.hub.resource(
+                        "dynamodb",
+                        region_name=settings.region,
+                        endpoint_url=settings.effective_dynamodb_endpoint,
+                        config=self.sessions.config,
+                    )
+                ),
+            )
+        return self._caches
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         if self._redis is not None:

@@ -265,6 +265,30 @@ class RoleFilter(_Strict):
     allowed_tag_keys: list[str] = ck("roles.allowed_tag_keys", default_factory=list)
 
 
+class AwsConfigSettings(_Strict):
+    """AWS Config resource cache (ConsoleMe's cache_resources_from_aws_config_*)."""
+
+    # When set, the global switch overrides the per-account ones (ConsoleMe's precedence).
+    enabled: bool | None = ck("celery.cache_resources_from_aws_config_across_accounts.enabled")
+    enabled_by_account: dict[str, Any] = ck("celery.cache_resources_from_aws_config_for_account", default_factory=dict)
+    dynamo_enabled: bool = ck("celery.cache_resources_from_aws_config_across_accounts.dynamo_enabled", default=True)
+    query: str = ck(
+        "cache_all_resources_from_aws_config.aws_config.all_resources_query",
+        default="select * where accountId = '{account_id}'",
+    )
+    available_regions: list[str] = ck("aws_config.available_regions", default_factory=list)
+    exclude_regions: list[str] = ck(
+        "api_protect.exclude_regions",
+        default_factory=lambda: ["af-south-1", "ap-east-1", "ap-northeast-3", "eu-south-1", "me-south-1"],
+    )
+
+    def enabled_for(self, account_id: str) -> bool:
+        if self.enabled is not None:
+            return self.enabled
+        entry = self.enabled_by_account.get(account_id)
+        return bool(entry.get("enabled", True)) if isinstance(entry, dict) else True
+
+
 class Tuning(_Strict):
     """Our own knobs, under `consoleme_assets:` (ConsoleMe ignores the section)."""
 
@@ -303,6 +327,7 @@ class Settings(_Strict):
     s3: S3Objects = S3Objects()
     tables: DynamoTables = DynamoTables()
     role_filter: RoleFilter = RoleFilter()
+    aws_config: AwsConfigSettings = AwsConfigSettings()
     tuning: Tuning = Tuning()
 
     @field_validator("owner_tags", mode="before")
@@ -339,9 +364,9 @@ class Settings(_Strict):
         return self.active_region is None or self.active_region == self.region
 
     @property
-    def writes_s3_copies(self) -> bool:
-        """ConsoleMe writes most S3 copies only from the active region (or in dev/test)."""
-        return self.is_active_region or self.environment in ("dev", "test")
+    def is_replica(self) -> bool:
+        """A non-primary region: per-account datasets are hydrated from DynamoDB / S3, not read from AWS."""
+        return not self.is_active_region
 
     @property
     def effective_redis_url(self) -> str:

@@ -7,10 +7,12 @@ name or an S3 file template. Order of writes: Redis first (what the web tier rea
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from ..settings import S3Object, Settings
+from .dynamo_store import DynamoStore
 from .redis_store import RedisStore
 from .s3_store import S3Store, s3_uri
 
@@ -78,18 +80,41 @@ def _lookup(table: dict[str, Any], name: str, kind: str) -> Any:
 class ConsoleMeCaches:
     """Writes and reads ConsoleMe's caches for one deployment's settings."""
 
-    def __init__(self, settings: Settings, redis_store: RedisStore, s3_store: S3Store | None):
+    def __init__(
+        self,
+        settings: Settings,
+        redis_store: RedisStore,
+        s3_store: S3Store | None,
+        dynamo_store: DynamoStore | None = None,
+    ):
         self.settings = settings
         self.redis = redis_store
         self.s3 = s3_store
+        self.dynamo = dynamo_store
+        self._s3_reads: dict[tuple[str, str], Any] = {}
+        self._s3_lock = threading.Lock()
+
+    def read_s3_once(self, obj: S3Object, **fmt: str) -> Any:
+        """An S3 copy's data, read once per run (replica hydration reads combined files many times)."""
+        bucket = self.settings.s3_bucket_for(obj)
+        if bucket is None or self.s3 is None:
+            raise LookupError("no S3 bucket configured (consoleme_s3_bucket) to read ConsoleMe's S3 copies from")
+        key = obj.key(**fmt)
+        with self._s3_lock:
+            if (bucket, key) not in self._s3_reads:
+                self._s3_reads[(bucket, key)] = self.s3.get_json(bucket, key)
+            data = self._s3_reads[(bucket, key)]
+        if data is None:
+            raise LookupError(f"s3://{bucket}/{key} does not exist")
+        return data
 
     def _put_s3(self, obj: S3Object, data: Any, report: WriteReport, **fmt: str) -> None:
+        if self.settings.is_replica:  # replicas read the primary's S3 copies; they never write them
+            report.notes.append("S3 copy skipped: replica region")
+            return
         bucket = self.settings.s3_bucket_for(obj)
         if bucket is None or self.s3 is None:
             report.notes.append("S3 copy skipped: no bucket configured (consoleme_s3_bucket)")
-            return
-        if not self.settings.writes_s3_copies:
-            report.notes.append("S3 copy skipped: replica region (celery.active_region is another region)")
             return
         key = obj.key(**fmt)
         report.bytes_written += self.s3.put_json(bucket, key, data)
@@ -123,6 +148,25 @@ class ConsoleMeCaches:
         report.bytes_written += self.redis.set_fields(key, {account_id: list(items)})
         self._put_s3(ds.account_file(self.settings), list(items), report, account_id=account_id)
         return report
+
+    def write_account_list_combined(self, name: str) -> WriteReport:
+        """The combined S3 file `{account_id: "<json list>"}`, from every account now in the hash."""
+        ds: AccountListDataset = _lookup(ACCOUNT_LIST_DATASETS, name, "account-list")
+        report = WriteReport()
+        if ds.combined_file is not None:
+            self._put_s3(ds.combined_file(self.settings), self.redis.client.hgetall(ds.redis_key(self.settings)), report)
+        return report
+
+    def account_list_from_s3(self, name: str, account_id: str) -> list[str]:
+        """A replica's source: the account's list in the primary's combined file (else its per-account file)."""
+        ds: AccountListDataset = _lookup(ACCOUNT_LIST_DATASETS, name, "account-list")
+        if ds.combined_file is None:
+            return list(self.read_s3_once(ds.account_file(self.settings), account_id=account_id))
+        combined = self.read_s3_once(ds.combined_file(self.settings))
+        if account_id not in combined:
+            raise LookupError(f"account {account_id} is not in the primary region's combined {name} file yet")
+        value = combined[account_id]
+        return json.loads(value) if isinstance(value, str) else list(value)
 
     def read_account_lists(self, name: str, account_ids: list[str] | None = None) -> dict[str, list[str]]:
         key = self.account_list_key(name)

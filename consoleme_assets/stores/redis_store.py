@@ -11,6 +11,11 @@ import redis
 from .encoding import dumps_consoleme
 
 
+# Our own bookkeeping keys (which fields each account owns in a shared hash); ConsoleMe never reads them.
+INDEX_PREFIX = "consoleme_assets:owned"
+_EMPTY_MARK = ""
+
+
 class RedisStore:
     """`client` must use decode_responses=True (ConsoleMe's web tier reads strings)."""
 
@@ -52,28 +57,51 @@ class RedisStore:
             pipe.execute()
         return sum(len(v) for v in encoded.values())
 
-    def replace_fields(self, key: str, fields: Mapping[str, Any], owns: Callable[[str], bool], match: str = "*") -> dict:
-        """Make the fields that `owns` claims exactly `fields`: set them, delete the other owned ones.
+    def replace_account_entries(
+        self,
+        account_id: str,
+        entries: Mapping[str, Mapping[str, Any]],
+        owned_by: Callable[[str, str, str], bool],
+        shared: Callable[[str], bool] = lambda field: False,
+    ) -> dict[str, dict[str, int]]:
+        """Make one account's fields in several shared hashes exactly `entries[key]`, in one transaction.
 
-        Used where one account's entries share a hash with other accounts' (e.g. ARN-keyed caches):
-        the account's vanished entries disappear, other accounts' entries are untouched, and readers
-        see either the old or the new set (WATCH + MULTI; retried if another writer touched the key).
+        `entries` maps a hash key (e.g. IAM_ROLE_CACHE) to the account's fields. Fields written before for
+        this account and absent now are deleted; other accounts' fields are untouched; readers see the old
+        or the new set, never a mix (WATCH + MULTI, retried if another writer touched a key). Which fields
+        belong to the account is remembered in an index set per hash and account; without one (first run,
+        or data written by ConsoleMe itself) the hash is scanned once and `owned_by(key, field, value)`
+        decides. `shared` fields (e.g. AWS-managed policy ARNs, the same in every account) are written but
+        never deleted by one account's refresh.
         """
-        encoded = {f: v if isinstance(v, str) else dumps_consoleme(v) for f, v in fields.items()}
+        encoded = {
+            key: {f: v if isinstance(v, str) else dumps_consoleme(v) for f, v in fields.items()}
+            for key, fields in entries.items()
+        }
+        indexes = {key: f"{INDEX_PREFIX}:{key}:{account_id}" for key in encoded}
         while True:
             with self.client.pipeline(transaction=True) as pipe:
                 try:
-                    pipe.watch(key)
-                    existing = [f for f, _ in pipe.hscan_iter(key, match=match, count=1000) if owns(f)]
-                    stale = [f for f in existing if f not in encoded]
+                    pipe.watch(*encoded, *indexes.values())
+                    stale: dict[str, list[str]] = {}
+                    for key, fields in encoded.items():
+                        if pipe.exists(indexes[key]):
+                            previous = set(pipe.smembers(indexes[key])) - {_EMPTY_MARK}
+                        else:
+                            previous = {f for f, v in pipe.hscan_iter(key, count=1000) if owned_by(key, f, v)}
+                        stale[key] = sorted(f for f in previous - set(fields) if not shared(f))
                     pipe.multi()
-                    if stale:
-                        pipe.hdel(key, *stale)
-                    if encoded:
-                        pipe.hset(key, mapping=encoded)
-                    self._stamp(pipe, key)
+                    for key, fields in encoded.items():
+                        if stale[key]:
+                            pipe.hdel(key, *stale[key])
+                        if fields:
+                            pipe.hset(key, mapping=fields)
+                        pipe.delete(indexes[key])
+                        # The marker keeps the index alive for an account with no fields (no rescan next time).
+                        pipe.sadd(indexes[key], _EMPTY_MARK, *(f for f in fields if not shared(f)))
+                        self._stamp(pipe, key)
                     pipe.execute()
-                    return {"written": len(encoded), "deleted": len(stale)}
+                    return {k: {"written": len(encoded[k]), "deleted": len(stale[k])} for k in encoded}
                 except redis.WatchError:
                     continue
 

@@ -63,7 +63,7 @@ def test_reads_consoleme_keys(tmp_path):
     assert s.endpoint_url == s.effective_dynamodb_endpoint == "http://localhost:4566"
     assert s.effective_redis_url == "redis://redis.eu:6380/3"  # the region's host beats global
     assert s.redis_keys.s3_buckets == "MY_BUCKETS"
-    assert not s.is_active_region and not s.writes_s3_copies
+    assert not s.is_active_region and s.is_replica
     assert s.sync_regions == ["eu-west-1"]
     assert s.s3_bucket_for(s.s3.s3_buckets) == "cache-bucket"
     assert s.s3.s3_buckets.key(account_id="111122223333") == "custom/s3_buckets/111122223333.json.gz"

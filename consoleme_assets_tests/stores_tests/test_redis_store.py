@@ -33,30 +33,44 @@ def test_set_fields_only_touches_given_fields(redis_client):
     assert redis_client.hexists(STAMP, "S3_BUCKETS")
 
 
-def test_replace_fields_swaps_one_accounts_entries(redis_client):
-    key = "IAM_ROLE_CACHE"
-    redis_client.hset(key, mapping={
+def owned_by_arn(key, field, value):
+    return field.split(":")[4] == "111111111111"
+
+
+def test_replace_account_entries_swaps_one_accounts_entries(redis_client):
+    redis_client.hset("IAM_ROLE_CACHE", mapping={
         "arn:aws:iam::111111111111:role/keep": "old",
         "arn:aws:iam::111111111111:role/deleted-in-aws": "old",
         "arn:aws:iam::222222222222:role/other-account": "other",
     })
-    result = store(redis_client).replace_fields(
-        key,
-        {"arn:aws:iam::111111111111:role/keep": {"v": 2}, "arn:aws:iam::111111111111:role/new": {"v": 1}},
-        owns=lambda f: f.split(":")[4] == "111111111111",
-        match="arn:aws:iam::111111111111:*",
+    redis_client.hset("IAM_POLICY_CACHE", "arn:aws:iam::aws:policy/ReadOnlyAccess", "from-another-account")
+    s = store(redis_client)
+    result = s.replace_account_entries(
+        "111111111111",
+        {
+            "IAM_ROLE_CACHE": {"arn:aws:iam::111111111111:role/keep": {"v": 2},
+                               "arn:aws:iam::111111111111:role/new": {"v": 1}},
+            "IAM_POLICY_CACHE": {"arn:aws:iam::aws:policy/ReadOnlyAccess": {"v": 1}},
+        },
+        owned_by=owned_by_arn,
+        shared=lambda f: f.split(":")[4] == "aws",
     )
-    assert result == {"written": 2, "deleted": 1}
-    assert redis_client.hgetall(key) == {
+    assert result["IAM_ROLE_CACHE"] == {"written": 2, "deleted": 1}
+    assert redis_client.hgetall("IAM_ROLE_CACHE") == {
         "arn:aws:iam::111111111111:role/keep": '{"v": 2}',
         "arn:aws:iam::111111111111:role/new": '{"v": 1}',
         "arn:aws:iam::222222222222:role/other-account": "other",
     }
+    # Next refresh: the index (not a scan) says what the account owns; shared fields are never deleted.
+    s.replace_account_entries("111111111111", {"IAM_ROLE_CACHE": {}, "IAM_POLICY_CACHE": {}},
+                              owned_by=lambda *a: False, shared=lambda f: f.split(":")[4] == "aws")
+    assert redis_client.hgetall("IAM_ROLE_CACHE") == {"arn:aws:iam::222222222222:role/other-account": "other"}
+    assert redis_client.hexists("IAM_POLICY_CACHE", "arn:aws:iam::aws:policy/ReadOnlyAccess")
 
 
-def test_replace_fields_readers_never_see_half(redis_client, redis_server):
+def test_replace_account_entries_readers_never_see_half(redis_client, redis_server):
     """A reader polling during many replaces sees either the whole old set or the whole new set."""
-    key, owns = "H", (lambda f: f.startswith("a:"))
+    key = "H"
     old = {f"a:{i}": "old" for i in range(300)}
     new = {f"a:{i}": "new" for i in range(150, 450)}
     redis_client.hset(key, mapping=old)
@@ -72,7 +86,7 @@ def test_replace_fields_readers_never_see_half(redis_client, redis_server):
     thread.start()
     s = store(redis_client)
     for i in range(20):
-        s.replace_fields(key, new if i % 2 == 0 else old, owns=owns, match="a:*")
+        s.replace_account_entries("a", {key: new if i % 2 == 0 else old}, owned_by=lambda k, f, v: f.startswith("a:"))
     stop.set()
     thread.join()
     assert seen <= {(300, frozenset({"old"})), (300, frozenset({"new"}))}
