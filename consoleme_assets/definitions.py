@@ -3,8 +3,10 @@
 import dagster as dg
 
 from .accounts import definitions as accounts
+from .iam import definitions as iam
 from .inventory import definitions as inventory
 from .io_managers import AccountListIOManager, JsonCacheIOManager
+from .io_managers.iam import IamResourcesIOManager
 from .resources import ConsoleMeResource
 
 
@@ -14,11 +16,13 @@ def build_resources(config_file: str | None = None) -> dict:
         "consoleme": consoleme,
         "json_cache_io_manager": JsonCacheIOManager(consoleme=consoleme),
         "account_lists_io_manager": AccountListIOManager(consoleme=consoleme),
+        "iam_resources_io_manager": IamResourcesIOManager(consoleme=consoleme),
     }
 
 
 defs = dg.Definitions.merge(
     accounts.defs,
+    iam.defs,
     inventory.defs,
     dg.Definitions(resources=build_resources()),
 )

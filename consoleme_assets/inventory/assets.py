@@ -1,4 +1,5 @@
-"""Per-account resource lists: ConsoleMe's account_resource_cache (S3_BUCKETS, ...)."""
+"""Per-account resource lists: ConsoleMe's account_resource_cache (S3_BUCKETS, SQS_QUEUES, SNS_TOPICS,
+IAM_MANAGED_POLICIES)."""
 
 from collections.abc import Callable
 from typing import Any
@@ -7,7 +8,14 @@ import dagster as dg
 
 from ..account_refresh import refresh_accounts
 from ..accounts.assets import aws_accounts
-from ..aws.inventory import s3_bucket_names
+from ..aws.inventory import (
+    RegionalListing,
+    enabled_regions,
+    managed_policy_arns,
+    s3_bucket_names,
+    sns_topic_arns,
+    sqs_queue_arns,
+)
 from ..io_managers import AccountListIOManager
 from ..partitions import aws_accounts_partitions
 from ..resources import ConsoleMeResource
@@ -34,7 +42,7 @@ def per_account_asset(name: str, description: str, group_name: str = INVENTORY_G
         output_required=False,
         io_manager_key=kwargs.pop("io_manager_key", "account_lists_io_manager"),
         deps=[aws_accounts],
-        kinds={"aws", "redis", "s3"},
+        kinds=kwargs.pop("kinds", {"aws", "redis", "s3"}),
         metadata={"consoleme_dataset": name},
         pool="aws_api",
         tags={"consoleme_assets/dataset": name},
@@ -42,29 +50,63 @@ def per_account_asset(name: str, description: str, group_name: str = INVENTORY_G
     )
 
 
+def describe_listing(records: list[str] | RegionalListing) -> dict[str, Any]:
+    """Per-account metadata: count and preview, and for regional lists how each region went."""
+    if not isinstance(records, RegionalListing):
+        return list_preview(records)
+    return {
+        **list_preview(records.items),
+        "regions_read": dg.MetadataValue.json(records.regions_read),
+        "regions_failed": dg.MetadataValue.json(records.regions_failed),
+        "carried_over": dg.MetadataValue.json(records.carried_over),
+    }
+
+
 def refresh_account_lists(
     context: dg.AssetExecutionContext,
     consoleme: ConsoleMeResource,
     io_manager: AccountListIOManager,
     dataset: str,
-    from_aws: Callable[[str], list[str]],
+    from_aws: Callable[[str], list[str] | RegionalListing],
 ) -> Any:
     """Refresh an account-list dataset: from AWS in the primary region, from the primary's S3 copies in a
-    replica; then write the combined S3 file (primary only) from every account now cached."""
+    replica; then write the combined S3 file (primary only) from every account now cached.
+
+    `from_aws` returns the account's list, or a `RegionalListing` whose failed regions keep their ARNs
+    from the account's previous cached list (read only when a region failed)."""
     caches = consoleme.caches()
     settings = consoleme.settings
-    collect = (lambda a: caches.account_list_from_s3(dataset, a)) if settings.is_replica else from_aws
+
+    def collect(account_id: str) -> list[str] | RegionalListing:
+        if settings.is_replica:
+            return caches.account_list_from_s3(dataset, account_id)
+        records = from_aws(account_id)
+        if isinstance(records, RegionalListing) and records.regions_failed:
+            previous = caches.read_account_lists(dataset, [account_id]).get(account_id, [])
+            records = records.carrying_over(previous)
+        return records
+
+    def write(account_id: str, records: list[str] | RegionalListing) -> dict[str, Any]:
+        if isinstance(records, RegionalListing):
+            for region, error in records.regions_failed.items():  # logged here: this is the step's thread
+                context.log.warning(
+                    f"account {account_id}: {dataset} in {region} not refreshed, kept "
+                    f"{records.carried_over.get(region, 0)} cached ARNs: {error}"
+                )
+            records = records.items
+        return io_manager.write_account(dataset, account_id, records)
 
     def finalize(landed: list[str]) -> dict[str, Any]:
         report = caches.write_account_list_combined(dataset)
         return {"combined_s3_uris": dg.MetadataValue.json(report.s3_uris)} if report.s3_uris else {}
 
+    source = "S3 copies of the primary region (replica)" if settings.is_replica else "AWS"
     return refresh_accounts(
         context,
         collect=collect,
-        write=lambda account_id, items: io_manager.write_account(dataset, account_id, items),
+        write=write,
         max_workers=settings.tuning.max_concurrent_accounts,
-        describe=list_preview,
+        describe=lambda records: {"source": dg.MetadataValue.text(source), **describe_listing(records)},
         finalize=finalize,
     )
 
@@ -82,4 +124,65 @@ def s3_buckets(
     yield from refresh_account_lists(
         context, consoleme, account_lists_io_manager, "s3_buckets",
         from_aws=lambda account_id: s3_bucket_names(consoleme.sessions, account_id),
+    )
+
+
+@per_account_asset(
+    "managed_policies",
+    "ARNs of every managed policy each account sees (IAM ListPolicies, no Scope: AWS-managed and the "
+    "account's own) -> Redis hash IAM_MANAGED_POLICIES (field = account id, value = JSON list of ARNs) and the "
+    "per-account S3 file (ConsoleMe has no combined file for it). Unlike ConsoleMe, not limited to "
+    "environment prod.",
+)
+def managed_policies(
+    context: dg.AssetExecutionContext,
+    consoleme: ConsoleMeResource,
+    account_lists_io_manager: dg.ResourceParam[AccountListIOManager],
+):
+    yield from refresh_account_lists(
+        context, consoleme, account_lists_io_manager, "managed_policies",
+        from_aws=lambda account_id: managed_policy_arns(consoleme.sessions, account_id),
+    )
+
+
+def _regional(
+    consoleme: ConsoleMeResource, collector: Callable[..., RegionalListing]
+) -> Callable[[str], RegionalListing]:
+    """account id -> its listing over the account's enabled regions (resolved per account, §2.5)."""
+    return lambda account_id: collector(
+        consoleme.sessions, account_id, enabled_regions(consoleme.settings, consoleme.sessions, account_id)
+    )
+
+
+@per_account_asset(
+    "sqs_queues",
+    "Queue ARNs of each account in its enabled regions (SQS ListQueues through the spoke role) -> Redis hash "
+    "SQS_QUEUES (field = account id, value = JSON list of ARNs), the per-account S3 file and the combined "
+    "file. A region that fails keeps its previously cached queues.",
+)
+def sqs_queues(
+    context: dg.AssetExecutionContext,
+    consoleme: ConsoleMeResource,
+    account_lists_io_manager: dg.ResourceParam[AccountListIOManager],
+):
+    yield from refresh_account_lists(
+        context, consoleme, account_lists_io_manager, "sqs_queues",
+        from_aws=_regional(consoleme, sqs_queue_arns),
+    )
+
+
+@per_account_asset(
+    "sns_topics",
+    "Topic ARNs of each account in its enabled regions (SNS ListTopics through the spoke role) -> Redis hash "
+    "SNS_TOPICS (field = account id, value = JSON list of ARNs), the per-account S3 file and the combined "
+    "file. A region that fails keeps its previously cached topics.",
+)
+def sns_topics(
+    context: dg.AssetExecutionContext,
+    consoleme: ConsoleMeResource,
+    account_lists_io_manager: dg.ResourceParam[AccountListIOManager],
+):
+    yield from refresh_account_lists(
+        context, consoleme, account_lists_io_manager, "sns_topics",
+        from_aws=_regional(consoleme, sns_topic_arns),
     )

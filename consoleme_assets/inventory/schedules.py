@@ -4,12 +4,15 @@
 import dagster as dg
 
 from ..partitions import aws_accounts_partitions
-from .assets import s3_buckets
+from .assets import managed_policies, s3_buckets, sns_topics, sqs_queues
 
 # `*/45` fires at :00 and :45; these four crons give a true 45-minute cadence.
 EVERY_45_MINUTES = ["0 0-21/3 * * *", "45 0-21/3 * * *", "30 1-22/3 * * *", "15 2-23/3 * * *"]
 
-inventory_job = dg.define_asset_job("inventory_job", selection=[s3_buckets])
+# ConsoleMe's four 45-minute account_resource_cache tasks; one run, one step per dataset, all accounts.
+INVENTORY_ASSETS = [s3_buckets, managed_policies, sqs_queues, sns_topics]
+
+inventory_job = dg.define_asset_job("inventory_job", selection=INVENTORY_ASSETS)
 
 
 def all_accounts_run_request(context: dg.ScheduleEvaluationContext, dataset: str):

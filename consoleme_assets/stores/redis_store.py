@@ -85,10 +85,7 @@ class RedisStore:
                     pipe.watch(*encoded, *indexes.values())
                     stale: dict[str, list[str]] = {}
                     for key, fields in encoded.items():
-                        if pipe.exists(indexes[key]):
-                            previous = set(pipe.smembers(indexes[key])) - {_EMPTY_MARK}
-                        else:
-                            previous = {f for f, v in pipe.hscan_iter(key, count=1000) if owned_by(key, f, v)}
+                        previous = self._owned(pipe, key, account_id, owned_by)
                         stale[key] = sorted(f for f in previous - set(fields) if not shared(f))
                     pipe.multi()
                     for key, fields in encoded.items():
@@ -104,6 +101,31 @@ class RedisStore:
                     return {k: {"written": len(encoded[k]), "deleted": len(stale[k])} for k in encoded}
                 except redis.WatchError:
                     continue
+
+    def set_account_field(self, key: str, account_id: str, field: str, value: Any) -> None:
+        """Add or update one field of an account in a shared hash (and its owner index)."""
+        with self.client.pipeline(transaction=True) as pipe:
+            pipe.hset(key, field, value if isinstance(value, str) else dumps_consoleme(value))
+            pipe.sadd(f"{INDEX_PREFIX}:{key}:{account_id}", _EMPTY_MARK, field)
+            self._stamp(pipe, key)
+            pipe.execute()
+
+    def delete_account_field(self, key: str, account_id: str, field: str) -> None:
+        with self.client.pipeline(transaction=True) as pipe:
+            pipe.hdel(key, field)
+            pipe.srem(f"{INDEX_PREFIX}:{key}:{account_id}", field)
+            self._stamp(pipe, key)
+            pipe.execute()
+
+    def _owned(self, conn: Any, key: str, account_id: str, owned_by: Callable[[str, str, str], bool]) -> set[str]:
+        index = f"{INDEX_PREFIX}:{key}:{account_id}"
+        if conn.exists(index):
+            return set(conn.smembers(index)) - {_EMPTY_MARK}
+        return {f for f, v in conn.hscan_iter(key, count=1000) if owned_by(key, f, v)}
+
+    def owned_fields(self, key: str, account_id: str, owned_by: Callable[[str, str, str], bool]) -> set[str]:
+        """The fields of `key` that belong to the account now (what replace_account_entries would replace)."""
+        return self._owned(self.client, key, account_id, owned_by)
 
     def get_field(self, key: str, field: str) -> Any:
         import json

@@ -1,0 +1,106 @@
+"""`iam_resources`: every account's IAM roles, users, groups and managed policies (ConsoleMe
+cache_iam_resources_for_account / _across_accounts)."""
+
+import datetime as dt
+from typing import Any
+
+import dagster as dg
+
+from ..account_refresh import refresh_accounts
+from ..aws.iam import account_authorization_details
+from ..inventory.assets import per_account_asset
+from ..io_managers.iam import IamResourcesIOManager
+from ..resources import ConsoleMeResource
+from ..settings import Settings
+from ..stores.iam_cache import IamAccount, IamCache
+from . import records
+
+IAM_GROUP = "iam"
+
+
+def iam_account_from_gaad(
+    account_id: str, gaad: dict[str, list], settings: Settings, templated: dict[str, str | None], now: dt.datetime
+) -> IamAccount:
+    """GAAD -> the account's cache entries. Roles go through ConsoleMe's role filter."""
+    ttl = records.ttl_from(now)
+    owner_keys = settings.owner_tags
+    roles = [
+        r for r in gaad["RoleDetailList"]
+        if records.allowed_to_sync_role(r["Arn"], records.tags_of(r), settings.role_filter)
+    ]
+    entries = {
+        "roles": {r["Arn"]: records.role_entry(r, account_id, ttl, owner_keys, templated.get(r["Arn"])) for r in roles},
+        "users": {u["Arn"]: records.user_entry(u, account_id, ttl, owner_keys) for u in gaad["UserDetailList"]},
+        "groups": {g["Arn"]: records.group_entry(g, account_id, ttl) for g in gaad["GroupDetailList"]},
+        "policies": {p["Arn"]: records.policy_entry(p, account_id, ttl) for p in gaad["Policies"]},
+    }
+    raw = {
+        "roles": roles, "users": gaad["UserDetailList"], "groups": gaad["GroupDetailList"], "policies": gaad["Policies"],
+    }
+    return IamAccount(
+        account_id, entries, raw=raw, gaad=gaad, roles_filtered_out=len(gaad["RoleDetailList"]) - len(roles)
+    )
+
+
+def iam_account_from_primary(cache: IamCache, account_id: str) -> IamAccount:
+    """Replica region: roles from the DynamoDB global table, the rest from the primary's combined S3 files."""
+    entries: dict[str, dict[str, Any]] = {"roles": cache.roles_from_dynamo(account_id)}
+    notes = []
+    for kind in ("users", "groups", "policies"):
+        found = cache.entries_from_combined(kind, account_id)
+        if found is None:
+            notes.append(f"{kind}: the primary's combined S3 file is missing; left as cached")
+        else:
+            entries[kind] = found
+    return IamAccount(account_id, entries, notes=notes)
+
+
+def describe(account: IamAccount) -> dict[str, Any]:
+    counts = account.counts()
+    meta: dict[str, Any] = {
+        "dagster/row_count": dg.MetadataValue.int(sum(counts.values())),
+        "counts": dg.MetadataValue.json(counts),
+        "roles_filtered_out": dg.MetadataValue.int(account.roles_filtered_out),
+        "source": dg.MetadataValue.text("aws" if account.raw is not None else "primary region (DynamoDB + S3)"),
+        "roles_preview": dg.MetadataValue.json(sorted(account.entries.get("roles", {}))[:20]),
+    }
+    return meta
+
+
+@per_account_asset(
+    "iam_resources",
+    "IAM roles, users, groups and managed policies of each account (GetAccountAuthorizationDetails through the "
+    "spoke role) -> Redis hashes IAM_ROLE_CACHE / IAM_USER_CACHE / IAM_GROUP_CACHE / IAM_POLICY_CACHE (field = "
+    "ARN), DynamoDB consoleme_iamroles_global, and the per-account and combined S3 files.",
+    group_name=IAM_GROUP,
+    io_manager_key="iam_resources_io_manager",
+    kinds={"aws", "redis", "s3", "dynamodb"},
+)
+def iam_resources(
+    context: dg.AssetExecutionContext,
+    consoleme: ConsoleMeResource,
+    iam_resources_io_manager: dg.ResourceParam[IamResourcesIOManager],
+):
+    settings = consoleme.settings
+    cache = iam_resources_io_manager.cache()
+
+    def from_aws(account_id: str) -> IamAccount:
+        gaad = account_authorization_details(consoleme.sessions, account_id)
+        templated = cache.templated([r["Arn"] for r in gaad["RoleDetailList"]])
+        return iam_account_from_gaad(account_id, gaad, settings, templated, dt.datetime.now(dt.timezone.utc))
+
+    def finalize(landed: list[str]) -> dict[str, Any]:
+        if settings.is_replica:
+            return {}
+        report = cache.write_combined()
+        return {"combined_s3_uris": dg.MetadataValue.json(report.s3_uris)} if report.s3_uris else {}
+
+    yield from refresh_accounts(
+        context,
+        collect=(lambda a: iam_account_from_primary(cache, a)) if settings.is_replica else from_aws,
+        write=lambda account_id, account: iam_resources_io_manager.write_account(account),
+        max_workers=settings.tuning.max_concurrent_accounts,
+        describe=describe,
+        finalize=finalize,
+    )
+

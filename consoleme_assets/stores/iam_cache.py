@@ -1,0 +1,150 @@
+"""IAM caches (spec §6.1): IAM_ROLE_CACHE / IAM_USER_CACHE / IAM_GROUP_CACHE / IAM_POLICY_CACHE hashes keyed
+by ARN, the DynamoDB table consoleme_iamroles_global, and the S3 files (per-account GAAD and per-type
+files, combined cache_all_* files)."""
+
+import json
+import threading
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from .caches import ConsoleMeCaches, WriteReport
+from .encoding import dumps_consoleme
+
+KINDS = ("roles", "users", "groups", "policies")
+_TYPE_FILES = {"roles": "iam_roles", "users": "iam_users", "groups": "iam_groups", "policies": "iam_policies"}
+_ALL_FILES = {"roles": "all_roles", "users": "all_users", "groups": "all_groups", "policies": "all_policies"}
+_REDIS_KEYS = {"roles": "iam_roles", "users": "iam_users", "groups": "iam_groups", "policies": "iam_policies"}
+ROLE_KEY_NAMES = ["arn", "accountId"]
+DYNAMO_ITEM_LIMIT = 400 * 1024  # DynamoDB's item size cap
+
+
+@dataclass
+class IamAccount:
+    """What one account's refresh writes: entries per kind, plus the raw lists for the S3 files."""
+
+    account_id: str
+    entries: dict[str, dict[str, dict[str, Any]]]  # kind -> arn -> entry
+    raw: dict[str, list[dict[str, Any]]] | None = None  # kind -> IAM details (None when hydrated)
+    gaad: dict[str, Any] | None = None
+    roles_filtered_out: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        return {kind: len(self.entries.get(kind, {})) for kind in KINDS}
+
+
+def is_aws_managed(arn: str) -> bool:
+    """AWS-managed policy ARNs (arn:aws:iam::aws:policy/...) are the same in every account."""
+    parts = arn.split(":")
+    return len(parts) > 4 and parts[4] == "aws"
+
+
+def account_of_arn(arn: str) -> str:
+    parts = arn.split(":")
+    return parts[4] if len(parts) > 4 else ""
+
+
+def _owned_by(account_id: str):
+    def owned(key: str, field_name: str, value: str) -> bool:
+        if account_of_arn(field_name) == account_id:
+            return True
+        try:  # entries written by ConsoleMe itself carry the account in the value
+            return json.loads(value).get("accountId") == account_id
+        except (ValueError, AttributeError):
+            return False
+
+    return owned
+
+
+class IamCache:
+    def __init__(self, caches: ConsoleMeCaches):
+        self.caches = caches
+        self.settings = caches.settings
+        self._dynamo_roles: dict[str, dict[str, dict[str, Any]]] | None = None
+        self._lock = threading.Lock()
+
+    def redis_key(self, kind: str) -> str:
+        return getattr(self.settings.redis_keys, _REDIS_KEYS[kind])
+
+    def templated(self, arns: list[str]) -> dict[str, str | None]:
+        """TEMPLATED_ROLES_v2 links (written by internal tooling, keyed by lower-cased ARN)."""
+        if not arns:
+            return {}
+        values = self.caches.redis.client.hmget(self.settings.redis_keys.templated_roles, [a.lower() for a in arns])
+        return dict(zip(arns, values))
+
+    def write_account(self, account: IamAccount) -> tuple[WriteReport, dict[str, dict[str, int]]]:
+        """DynamoDB first, then Redis in one transaction, then the S3 files. A failure part-way leaves
+        Redis (what the web reads first) as it was."""
+        report = WriteReport()
+        aid = account.account_id
+        owned = _owned_by(aid)
+        hydrated = account.raw is None
+        if not hydrated and self.caches.dynamo is not None:
+            roles_key = self.redis_key("roles")
+            previous = self.caches.redis.owned_fields(roles_key, aid, owned)
+            current = account.entries["roles"]
+            items, too_big = [], []
+            for entry in current.values():
+                (too_big if len(dumps_consoleme(entry)) > DYNAMO_ITEM_LIMIT else items).append(entry)
+            table = self.settings.tables.iam_roles
+            self.caches.dynamo.put_items(table, items, ROLE_KEY_NAMES)
+            gone = [{"arn": arn, "accountId": aid} for arn in sorted(previous - set(current))]
+            self.caches.dynamo.delete_items(table, gone, ROLE_KEY_NAMES)
+            if too_big:
+                report.notes.append(
+                    f"{len(too_big)} role(s) over DynamoDB's 400 KB item limit kept in Redis only: "
+                    + ", ".join(e["arn"] for e in too_big[:5])
+                )
+        counts = self.caches.redis.replace_account_entries(
+            aid,
+            # Only the kinds this refresh knows about are replaced (a replica may lack some).
+            {self.redis_key(kind): entries for kind, entries in account.entries.items()},
+            owned_by=owned,
+            shared=is_aws_managed,
+        )
+        report.redis_keys += [self.redis_key(kind) for kind in account.entries]
+        if not hydrated:
+            if account.gaad is not None:
+                self.caches._put_s3(self.settings.s3.account_authorization_details, account.gaad, report, account_id=aid)
+            for kind in KINDS:
+                obj = getattr(self.settings.s3, _TYPE_FILES[kind])
+                self.caches._put_s3(obj, account.raw.get(kind, []), report, account_id=aid)
+        report.notes += account.notes
+        return report, counts
+
+    def write_combined(self) -> WriteReport:
+        """cache_all_{roles,users,groups,policies}_v1.json.gz = {arn: entry JSON string} from each whole hash."""
+        report = WriteReport()
+        for kind in KINDS:
+            data = self.caches.redis.client.hgetall(self.redis_key(kind))
+            self.caches._put_s3(getattr(self.settings.s3, _ALL_FILES[kind]), data, report)
+        return report
+
+    # -- replica hydration ------------------------------------------------------------------------
+
+    def roles_from_dynamo(self, account_id: str) -> dict[str, dict[str, Any]]:
+        """The account's role entries from the global table (scanned once per run, grouped by account)."""
+        with self._lock:
+            if self._dynamo_roles is None:
+                if self.caches.dynamo is None:
+                    raise LookupError("no DynamoDB configured to hydrate roles from")
+                grouped: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
+                for item in self.caches.dynamo.scan(self.settings.tables.iam_roles):
+                    grouped[str(item.get("accountId"))][item["arn"]] = item
+                self._dynamo_roles = dict(grouped)
+        return self._dynamo_roles.get(account_id, {})
+
+    def entries_from_combined(self, kind: str, account_id: str) -> dict[str, str] | None:
+        """The account's entries in the primary's cache_all_* file, or None if that file is absent."""
+        try:
+            combined = self.caches.read_s3_once(getattr(self.settings.s3, _ALL_FILES[kind]))
+        except LookupError:
+            return None
+        out = {}
+        for arn, value in combined.items():
+            entry = json.loads(value) if isinstance(value, str) else value
+            if str(entry.get("accountId")) == account_id:
+                out[arn] = value if isinstance(value, str) else dumps_consoleme(value)
+        return out

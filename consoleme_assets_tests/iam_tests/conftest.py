@@ -1,0 +1,36 @@
+import boto3
+import dagster as dg
+import pytest
+
+from consoleme_assets.accounts.assets import aws_accounts
+from consoleme_assets.iam.assets import iam_resources
+
+
+def all_accounts_tags(instance):
+    keys = instance.get_dynamic_partitions("aws_accounts")
+    return {"dagster/asset_partition_range_start": keys[0], "dagster/asset_partition_range_end": keys[-1]}
+
+
+@pytest.fixture
+def accounts_ready(sandbox_env, instance, resources):
+    assert dg.materialize([aws_accounts], instance=instance, resources=resources).success
+
+
+@pytest.fixture
+def refresh_iam(instance, resources):
+    def run(resources=resources, **kwargs):
+        if "partition_key" not in kwargs:
+            kwargs.setdefault("tags", all_accounts_tags(instance))
+        return dg.materialize([aws_accounts, iam_resources], selection=[iam_resources], instance=instance,
+                              resources=resources, raise_on_error=False, **kwargs)
+    return run
+
+
+@pytest.fixture
+def member_client(demo_org):
+    def client(account_id, service, region="us-east-1"):
+        creds = boto3.client("sts").assume_role(RoleArn=demo_org.role_arn(account_id),
+                                                RoleSessionName="test")["Credentials"]
+        return boto3.client(service, region_name=region, aws_access_key_id=creds["AccessKeyId"],
+                            aws_secret_access_key=creds["SecretAccessKey"], aws_session_token=creds["SessionToken"])
+    return client
