@@ -140,6 +140,37 @@ def refresh(select: list[str] | None, accounts: list[str] | None, verbose: bool 
     return 0
 
 
+def refresh_role(role_arn: str) -> int:
+    """Re-read one role (ConsoleMe's refresh_iam_role) through the refresh_iam_role_job."""
+    from .definitions import defs
+    from .iam.jobs import parse_role_arn
+    from .settings import load_settings
+
+    try:
+        parse_role_arn(role_arn)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    load_settings()
+    result = defs.resolve_job_def("refresh_iam_role_job").execute_in_process(
+        run_config={
+            "ops": {"refresh_iam_role": {"config": {"role_arn": role_arn}}},
+            "loggers": {"console": {"config": {"log_level": "CRITICAL"}}},
+        },
+        instance=_instance(),
+        raise_on_error=False,
+    )
+    if not result.success:
+        print(f"{role_arn}: FAILED: {_failure_text(result)}", file=sys.stderr)
+        return 1
+    action = None
+    for event in result.all_events:
+        if event.is_successful_output:
+            action = event.event_specific_data.metadata.get("action")
+    print(f"{role_arn}: {getattr(action, 'value', 'done')}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="consoleme-assets", description=__doc__)
     parser.add_argument("--config", help="settings file (default: $CONSOLEME_ASSETS_CONFIG, else the shipped default)")
@@ -148,6 +179,8 @@ def main(argv: list[str] | None = None) -> int:
     p_refresh.add_argument("--select", help="comma-separated asset names (default: all)")
     p_refresh.add_argument("--accounts", help="comma-separated account ids (default: every account partition)")
     p_refresh.add_argument("-v", "--verbose", action="store_true", help="also print Dagster's run log")
+    p_role = sub.add_parser("refresh-role", help="re-read one IAM role into IAM_ROLE_CACHE and DynamoDB")
+    p_role.add_argument("role_arn")
     sub.add_parser("sandbox", help="start a seeded moto + Redis sandbox (same as python -m consoleme_assets.sandbox)",
                    add_help=False)
     args, rest = parser.parse_known_args(argv)
@@ -163,6 +196,8 @@ def main(argv: list[str] | None = None) -> int:
     from .settings import SettingsError
 
     try:
+        if args.command == "refresh-role":
+            return refresh_role(args.role_arn)
         return refresh(split(args.select), split(args.accounts), verbose=args.verbose)
     except SettingsError as exc:
         print(f"error: {exc}", file=sys.stderr)

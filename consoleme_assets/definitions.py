@@ -3,8 +3,10 @@
 import dagster as dg
 
 from .accounts import definitions as accounts
+from .authorization import definitions as authorization
 from .iam import definitions as iam
 from .inventory import definitions as inventory
+from .policies import definitions as policies
 from .io_managers import AccountListIOManager, JsonCacheIOManager
 from .io_managers.iam import IamResourcesIOManager
 from .resources import ConsoleMeResource
@@ -22,7 +24,9 @@ def build_resources(config_file: str | None = None) -> dict:
 
 defs = dg.Definitions.merge(
     accounts.defs,
+    authorization.defs,
     iam.defs,
     inventory.defs,
+    policies.defs,
     dg.Definitions(resources=build_resources()),
 )

@@ -121,3 +121,13 @@ def test_any_moto_server_seeded_by_someone_else(tmp_path, aws_env, redis_client,
     finally:
         stock.kill()
         stock.wait()
+
+
+def test_refresh_role(cli_env, demo_org, redis_client, tmp_path):
+    arn = demo_org.roles[demo_org.member_account_ids[0]][0]
+    proc = run_cli(cli_env, "refresh-role", arn, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == f"{arn}: updated"
+    assert json.loads(redis_client.hget("IAM_ROLE_CACHE", arn))["arn"] == arn
+    proc = run_cli(cli_env, "refresh-role", "not-an-arn", cwd=tmp_path)
+    assert proc.returncode == 2 and "is not an IAM role ARN" in proc.stderr

@@ -11,7 +11,9 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from .loader import ConfigTree, SettingsError, load_config_tree
-from .model import OrganizationSource, RedisKeys, S3Object, Settings, normalize_account_id
+from .fields import normalize_account_id
+from .keys import RedisKeys, S3Object
+from .model import OrganizationSource, Settings
 
 __all__ = [
     "CONFIG_ENV",

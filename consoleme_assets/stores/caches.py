@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import threading
 from dataclasses import dataclass, field
+from collections.abc import Iterator
 from typing import Any, Callable
 
 from ..settings import S3Object, Settings
@@ -66,6 +67,17 @@ JSON_DATASETS: dict[str, JsonDataset] = {
     d.name: d
     for d in (
         JsonDataset("aws_accounts", lambda s: s.redis_keys.all_accounts, lambda s: s.s3.accounts),
+        JsonDataset("policies_table", lambda s: s.redis_keys.all_policies, lambda s: s.s3.policies_table),
+        JsonDataset("policy_requests", lambda s: s.redis_keys.all_policy_requests, lambda s: s.s3.policy_requests),
+        JsonDataset("credential_authorization_mapping", lambda s: s.redis_keys.credential_authorization_mapping,
+                    lambda s: s.s3.credential_authorization_mapping),
+        JsonDataset("reverse_authorization_mapping", lambda s: s.redis_keys.reverse_authorization_mapping,
+                    lambda s: s.s3.reverse_authorization_mapping),
+        # ConsoleMe keeps no S3 copy of the CloudTrail error counts, and lets them expire after a day.
+        JsonDataset("cloudtrail_errors_by_arn", lambda s: s.redis_keys.cloudtrail_errors_by_arn, None,
+                    expire_seconds=86400),
+        JsonDataset("service_control_policies", lambda s: s.redis_keys.all_scps, lambda s: s.s3.scps),
+        JsonDataset("organization_structure", lambda s: s.redis_keys.org_structure, lambda s: s.s3.org_structure),
     )
 }
 
@@ -134,6 +146,18 @@ class ConsoleMeCaches:
     def read_json(self, name: str) -> Any:
         ds: JsonDataset = _lookup(JSON_DATASETS, name, "JSON")
         return self.redis.get_json(ds.redis_key(self.settings))
+
+    def iter_json_hash(self, key: str) -> "Iterator[tuple[str, Any]]":
+        """(field, decoded value) of a whole hash, streamed with HSCAN rather than one big HGETALL."""
+        for name, raw in self.redis.client.hscan_iter(key, count=1000):
+            try:
+                yield name, json.loads(raw)
+            except ValueError:
+                raise ValueError(f"Redis hash {key}, field {name!r}: value is not JSON") from None
+
+    def get_json_key(self, key: str, default: Any = None) -> Any:
+        value = self.redis.get_json(key)
+        return default if value is None else value
 
     # -- per-account lists -----------------------------------------------------------------------
 

@@ -1,0 +1,143 @@
+"""AWS Config resources of one account: ConsoleMe's `aws_config.query(q, use_aggregator=False, account_id)`.
+
+SelectResourceConfig (Limit 100, NextToken loop) in every region of `aws_config.available_regions` (else
+boto3's regions for "config") minus `api_protect.exclude_regions`, through the spoke role. A region that
+answers with an error is skipped and named (ConsoleMe logged it to Sentry); an account whose every region
+fails raises, so its previous cache is kept rather than emptied.
+
+`AwsConfigSource` is the Dagster resource the asset calls; tests substitute a subclass.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+import botocore.session
+import dagster as dg
+from botocore.exceptions import BotoCoreError, ClientError
+from pydantic import Field
+
+from ..settings import Settings
+from .sessions import AwsSessions, describe_aws_error
+
+QUERY_KEY = "cache_all_resources_from_aws_config.aws_config.all_resources_query"
+
+
+class AwsConfigQueryError(RuntimeError):
+    """AWS Config could not be queried for an account at all."""
+
+
+@dataclass
+class ConfigSelection:
+    """SelectResourceConfig rows of one account, in region order, and how each region went."""
+
+    account_id: str
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    regions_ok: list[str] = field(default_factory=list)
+    regions_failed: dict[str, str] = field(default_factory=dict)  # region -> error text
+
+
+def config_regions(settings: Settings, available: list[str] | None = None) -> list[str]:
+    """Regions to query: configured, else every region boto3 knows for "config"; minus the exclusions."""
+    regions = list(settings.aws_config.available_regions)
+    if not regions:
+        regions = available if available is not None else boto3.Session().get_available_regions("config")
+    excluded = set(settings.aws_config.exclude_regions)
+    return [r for r in regions if r not in excluded]
+
+
+def render_query(settings: Settings, account_id: str) -> str:
+    try:
+        return settings.aws_config.query.format(account_id=account_id)
+    except (KeyError, IndexError, ValueError) as exc:
+        raise ValueError(
+            f"{QUERY_KEY}: cannot fill in the query {settings.aws_config.query!r} for account {account_id}: "
+            f"{type(exc).__name__}: {exc} (only {{account_id}} is provided; double other braces)"
+        ) from None
+
+
+def select_all(client: Any, expression: str) -> list[dict[str, Any]]:
+    """Every result row of one region's SelectResourceConfig, following NextToken."""
+    rows: list[dict[str, Any]] = []
+    kwargs: dict[str, Any] = {"Expression": expression, "Limit": 100}
+    while True:
+        response = client.select_resource_config(**kwargs)
+        rows.extend(json.loads(r) for r in response.get("Results", []))
+        token = response.get("NextToken")
+        if not token:
+            return rows
+        if token == kwargs.get("NextToken"):  # a service repeating its token would loop forever
+            raise AwsConfigQueryError(f"SelectResourceConfig returned the same NextToken twice ({len(rows)} rows read)")
+        kwargs["NextToken"] = token
+
+
+def account_session(sessions: AwsSessions, account_id: str) -> boto3.Session:
+    """A session of its own on the account's (auto-refreshing) spoke-role credentials.
+
+    Its ~30 regional clients (~270 KB each) become garbage when the account is done; made through
+    `sessions.client` they would stay cached for the whole run (~8 MB per account).
+    """
+    credentials = sessions.for_account(account_id).get_credentials()  # assumes the role once, naming the account
+    core = botocore.session.get_session()
+    core._credentials = credentials  # as AwsSessions does for assumed roles
+    core.set_config_variable("region", sessions.settings.region)
+    return boto3.Session(botocore_session=core)
+
+
+class AwsConfigSource(dg.ConfigurableResource):
+    """Where the asset gets AWS Config rows: the real SelectResourceConfig calls, regions queried concurrently."""
+
+    max_concurrent_regions: int = Field(default=4, ge=1, le=32, description="regions queried at once per account")
+
+    def regions(self, settings: Settings) -> list[str]:
+        return config_regions(settings)
+
+    def select(self, sessions: AwsSessions, settings: Settings, account_id: str) -> ConfigSelection:
+        expression = render_query(settings, account_id)
+        regions = self.regions(settings)
+        if not regions:
+            raise AwsConfigQueryError(
+                f"account {account_id}: no region left to query (aws_config.available_regions minus "
+                "api_protect.exclude_regions is empty)"
+            )
+        session = account_session(sessions, account_id)
+        lock = threading.Lock()  # a boto3 session must not create clients from two threads at once
+
+        def query(region: str) -> list[dict[str, Any]]:
+            with lock:
+                client = session.client(
+                    "config", region_name=region, endpoint_url=settings.endpoint_url, config=sessions.config
+                )
+            return self.select_region(client, account_id, region, expression)
+
+        found: dict[str, list[dict[str, Any]]] = {}
+        failed: dict[str, str] = {}
+        workers = min(self.max_concurrent_regions, len(regions))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"config-{account_id}") as pool:
+            futures = {pool.submit(query, region): region for region in regions}
+            for future in as_completed(futures):
+                region = futures[future]
+                try:
+                    found[region] = future.result()
+                except (ClientError, BotoCoreError, AwsConfigQueryError) as exc:  # this region only
+                    failed[region] = describe_aws_error(exc)
+        if not found:
+            first = next(iter(sorted(failed.items())))
+            raise AwsConfigQueryError(
+                f"account {account_id}: AWS Config failed in all {len(failed)} regions, e.g. {first[0]}: {first[1]}"
+            )
+        return ConfigSelection(
+            account_id=account_id,
+            rows=[row for region in regions for row in found.get(region, [])],  # region order: first ARN wins
+            regions_ok=sorted(found),
+            regions_failed=dict(sorted(failed.items())),
+        )
+
+    def select_region(self, client: Any, account_id: str, region: str, expression: str) -> list[dict[str, Any]]:
+        """One region's rows. Raise ClientError/BotoCoreError to mark just this region failed."""
+        return select_all(client, expression)

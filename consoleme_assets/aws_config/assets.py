@@ -1,0 +1,106 @@
+"""`aws_config_resources`: every AWS Config resource of each account -> AWSCONFIG_RESOURCE_CACHE (+ S3, DynamoDB)."""
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import dagster as dg
+
+from ..account_refresh import refresh_accounts
+from ..aws.config_resources import AwsConfigSource
+from ..inventory.assets import per_account_asset
+from ..io_managers.aws_config import AwsConfigIOManager
+from ..resources import ConsoleMeResource
+from ..stores.config_cache import ConfigBatch, config_batch
+
+AWS_CONFIG_GROUP = "aws_config"
+IO_MANAGER_KEY = "aws_config_io_manager"
+GLOBAL_SWITCH = "celery.cache_resources_from_aws_config_across_accounts.enabled"
+ACCOUNT_SWITCH = "celery.cache_resources_from_aws_config_for_account.{account_id}.enabled"
+
+
+def describe_batch(batch: ConfigBatch | None) -> dict[str, Any]:
+    if batch is None:
+        return {}
+    meta: dict[str, Any] = {
+        "dagster/row_count": dg.MetadataValue.int(len(batch.values)),
+        "resource_types": dg.MetadataValue.json(batch.resource_types),
+        "source": dg.MetadataValue.text(batch.source),
+    }
+    if batch.source == "aws_config":
+        meta.update({
+            "rows_returned": dg.MetadataValue.int(batch.rows_returned),
+            "rows_without_arn": dg.MetadataValue.int(batch.rows_without_arn),
+            "regions_queried": dg.MetadataValue.json(sorted([*batch.regions_ok, *batch.regions_failed])),
+            "regions_failed": dg.MetadataValue.json(batch.regions_failed),
+        })  # fmt: skip
+    return meta
+
+
+def refresh_aws_config(
+    context: dg.AssetExecutionContext,
+    consoleme: ConsoleMeResource,
+    io_manager: AwsConfigIOManager,
+    source: AwsConfigSource,
+) -> Iterator[dg.AssetMaterialization | dg.AssetObservation]:
+    """Primary region: query AWS Config per account. Replica: copy the primary's per-account S3 files into
+    Redis. Disabled accounts are neither queried nor touched: they get an observation saying so, not a
+    materialization (their cache was not refreshed). After all accounts: ttl sweep and combined file."""
+    settings = consoleme.settings
+    switches = settings.aws_config
+    disabled = {a for a in context.partition_keys if not switches.enabled_for(a)}
+    for account_id in sorted(disabled):
+        switch = GLOBAL_SWITCH if switches.enabled is not None else ACCOUNT_SWITCH.format(account_id=account_id)
+        yield dg.AssetObservation(
+            asset_key=context.asset_key, partition=account_id,
+            metadata={"skipped": dg.MetadataValue.text(f"disabled by {switch}: not queried, cache untouched")},
+        )  # fmt: skip
+    if switches.enabled is False:  # as ConsoleMe's parent task: no refresh, no sweep, no combined file
+        context.log.info(f"{GLOBAL_SWITCH} is false: AWS Config resources are not cached")
+        return
+    if disabled:
+        context.log.info(f"AWS Config caching disabled for {len(disabled)} account(s): {', '.join(sorted(disabled))}")
+
+    def collect(account_id: str) -> ConfigBatch | None:
+        if account_id in disabled:
+            return None
+        if settings.is_replica:
+            return io_manager.read_primary_copy(account_id)
+        selection = source.select(consoleme.sessions, settings, account_id)
+        return config_batch(account_id, selection.rows, time.time(), selection.regions_ok, selection.regions_failed)
+
+    def write(account_id: str, batch: ConfigBatch | None) -> dict[str, Any]:
+        if batch is None:
+            return {}
+        for region, error in batch.regions_failed.items():
+            context.log.warning(f"account {account_id}: AWS Config query failed in {region} "
+                                f"(its cached resources are kept): {error}")  # fmt: skip
+        return io_manager.write_account(batch)
+
+    for event in refresh_accounts(
+        context,
+        collect=collect,
+        write=write,
+        max_workers=settings.tuning.max_concurrent_accounts,
+        describe=describe_batch,
+        finalize=lambda landed: io_manager.finish_run(),
+    ):
+        if event.partition not in disabled:
+            yield event
+
+
+@per_account_asset(
+    "aws_config_resources",
+    "Every AWS Config resource of each account (SelectResourceConfig in every region, through the spoke role) "
+    "-> Redis hash AWSCONFIG_RESOURCE_CACHE (field = ARN, value = ConsoleMe's un-wrapped item JSON with a 36 h "
+    "ttl), DynamoDB consoleme_resource_cache, the per-account S3 file and the combined file.",
+    group_name=AWS_CONFIG_GROUP,
+    io_manager_key=IO_MANAGER_KEY,
+)
+def aws_config_resources(
+    context: dg.AssetExecutionContext,
+    consoleme: ConsoleMeResource,
+    aws_config_io_manager: dg.ResourceParam[AwsConfigIOManager],
+    aws_config_source: AwsConfigSource,
+):
+    yield from refresh_aws_config(context, consoleme, aws_config_io_manager, aws_config_source)

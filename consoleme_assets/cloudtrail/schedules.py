@@ -1,0 +1,16 @@
+"""ConsoleMe ran cache_cloudtrail_errors_by_arn hourly (only when cloudtrail denies were enabled; here always:
+with nothing in the table it writes `{}`, which is what the policies table assumes when the key is absent)."""
+
+import dagster as dg
+
+from .assets import cloudtrail_errors_by_arn
+
+cloudtrail_errors_job = dg.define_asset_job("cloudtrail_errors_job", selection=[cloudtrail_errors_by_arn])
+
+cloudtrail_errors_hourly = dg.ScheduleDefinition(
+    name="cloudtrail_errors_hourly",
+    cron_schedule="0 * * * *",
+    target=cloudtrail_errors_job,
+    execution_timezone="UTC",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+)

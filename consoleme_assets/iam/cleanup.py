@@ -1,0 +1,67 @@
+"""Dropping IAM_ROLE_CACHE entries nobody refreshes any more (ConsoleMe's clear_old_redis_iam_cache)."""
+
+import json
+import time
+
+import dagster as dg
+
+from ..resources import ConsoleMeResource
+from ..stores.iam_cache import ROLE_KEY_NAMES, IamCache
+
+
+def expired_roles(entries, active_accounts: set[str], now: float) -> dict[str, str]:
+    """{arn: reason} for entries whose account is gone or whose ttl (epoch, UTC) has passed."""
+    out = {}
+    for arn, entry in entries:
+        account = str(entry.get("accountId") or arn.split(":")[4])
+        if account not in active_accounts:
+            out[arn] = "account gone"
+        elif float(entry.get("ttl") or 0) < now:
+            out[arn] = "ttl passed"
+    return out
+
+
+@dg.op(description="Removes IAM_ROLE_CACHE entries (and their DynamoDB items) whose account is no longer active "
+       "or whose ttl has passed (compared in UTC).")
+def clear_expired_iam_roles(context: dg.OpExecutionContext, consoleme: ConsoleMeResource) -> dg.Output[None]:
+    caches = consoleme.caches()
+    accounts = caches.read_json("aws_accounts")
+    if not accounts or not accounts.get("accounts"):
+        raise dg.Failure("ALL_AWS_ACCOUNTS is empty: refusing to judge which accounts are gone "
+                         "(materialize aws_accounts first)")
+    active = {a["id"] for a in accounts["accounts"] if a.get("status") == "active"}
+    cache = IamCache(caches)
+    key = cache.redis_key("roles")
+    entries = ((arn, json.loads(raw)) for arn, raw in caches.redis.client.hscan_iter(key, count=1000))
+    doomed = expired_roles(entries, active, time.time())
+    for arn in doomed:
+        caches.redis.delete_account_field(key, arn.split(":")[4], arn)
+    if caches.dynamo is not None and doomed:
+        caches.dynamo.delete_items(
+            consoleme.settings.tables.iam_roles,
+            [{"arn": arn, "accountId": arn.split(":")[4]} for arn in doomed],
+            ROLE_KEY_NAMES,
+        )
+    reasons: dict[str, int] = {}
+    for reason in doomed.values():
+        reasons[reason] = reasons.get(reason, 0) + 1
+    context.log.info(f"removed {len(doomed)} IAM_ROLE_CACHE entries: {reasons or 'none'}")
+    return dg.Output(None, metadata={
+        "removed": len(doomed),
+        "removed_by_reason": dg.MetadataValue.json(reasons),
+        "removed_preview": dg.MetadataValue.json(sorted(doomed)[:50]),
+    })
+
+
+@dg.job(description="Every 6 hours: drop IAM role cache entries of closed accounts and expired entries.")
+def iam_cache_cleanup_job():
+    clear_expired_iam_roles()
+
+
+iam_cache_cleanup_every_6_hours = dg.ScheduleDefinition(
+    name="iam_cache_cleanup_every_6_hours",
+    cron_schedule="0 */6 * * *",
+    job=iam_cache_cleanup_job,
+    execution_timezone="UTC",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+)

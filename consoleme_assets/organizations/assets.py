@@ -1,0 +1,109 @@
+"""`service_control_policies` (ALL_AWS_SCPS) and `organization_structure` (AWS_ORG_STRUCTURE), read from each
+configured organization's management account (ConsoleMe cache_scps_across_organizations,
+cache_organization_structure). The web's SCP endpoint reads both.
+
+Every configured organization must be read for a refresh to land: if one fails, the run fails naming it and
+both caches keep their last good value (a partial write would silently drop an organization's SCPs).
+"""
+
+from typing import Any
+
+import dagster as dg
+
+from ..aws.organizations import configured_organizations, open_organization, read_org_tree, read_service_control_policies
+from ..resources import ConsoleMeResource
+from .records import count_nodes, merge_org_structures, org_structure, outline, scp_entries
+
+ORGANIZATIONS_GROUP = "organizations"
+PREVIEW_ROWS = 20
+
+
+def scps_preview(scps: dict[str, list[dict[str, Any]]], limit: int = PREVIEW_ROWS) -> dg.TableMetadataValue:
+    rows = [
+        dg.TableRecord({
+            "organization": org, "id": e["policy"]["id"], "name": e["policy"]["name"],
+            "aws_managed": e["policy"]["aws_managed"], "targets": len(e["targets"]),
+        })
+        for org, entries in scps.items() for e in entries
+    ][:limit]
+    schema = dg.TableSchema(columns=[
+        dg.TableColumn("organization", "string"), dg.TableColumn("id", "string"), dg.TableColumn("name", "string"),
+        dg.TableColumn("aws_managed", "bool"), dg.TableColumn("targets", "int"),
+    ])
+    return dg.MetadataValue.table(records=rows, schema=schema)
+
+
+@dg.asset(
+    group_name=ORGANIZATIONS_GROUP,
+    io_manager_key="json_cache_io_manager",
+    kinds={"aws", "redis", "s3"},
+    metadata={"consoleme_dataset": "service_control_policies"},
+    pool="aws_api",
+    tags={"consoleme_assets/dataset": "service_control_policies"},
+)
+def service_control_policies(
+    context: dg.AssetExecutionContext, consoleme: ConsoleMeResource
+) -> dg.Output[dict[str, list[dict[str, Any]]]]:
+    """Every SCP of every configured organization with its targets:
+    `{org_master_account_id: [{"targets": [...], "policy": {...}}]}`. Writes ALL_AWS_SCPS and its S3 copy."""
+    settings, sessions = consoleme.settings, consoleme.sessions
+    scps: dict[str, list[dict[str, Any]]] = {}
+    skipped: dict[str, list[str]] = {}
+    for source in configured_organizations(settings):
+        org = open_organization(settings, sessions, source, "scps")
+        entries, gone = scp_entries(read_service_control_policies(org), org.master_account_id)
+        scps[org.master_account_id] = entries
+        if gone:
+            skipped[org.master_account_id] = gone
+            context.log.info(f"organization {org.master_account_id}: policies deleted while read, skipped: {gone}")
+    if not scps:
+        context.log.warning("no organizations configured (cache_accounts_from_aws_organizations): caching {}")
+    return dg.Output(
+        scps,
+        metadata={
+            "dagster/row_count": sum(len(v) for v in scps.values()),
+            "organizations": dg.MetadataValue.json(list(scps)),
+            "policies_by_organization": dg.MetadataValue.json({k: len(v) for k, v in scps.items()}),
+            "policies_skipped": dg.MetadataValue.json(skipped),
+            "preview": scps_preview(scps),
+        },
+    )
+
+
+@dg.asset(
+    group_name=ORGANIZATIONS_GROUP,
+    io_manager_key="json_cache_io_manager",
+    kinds={"aws", "redis", "s3"},
+    metadata={"consoleme_dataset": "organization_structure"},
+    pool="aws_api",
+    tags={"consoleme_assets/dataset": "organization_structure"},
+)
+def organization_structure(context: dg.AssetExecutionContext, consoleme: ConsoleMeResource) -> dg.Output[dict[str, Any]]:
+    """Every configured organization's tree of OUs and accounts, one dict keyed by root id (all organizations
+    merged, as ConsoleMe did). Read through each organization's configured role. Writes AWS_ORG_STRUCTURE and
+    its S3 copy."""
+    settings, sessions = consoleme.settings, consoleme.sessions
+    per_org = []
+    vanished: dict[str, list[str]] = {}
+    for source in configured_organizations(settings):
+        org = open_organization(settings, sessions, source, "org-structure")
+        tree = read_org_tree(org)
+        per_org.append((org.master_account_id, org_structure(tree)))
+        if tree.vanished:
+            vanished[org.master_account_id] = tree.vanished
+    structure = merge_org_structures(per_org)
+    if not per_org:
+        context.log.warning("no organizations configured (cache_accounts_from_aws_organizations): caching {}")
+    counts = count_nodes(structure)
+    return dg.Output(
+        structure,
+        metadata={
+            "dagster/row_count": counts["accounts"],
+            "roots": counts["roots"],
+            "organizational_units": counts["organizational_units"],
+            "accounts": counts["accounts"],
+            "roots_by_organization": dg.MetadataValue.json({m: list(s) for m, s in per_org}),
+            "children_skipped": dg.MetadataValue.json(vanished),
+            "preview": dg.MetadataValue.md(f"```\n{outline(structure)}\n```"),
+        },
+    )

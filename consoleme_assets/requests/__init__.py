@@ -1,0 +1,1 @@
+"""Policy requests (ConsoleMe cache_policy_requests)."""

@@ -1,0 +1,15 @@
+"""ConsoleMe's beat ran cache_policy_requests every 5 minutes (its docs say hourly; the code says 5 minutes)."""
+
+import dagster as dg
+
+from .assets import policy_requests
+
+policy_requests_job = dg.define_asset_job("policy_requests_job", selection=[policy_requests])
+
+policy_requests_every_5_minutes = dg.ScheduleDefinition(
+    name="policy_requests_every_5_minutes",
+    cron_schedule="*/5 * * * *",
+    target=policy_requests_job,
+    execution_timezone="UTC",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+)

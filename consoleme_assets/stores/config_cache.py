@@ -1,0 +1,405 @@
+"""AWS Config resources in ConsoleMe's formats (cache_resources_from_aws_config_for_account / _across_accounts).
+
+- Redis hash `AWSCONFIG_RESOURCE_CACHE`: field = ARN, value = the Config item with `ttl` (now + 36 h, epoch
+  seconds), passed through ConsoleMe's `un_wrap_json` and serialized as ConsoleMe's ujson 5.4 did. The web tier
+  (typeahead, get_resource_url, policies table, get_resource_account) reads these values, so ConsoleMe's
+  format quirks are kept on purpose: nested JSON strings are parsed, every other string is URL-decoded
+  (`unquote_plus`: "+" becomes a space), and lists are sorted where sortable.
+- S3 `aws_config_cache/cache_{account_id}_v1.json.gz` and the combined file: `{arn: <the Redis value>}`.
+- DynamoDB `consoleme_resource_cache` (PK resourceId, SK resourceType): the raw rows with `ttl`.
+
+Fixed here, format unchanged: a refresh replaces the account's entries (vanished resources leave Redis and
+DynamoDB), ttl is computed and compared in UTC whatever the host's timezone, and a region whose query failed
+keeps its previous entries instead of losing them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import re
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import unquote_plus
+
+import redis
+
+from .caches import ConsoleMeCaches
+from .encoding import dumps_consoleme
+from .redis_store import INDEX_PREFIX
+from .s3_store import s3_uri
+
+TTL_SECONDS = 36 * 3600
+DYNAMO_KEYS = ["resourceId", "resourceType"]
+# DynamoDB refuses items over 400 KB and fails the whole batch; such items are skipped (and counted) instead.
+DYNAMO_MAX_ITEM_BYTES = 400_000
+_JSON_PREFIXES = ("{", "[", '"{', '"[')  # ConsoleMe only tries to parse strings starting like this
+_TTL_AT_END = re.compile(r'"ttl":(-?\d+(?:\.\d+)?)\}\s*$')  # ttl is the item's last key, as ConsoleMe adds it
+
+
+# -- formats (pure functions) --------------------------------------------------------------------
+
+
+def ttl_from(now: float) -> int:
+    """Epoch seconds 36 h after `now` (an epoch, i.e. UTC). ConsoleMe's utcnow().timestamp() was only right on UTC hosts."""
+    return int(now + TTL_SECONDS)
+
+
+def un_wrap_json(value: Any) -> Any:
+    """ConsoleMe's `un_wrap_json` (consoleme/lib/generic.py), behaviour for behaviour."""
+    if value is None or isinstance(value, (int, bool, float)):
+        return value
+    if isinstance(value, dt.datetime):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: un_wrap_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        items = [un_wrap_json(v) for v in value]
+        try:
+            return sorted(items)  # AWS orders many lists arbitrarily
+        except Exception:  # dicts, mixed types: left as they are
+            return items
+    try:
+        if value.startswith(_JSON_PREFIXES):
+            return un_wrap_json(json.loads(value))
+        decoded = unquote_plus(value)
+        return un_wrap_json(decoded) if decoded != value else value
+    except Exception:  # not JSON after all (e.g. "[ref] x"): the raw string, not URL-decoded, as ConsoleMe
+        return value
+
+
+def _float_text(value: float) -> str:
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "Inf" if value > 0 else "-Inf"
+    return repr(value).replace("e-0", "e-")  # ujson writes 1e-5 where Python writes 1e-05
+
+
+def _odd_float(value: Any) -> bool:
+    if isinstance(value, float):
+        return not math.isfinite(value) or "e-0" in repr(value)
+    if isinstance(value, dict):
+        return any(_odd_float(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_odd_float(v) for v in value)
+    return False
+
+
+def _encode(value: Any) -> str:
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{json.dumps(str(k))}:{_encode(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ",".join(_encode(v) for v in value) + "]"
+    if isinstance(value, float):
+        return _float_text(value)
+    return json.dumps(value)
+
+
+def dumps_ujson(value: Any) -> str:
+    """The text ConsoleMe's `ujson.dumps` (5.4, defaults) wrote: compact, ASCII-only, "/" escaped as "\\/"."""
+    text = _encode(value) if _odd_float(value) else json.dumps(value, separators=(",", ":"))
+    # json.dumps never escapes "/" and "/" only occurs inside strings, so this is ujson's escape_forward_slashes.
+    return text.replace("/", "\\/")
+
+
+def redis_value(row: dict[str, Any]) -> str:
+    """One Config item (with its ttl) as ConsoleMe's `un_wrap_json_and_dump_values` stores it."""
+    return dumps_ujson(un_wrap_json(row))
+
+
+def ttl_of(value: str) -> float | None:
+    """The `ttl` of a cached value, or None if it has none (or is not JSON)."""
+    match = _TTL_AT_END.search(value)
+    if match:
+        return float(match.group(1))
+    try:
+        ttl = json.loads(value).get("ttl")
+    except (ValueError, AttributeError):
+        return None
+    return float(ttl) if isinstance(ttl, (int, float)) and not isinstance(ttl, bool) else None
+
+
+def aws_owned(arn: str) -> bool:
+    """ARNs in AWS's own account ("aws"): the same in every account, so no account's refresh deletes them."""
+    parts = arn.split(":")
+    return len(parts) > 4 and parts[4] == "aws"
+
+
+def _item(value: str) -> dict[str, Any]:
+    try:
+        item = json.loads(value)
+    except ValueError:
+        return {}
+    return item if isinstance(item, dict) else {}
+
+
+def _dynamo_size(item: dict[str, Any]) -> int:
+    """About DynamoDB's size of the item: its JSON length, with "" counted as the 25-byte placeholder."""
+    text = dumps_consoleme(item)
+    return len(text.encode()) + 23 * text.count('""')
+
+
+def _dynamo_key(item: dict[str, Any]) -> tuple[str, str] | None:
+    rid, rtype = item.get("resourceId"), item.get("resourceType")
+    return (rid, rtype) if isinstance(rid, str) and rid and isinstance(rtype, str) and rtype else None
+
+
+@dataclass
+class ConfigBatch:
+    """One account's AWS Config resources, ready to write."""
+
+    account_id: str
+    values: dict[str, str]  # ARN -> Redis value
+    dynamo_items: list[dict[str, Any]] = field(default_factory=list)  # raw rows + ttl, one per DynamoDB key
+    resource_types: dict[str, int] = field(default_factory=dict)
+    rows_returned: int = 0
+    rows_without_arn: int = 0
+    regions_ok: list[str] = field(default_factory=list)
+    regions_failed: dict[str, str] = field(default_factory=dict)  # region -> error
+    source: str = "aws_config"
+
+
+def config_batch(
+    account_id: str,
+    rows: Iterable[dict[str, Any]],
+    now: float,
+    regions_ok: Iterable[str] = (),
+    regions_failed: dict[str, str] | None = None,
+) -> ConfigBatch:
+    """Rows of SelectResourceConfig -> the account's cache entries (ConsoleMe: first row per ARN wins,
+    rows without an ARN are not cached; every row gets the ttl; DynamoDB gets each keyed row once)."""
+    ttl = ttl_from(now)
+    rows = [{**row, "ttl": ttl} for row in rows]
+    by_arn: dict[str, dict[str, Any]] = {}
+    dynamo: dict[tuple[str, str], dict[str, Any]] = {}
+    for row in rows:
+        arn = row.get("arn")
+        if isinstance(arn, str) and arn:
+            by_arn.setdefault(arn, row)
+        key = _dynamo_key(row)
+        if key is not None:
+            dynamo.setdefault(key, row)
+    return ConfigBatch(
+        account_id=account_id,
+        values={arn: redis_value(row) for arn, row in by_arn.items()},
+        dynamo_items=list(dynamo.values()),
+        resource_types=dict(sorted(Counter(str(r.get("resourceType")) for r in by_arn.values()).items())),
+        rows_returned=len(rows),
+        rows_without_arn=sum(1 for r in rows if not (isinstance(r.get("arn"), str) and r.get("arn"))),
+        regions_ok=sorted(regions_ok),
+        regions_failed=dict(sorted((regions_failed or {}).items())),
+    )
+
+
+# -- reads and writes ----------------------------------------------------------------------------
+
+
+@dataclass
+class AccountWrite:
+    """What one account's write touched."""
+
+    redis_key: str
+    redis_written: int = 0
+    redis_deleted: int = 0
+    kept_from_failed_regions: int = 0
+    s3_uris: list[str] = field(default_factory=list)
+    dynamodb_table: str | None = None
+    dynamodb_written: int = 0
+    dynamodb_deleted: int = 0
+    dynamodb_skipped: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class RunWrite:
+    """What the end-of-run step (ttl sweep, combined file) touched."""
+
+    redis_key: str
+    expired: int = 0
+    without_ttl: int = 0
+    remaining: int = 0
+    dynamodb_deleted: int = 0
+    s3_uris: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def _chunks(items: list[str], size: int) -> Iterable[list[str]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+class ConfigCacheStore:
+    """AWSCONFIG_RESOURCE_CACHE and its S3/DynamoDB copies, for one deployment's settings."""
+
+    def __init__(self, caches: ConsoleMeCaches, clock: Callable[[], float] = time.time):
+        self.caches = caches
+        self.settings = caches.settings
+        self.redis = caches.redis
+        self.clock = clock
+
+    @property
+    def key(self) -> str:
+        return self.settings.redis_keys.aws_config_resources
+
+    @property
+    def _dynamo_table(self) -> str | None:
+        """The table to write, or None (replica region, dynamo_enabled off, or no DynamoDB store)."""
+        on = self.settings.aws_config.dynamo_enabled and not self.settings.is_replica and self.caches.dynamo
+        return self.settings.tables.resource_cache if on else None
+
+    def _owner(self, account_id: str) -> Callable[[str, str, str], bool]:
+        # Entries without an owner index (first run, or written by ConsoleMe): the item's accountId decides,
+        # since S3 ARNs carry no account id. The substring test skips most other accounts' items unparsed.
+        def owned(key: str, arn: str, value: str) -> bool:
+            return account_id in value and _item(value).get("accountId") == account_id
+
+        return owned
+
+    def previous_entries(self, account_id: str) -> dict[str, str]:
+        """The account's current fields and values (what `replace_account_entries` will replace)."""
+        client = self.redis.client
+        index = f"{INDEX_PREFIX}:{self.key}:{account_id}"  # RedisStore's owner index for this hash and account
+        if not client.exists(index):
+            owned = self._owner(account_id)
+            return {f: v for f, v in client.hscan_iter(self.key, count=1000) if owned(self.key, f, v)}
+        fields = sorted(set(client.smembers(index)) - {""})  # "" is RedisStore's empty-index marker
+        out: dict[str, str] = {}
+        for chunk in _chunks(fields, 1000):
+            out.update({f: v for f, v in zip(chunk, client.hmget(self.key, chunk)) if v is not None})
+        return out
+
+    def _put_s3(self, obj: Any, data: Any, notes: list[str], uris: list[str], **fmt: str) -> None:
+        if self.settings.is_replica:  # replicas read the primary's copies; they never write them
+            notes.append("S3 copy skipped: replica region")
+            return
+        bucket = self.settings.s3_bucket_for(obj)
+        if bucket is None or self.caches.s3 is None:
+            notes.append("S3 copy skipped: no bucket configured (consoleme_s3_bucket)")
+            return
+        key = obj.key(**fmt)
+        self.caches.s3.put_json(bucket, key, data)
+        uris.append(s3_uri(bucket, key))
+
+    def write_account(self, batch: ConfigBatch) -> AccountWrite:
+        """Make the account's cache exactly `batch`: DynamoDB puts and deletes, then the atomic Redis swap,
+        then the S3 copy. DynamoDB goes first so that if it fails, Redis still lists the old entries and the
+        next run computes the same deletions again."""
+        account_id = batch.account_id
+        report = AccountWrite(redis_key=self.key)
+        previous = self.previous_entries(account_id)
+        entries = dict(batch.values)
+        if batch.regions_failed:  # a region we could not read keeps what it had (it ages out by ttl)
+            ok = set(batch.regions_ok)
+            kept = {a: v for a, v in previous.items() if a not in entries and _item(v).get("awsRegion") not in ok}
+            entries.update(kept)
+            report.kept_from_failed_regions = len(kept)
+        vanished = {a: v for a, v in previous.items() if a not in entries and not aws_owned(a)}
+
+        table = self._dynamo_table
+        if table is not None:
+            report.dynamodb_table = table
+            report.dynamodb_written, report.dynamodb_skipped = self._dynamo_put(table, batch)
+            fresh = {_dynamo_key(i) for i in batch.dynamo_items}
+            gone = {k for k in (_dynamo_key(_item(v)) for v in vanished.values()) if k is not None and k not in fresh}
+            report.dynamodb_deleted = self.caches.dynamo.delete_items(
+                table, [dict(zip(DYNAMO_KEYS, k)) for k in sorted(gone)], DYNAMO_KEYS
+            )
+        else:
+            report.notes.append("DynamoDB skipped: " + ("replica region" if self.settings.is_replica else "dynamo_enabled is off"))
+
+        counts = self.redis.replace_account_entries(
+            account_id, {self.key: entries}, owned_by=self._owner(account_id), shared=aws_owned
+        )[self.key]
+        report.redis_written, report.redis_deleted = counts["written"], counts["deleted"]
+        self._put_s3(self.settings.s3.aws_config, entries, report.notes, report.s3_uris, account_id=account_id)
+        return report
+
+    def _dynamo_put(self, table: str, batch: ConfigBatch) -> tuple[int, int]:
+        fitting = [i for i in batch.dynamo_items if _dynamo_size(i) <= DYNAMO_MAX_ITEM_BYTES]
+        return self.caches.dynamo.put_items(table, fitting, DYNAMO_KEYS), len(batch.dynamo_items) - len(fitting)
+
+    def read_primary_copy(self, account_id: str) -> ConfigBatch:
+        """A replica's source: the primary region's per-account S3 file `{arn: value}`."""
+        obj = self.settings.s3.aws_config
+        bucket = self.settings.s3_bucket_for(obj)
+        if bucket is None or self.caches.s3 is None:
+            raise LookupError(
+                f"account {account_id}: no S3 bucket (aws_config_cache.s3.bucket / consoleme_s3_bucket) to read "
+                "the primary region's AWS Config cache from"
+            )
+        key = obj.key(account_id=account_id)
+        data = self.caches.s3.get_json(bucket, key)
+        if data is None:
+            raise LookupError(f"account {account_id}: {s3_uri(bucket, key)} does not exist (primary not refreshed yet?)")
+        if not isinstance(data, dict):
+            raise ValueError(f"account {account_id}: {s3_uri(bucket, key)}: expected {{arn: json}}, got {type(data).__name__}")
+        values = {arn: v if isinstance(v, str) else dumps_ujson(v) for arn, v in data.items()}
+        types = Counter(str(_item(v).get("resourceType")) for v in values.values())
+        return ConfigBatch(account_id, values, resource_types=dict(sorted(types.items())),
+                           rows_returned=len(values), source=s3_uri(bucket, key))  # fmt: skip
+
+    def sweep_expired(self, now: float | None = None) -> RunWrite:
+        """ConsoleMe's sweep: drop entries whose ttl has passed (compared in UTC epoch seconds)."""
+        now = self.clock() if now is None else now
+        report = RunWrite(redis_key=self.key)
+        expired: dict[str, str] = {}
+        for arn, value in self.redis.client.hscan_iter(self.key, count=1000):
+            ttl = ttl_of(value)
+            if ttl is None:
+                report.without_ttl += 1
+            elif ttl < now:
+                expired[arn] = value
+        table = self._dynamo_table
+        if expired and table is not None:
+            keys = {k for k in (_dynamo_key(_item(v)) for v in expired.values()) if k is not None}
+            report.dynamodb_deleted = self.caches.dynamo.delete_items(
+                table, [dict(zip(DYNAMO_KEYS, k)) for k in sorted(keys)], DYNAMO_KEYS
+            )
+        report.expired = self._delete_if_unchanged(expired)
+        return report
+
+    def _delete_if_unchanged(self, expired: dict[str, str]) -> int:
+        """HDEL the fields still holding the expired value (a refresh in between keeps its new entry)."""
+        removed = 0
+        for chunk in _chunks(sorted(expired), 500):
+            while True:
+                with self.redis.client.pipeline(transaction=True) as pipe:
+                    try:
+                        pipe.watch(self.key)
+                        current = pipe.hmget(self.key, chunk)
+                        doomed = [f for f, v in zip(chunk, current) if v is not None and v == expired[f]]
+                        if not doomed:
+                            break
+                        pipe.multi()
+                        pipe.hdel(self.key, *doomed)
+                        pipe.hset(self.redis.last_updated_key, self.key, int(self.redis.clock()))
+                        pipe.execute()
+                        removed += len(doomed)
+                        break
+                    except redis.WatchError:
+                        continue
+        return removed
+
+    def write_combined(self, report: RunWrite) -> RunWrite:
+        """The combined S3 file `{arn: value}` from the whole hash (primary region only, as ConsoleMe)."""
+        everything = dict(self.redis.client.hscan_iter(self.key, count=1000))
+        report.remaining = len(everything)
+        self._put_s3(self.settings.s3.aws_config_combined, everything, report.notes, report.s3_uris)
+        return report
+
+    def read_accounts(self, account_ids: Iterable[str] | None = None) -> dict[str, dict[str, Any]]:
+        """`{account_id: {arn: item}}` for the given accounts (all if None), grouped by the item's accountId.
+        Accounts with no cached resource are absent."""
+        wanted = None if account_ids is None else set(account_ids)
+        out: dict[str, dict[str, Any]] = {}
+        for arn, value in self.redis.client.hscan_iter(self.key, count=1000):
+            item = _item(value)
+            account_id = item.get("accountId")
+            if isinstance(account_id, str) and (wanted is None or account_id in wanted):
+                out.setdefault(account_id, {})[arn] = item
+        return out
