@@ -3,29 +3,12 @@
 import argparse
 import os
 import sys
-import time
-from collections import defaultdict
 from pathlib import Path
 
 import dagster as dg
 
-from .partitions import aws_accounts_partitions
+from .refresh import RefreshInputError, print_failures, run_refresh, step_failures
 from .settings import normalize_account_id
-
-
-def contiguous_ranges(known: list[str], chosen: set[str]) -> list[tuple[str, str]]:
-    """Split the chosen partitions into runs of neighbours in partition order (one Dagster run each)."""
-    ranges, start, prev = [], None, None
-    for key in known:
-        if key in chosen:
-            start = start or key
-            prev = key
-        elif start is not None:
-            ranges.append((start, prev))
-            start = None
-    if start is not None:
-        ranges.append((start, prev))
-    return ranges
 
 
 def _instance() -> dg.DagsterInstance:
@@ -37,105 +20,32 @@ def _instance() -> dg.DagsterInstance:
     return dg.DagsterInstance.get()
 
 
-def _failure_text(result: dg.ExecuteInProcessResult) -> str:
-    texts = []
-    for event in result.all_events:
-        if event.is_step_failure and event.step_failure_data:
-            err = event.step_failure_data.error
-            user = event.step_failure_data.user_failure_data
-            if user and user.description:
-                texts.append(user.description)
-                continue
-            while err is not None and err.cause is not None:  # the root cause, not Dagster's wrapper
-                err = err.cause
-            texts.append(f"{err.cls_name}: {err.message.strip()}" if err else "")
-    return " | ".join(t for t in texts if t) or "run failed"
-
-
 def refresh(select: list[str] | None, accounts: list[str] | None, verbose: bool = False) -> int:
     from .definitions import defs
-
-    assets = list(defs.assets or [])
-    by_key = {spec.key.to_user_string(): spec for spec in defs.resolve_all_asset_specs()}
-    names = select or sorted(by_key)
-    unknown = [n for n in names if n not in by_key]
-    if unknown:
-        print(f"error: unknown asset(s) {', '.join(unknown)}; known: {', '.join(sorted(by_key))}", file=sys.stderr)
-        return 2
     from .settings import load_settings
 
+    known = sorted(
+        key.to_user_string()
+        for a in defs.assets or []
+        if isinstance(a, dg.AssetsDefinition) and a.is_executable
+        for key in a.keys
+    )
+    names = select or known
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        print(f"error: unknown asset(s) {', '.join(unknown)}; known: {', '.join(known)}", file=sys.stderr)
+        return 2
     requested = None
-    if accounts:
-        try:
+    try:
+        if accounts:
             requested = {normalize_account_id(a, "--accounts entry") for a in accounts}
-        except ValueError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 2
-    load_settings()  # fail now, naming the file and key, rather than inside every run
-    instance = _instance()
-    resources = defs.resources or {}
-    unpartitioned = [n for n in names if by_key[n].partitions_def is None]
-    partitioned = [n for n in names if by_key[n].partitions_def is not None]
-    failures: list[str] = []
-    # Dagster's own step-by-step log only with --verbose; the summary lines are the output.
-    run_config = {} if verbose else {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
-
-    # Unpartitioned first: aws_accounts keeps the account partitions in step.
-    for name in sorted(unpartitioned, key=lambda n: n != "aws_accounts"):
-        t0 = time.monotonic()
-        result = dg.materialize(assets, selection=[name], instance=instance, resources=resources, raise_on_error=False,
-            run_config=run_config,
-        )
-        if result.success:
-            print(f"{name}: ok in {time.monotonic() - t0:.1f}s")
-        else:
-            failures.append(f"{name}: {_failure_text(result)}")
-            print(f"{name}: FAILED: {_failure_text(result)}")
-
-    if partitioned:
-        known = instance.get_dynamic_partitions(aws_accounts_partitions.name)
-        if requested is not None:
-            chosen = requested
-            missing = sorted(chosen - set(known))
-            if missing:
-                print(
-                    f"error: account(s) {', '.join(missing)} are not account partitions (closed, suspended or not "
-                    "discovered yet); run `consoleme-assets refresh --select aws_accounts` first",
-                    file=sys.stderr,
-                )
-                return 2
-        else:
-            chosen = set(known)
-        if not chosen:
-            print("error: no account partitions: materialize aws_accounts first", file=sys.stderr)
-            return 2
-        done: dict[str, set[str]] = defaultdict(set)
-        errors: dict[str, list[str]] = defaultdict(list)
-        t0 = time.monotonic()
-        for start, end in contiguous_ranges(known, chosen):
-            tags = {"dagster/asset_partition_range_start": start, "dagster/asset_partition_range_end": end}
-            result = dg.materialize(
-                assets, selection=partitioned, instance=instance, resources=resources, tags=tags, raise_on_error=False,
-                run_config=run_config,
-            )
-            for event in result.get_asset_materialization_events():
-                mat = event.event_specific_data.materialization
-                done[mat.asset_key.to_user_string()].add(mat.partition)
-            if not result.success:
-                for name in partitioned:
-                    errors[name].append(_failure_text(result))
-        elapsed = time.monotonic() - t0
-        for name in partitioned:
-            failed = sorted(chosen - done[name])
-            line = f"{name}: {len(done[name])}/{len(chosen)} accounts in {elapsed:.1f}s"
-            if failed:
-                detail = "; ".join(dict.fromkeys(errors[name])) or "not refreshed"
-                failures.append(f"{name}: accounts {', '.join(failed)}: {detail}")
-                line += f"; FAILED accounts {', '.join(failed)}: {detail}"
-            print(line)
-
+        load_settings()  # fail now, naming the file and key, rather than inside every run
+        failures = run_refresh(defs, _instance(), names, requested, verbose=verbose)
+    except (ValueError, RefreshInputError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     if failures:
-        print("refresh failed:\n  " + "\n  ".join(failures), file=sys.stderr)
+        print_failures(failures)
         return 1
     return 0
 
@@ -161,7 +71,7 @@ def refresh_role(role_arn: str) -> int:
         raise_on_error=False,
     )
     if not result.success:
-        print(f"{role_arn}: FAILED: {_failure_text(result)}", file=sys.stderr)
+        print(f"{role_arn}: FAILED: {' | '.join(step_failures(result).values())}", file=sys.stderr)
         return 1
     action = None
     for event in result.all_events:

@@ -4,9 +4,12 @@ import dagster as dg
 
 from .accounts import definitions as accounts
 from .authorization import definitions as authorization
+from .cloudtrail import definitions as cloudtrail
 from .iam import definitions as iam
 from .inventory import definitions as inventory
+from .organizations import definitions as organizations
 from .policies import definitions as policies
+from .requests import definitions as policy_requests
 from .io_managers import AccountListIOManager, JsonCacheIOManager
 from .io_managers.iam import IamResourcesIOManager
 from .resources import ConsoleMeResource
@@ -25,8 +28,11 @@ def build_resources(config_file: str | None = None) -> dict:
 defs = dg.Definitions.merge(
     accounts.defs,
     authorization.defs,
+    cloudtrail.defs,
     iam.defs,
     inventory.defs,
+    organizations.defs,
     policies.defs,
+    policy_requests.defs,
     dg.Definitions(resources=build_resources()),
 )

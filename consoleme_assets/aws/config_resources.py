@@ -126,6 +126,9 @@ class AwsConfigSource(dg.ConfigurableResource):
                     found[region] = future.result()
                 except (ClientError, BotoCoreError, AwsConfigQueryError) as exc:  # this region only
                     failed[region] = describe_aws_error(exc)
+                except Exception as exc:  # not an AWS answer (e.g. a malformed row): the account fails
+                    pool.shutdown(wait=False, cancel_futures=True)
+                    raise RuntimeError(f"account {account_id}, region {region}: {describe_aws_error(exc)}") from exc
         if not found:
             first = next(iter(sorted(failed.items())))
             raise AwsConfigQueryError(

@@ -35,4 +35,4 @@ def scan_items(dynamo: DynamoStore | None, table: str) -> list[dict[str, Any]]:
     try:
         return list(dynamo.scan(table, **kwargs))
     except (ClientError, BotoCoreError) as exc:
-        raise DynamoSourceError(table, f"Scan failed: {describe_aws_error(exc)}") from None
+        raise DynamoSourceError(table, describe_aws_error(exc)) from None

@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, UnknownRegionError
 
 from ..settings import Settings
 from .sessions import AwsSessions, describe_aws_error
@@ -86,7 +86,7 @@ def partition_of(sessions: AwsSessions, region: str) -> str | None:
     """`aws`, `aws-us-gov`, `aws-cn`, ... for a region; None if botocore does not know it."""
     try:
         return sessions.hub.get_partition_for_region(region)
-    except Exception:  # UnknownRegionError: a region newer than botocore's data
+    except UnknownRegionError:  # a region newer than botocore's data: do not guess
         return None
 
 

@@ -44,12 +44,15 @@ class Organization:
     role: str
     client: Any
 
+    def error(self, what: str, exc: BaseException) -> OrganizationReadError:
+        return OrganizationReadError(self.master_account_id, self.role, f"{what}: {describe_aws_error(exc)}")
+
     @contextlib.contextmanager
     def calling(self, what: str) -> Iterator[None]:
         try:
             yield
         except (ClientError, BotoCoreError) as exc:
-            raise OrganizationReadError(self.master_account_id, self.role, f"{what}: {describe_aws_error(exc)}") from None
+            raise self.error(what, exc) from None
 
     def unless_vanished(self, what: str, call: Callable[[], T]) -> T | None:
         """`call()`, or None when what it reads was deleted (or left the organization) after being listed."""
@@ -58,9 +61,9 @@ class Organization:
         except ClientError as exc:
             if _vanished(exc):
                 return None
-            raise OrganizationReadError(self.master_account_id, self.role, f"{what}: {describe_aws_error(exc)}") from None
+            raise self.error(what, exc) from None
         except BotoCoreError as exc:
-            raise OrganizationReadError(self.master_account_id, self.role, f"{what}: {describe_aws_error(exc)}") from None
+            raise self.error(what, exc) from None
 
     def paginate(self, operation: str, result_key: str, **kwargs: Any) -> list[dict[str, Any]]:
         """Every entry of a paginated call (NextToken loop through boto3's paginator)."""
@@ -83,7 +86,9 @@ def configured_organizations(settings: Settings) -> list[OrganizationSource]:
     return list(seen.values())
 
 
-def open_organization(settings: Settings, sessions: AwsSessions, source: OrganizationSource, purpose: str) -> Organization:
+def open_organization(
+    settings: Settings, sessions: AwsSessions, source: OrganizationSource, purpose: str
+) -> Organization:
     """An Organizations client in the management account through the configured role.
 
     `purpose` ends the STS session name (e.g. consoleme-assets-scps), so CloudTrail shows which cache read it.
@@ -119,7 +124,7 @@ class RawScp:
 
 def read_service_control_policies(org: Organization) -> list[RawScp]:
     """ListPolicies(SERVICE_CONTROL_POLICY), then per policy ListTargetsForPolicy and DescribePolicy."""
-    with org.calling("ListPolicies(SERVICE_CONTROL_POLICY)"):
+    with org.calling("listing service control policies"):
         summaries = org.paginate("list_policies", "Policies", Filter="SERVICE_CONTROL_POLICY")
     raws = []
     for summary in summaries:
@@ -129,9 +134,10 @@ def read_service_control_policies(org: Organization) -> list[RawScp]:
             targets = org.paginate("list_targets_for_policy", "Targets", PolicyId=policy_id)
             return targets, org.client.describe_policy(PolicyId=policy_id)["Policy"]
 
-        found = org.unless_vanished(f"policy {policy_id}: ListTargetsForPolicy/DescribePolicy", read)
+        found = org.unless_vanished(f"policy {policy_id}", read)
         if found is None:
-            log.info("organization %s: policy %s was deleted while being read; skipped", org.master_account_id, policy_id)
+            log.info("organization %s: policy %s was deleted while being read; skipped",
+                     org.master_account_id, policy_id)
             raws.append(RawScp(summary))
         else:
             raws.append(RawScp(summary, targets=found[0], policy=found[1]))
@@ -156,11 +162,11 @@ def _describe(org: Organization, child: dict[str, Any]) -> dict[str, Any] | None
     child_id = child["Id"]
     if child["Type"] == "ORGANIZATIONAL_UNIT":
         return org.unless_vanished(
-            f"DescribeOrganizationalUnit {child_id}",
+            f"organizational unit {child_id}",
             lambda: org.client.describe_organizational_unit(OrganizationalUnitId=child_id)["OrganizationalUnit"],
         )
     return org.unless_vanished(
-        f"DescribeAccount {child_id}", lambda: org.client.describe_account(AccountId=child_id)["Account"]
+        f"account {child_id}", lambda: org.client.describe_account(AccountId=child_id)["Account"]
     )
 
 
@@ -168,20 +174,21 @@ def read_org_tree(org: Organization) -> RawOrgTree:
     """ListRoots, then for every root and OU ListChildren(ORGANIZATIONAL_UNIT) + ListChildren(ACCOUNT), and
     DescribeOrganizationalUnit / DescribeAccount for each child (ConsoleMe's calls, depth first)."""
     tree = RawOrgTree()
-    with org.calling("ListRoots"):
+    with org.calling("listing roots"):
         tree.roots = org.paginate("list_roots", "Roots")
     pending = [root["Id"] for root in tree.roots]
     while pending:
         parent = pending.pop()
         children: list[dict[str, Any]] = []
         for child_type in ("ORGANIZATIONAL_UNIT", "ACCOUNT"):
-            with org.calling(f"ListChildren({child_type}) of {parent}"):
+            with org.calling(f"listing the children of {parent}"):
                 children.extend(org.paginate("list_children", "Children", ParentId=parent, ChildType=child_type))
         kept = []
         for child in children:
             described = _describe(org, child)
             if described is None:
-                log.info("organization %s: %s left %s while being read; skipped", org.master_account_id, child["Id"], parent)
+                log.info("organization %s: %s left %s while being read; skipped",
+                         org.master_account_id, child["Id"], parent)
                 tree.vanished.append(child["Id"])
                 continue
             kept.append(child)

@@ -32,7 +32,9 @@ def counts_preview(counts: dict[str, int], limit: int = PREVIEW_ROWS) -> dg.Tabl
     metadata={"consoleme_dataset": "cloudtrail_errors_by_arn"},
     tags={"consoleme_assets/dataset": "cloudtrail_errors_by_arn"},
 )
-def cloudtrail_errors_by_arn(context: dg.AssetExecutionContext, consoleme: ConsoleMeResource) -> dg.Output[dict[str, int]]:
+def cloudtrail_errors_by_arn(
+    context: dg.AssetExecutionContext, consoleme: ConsoleMeResource
+) -> dg.Output[dict[str, int]]:
     """`{principal_arn: error_count}` from the configured source (`consoleme_assets.plugins.cloudtrail_errors`;
     "default": the CloudTrail DynamoDB table, expired items left out). Written to CLOUDTRAIL_ERRORS_BY_ARN with
     ConsoleMe's 24 h expiry and no S3 copy; the policies table reads it for its `errors` column."""

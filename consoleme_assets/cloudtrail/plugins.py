@@ -7,13 +7,12 @@ any other name is an entry point in the group `consoleme_assets.plugins`, e.g. i
     my_cloudtrail_errors = "my_package.cloudtrail:errors_by_arn"
 
 A source is a callable taking a `CloudTrailErrorsContext` and returning `{principal_arn: error_count}`.
-It is resolved when the asset runs, so a missing plugin fails that run (naming the entry point) and leaves
-the cached counts as they were.
+It is resolved (by the shared `consoleme_assets.plugins.load_plugin`) when the asset runs, so a missing
+plugin fails that run, naming the entry point, and leaves the cached counts as they were.
 """
 
 from __future__ import annotations
 
-import importlib.metadata
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -21,21 +20,13 @@ from typing import Any
 
 from ..aws.dynamo_sources import scan_items
 from ..aws.sessions import AwsSessions
+from ..plugins import GROUP, PluginError, load_plugin
 from ..settings import Settings
 from ..stores.caches import ConsoleMeCaches
 from .records import count_errors_by_arn
 
-PLUGIN_GROUP = "consoleme_assets.plugins"
 BUILTIN = "default"
 SETTING = "consoleme_assets.plugins.cloudtrail_errors"
-
-
-class PluginNotFoundError(LookupError):
-    """No entry point of that name is installed."""
-
-
-class PluginLoadError(RuntimeError):
-    """The entry point exists but cannot be imported, is ambiguous, or is not usable."""
 
 
 @dataclass(frozen=True)
@@ -52,29 +43,6 @@ class CloudTrailErrorsContext:
 
 
 CloudTrailErrorsSource = Callable[[CloudTrailErrorsContext], Mapping[str, int]]
-
-
-def load_entry_point(name: str, setting: str, group: str = PLUGIN_GROUP) -> Any:
-    """The object the entry point `name` in `group` points at; errors name the setting, group and entry point."""
-    candidates = importlib.metadata.entry_points(group=group)
-    found = [ep for ep in candidates if ep.name == name]
-    if not found:
-        installed = sorted({ep.name for ep in candidates})
-        raise PluginNotFoundError(
-            f"{setting} is {name!r}, but no entry point {name!r} is installed in group {group!r} "
-            f"(installed: {', '.join(installed) or 'none'}); install the package providing it, "
-            f"or set {setting} to {BUILTIN!r}"
-        )
-    targets = sorted({ep.value for ep in found})
-    if len(targets) > 1:
-        raise PluginLoadError(f"{setting}: entry point {name!r} in group {group!r} is ambiguous: {targets}")
-    try:
-        return found[0].load()
-    except Exception as exc:  # an import error in the plugin's own code: report it with its location
-        raise PluginLoadError(
-            f"{setting}: cannot load entry point {name!r} = {targets[0]!r} (group {group!r}): "
-            f"{type(exc).__name__}: {exc}"
-        ) from exc
 
 
 def dynamodb_cloudtrail_errors(context: CloudTrailErrorsContext) -> dict[str, int]:
@@ -96,9 +64,7 @@ def cloudtrail_errors_source(name: str) -> CloudTrailErrorsSource:
     """The source configured as `name`: the built-in for "default", else the entry point of that name."""
     if name == BUILTIN:
         return dynamodb_cloudtrail_errors
-    source = load_entry_point(name, SETTING)
+    source = load_plugin(name, SETTING)
     if not callable(source):
-        raise PluginLoadError(
-            f"{SETTING}: entry point {name!r} (group {PLUGIN_GROUP!r}) is a {type(source).__name__}, not a callable"
-        )
+        raise PluginError(f"{SETTING}: entry point {name!r} ({GROUP}) is a {type(source).__name__}, not a callable")
     return source

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from numbers import Real
 from typing import Any
 
@@ -53,11 +54,11 @@ def count_errors_by_arn(items: Iterable[Mapping[str, Any]], now: float) -> Error
 
 
 def _whole_number(value: Any) -> int | None:
-    if isinstance(value, bool) or not isinstance(value, Real):
+    if isinstance(value, bool) or not isinstance(value, (Real, Decimal)):  # DynamoDB numbers are Decimal
         return None
     try:
         whole = int(value)
-    except (ValueError, OverflowError):  # nan, inf
+    except (ValueError, OverflowError, InvalidOperation):  # nan, inf
         return None
     return whole if whole == value and whole >= 0 else None
 
@@ -65,7 +66,9 @@ def _whole_number(value: Any) -> int | None:
 def validate_counts(counts: Any, source: str) -> dict[str, int]:
     """A plugin's result as `{arn: int}`, sorted by ARN; a clear error naming the plugin otherwise."""
     if not isinstance(counts, Mapping):
-        raise TypeError(f"CloudTrail errors source {source!r} returned {type(counts).__name__}, not a mapping of ARN to count")
+        raise TypeError(
+            f"CloudTrail errors source {source!r} returned {type(counts).__name__}, not a mapping of ARN to count"
+        )
     out: dict[str, int] = {}
     for arn, count in counts.items():
         if not isinstance(arn, str) or not arn:

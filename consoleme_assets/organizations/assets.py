@@ -10,7 +10,12 @@ from typing import Any
 
 import dagster as dg
 
-from ..aws.organizations import configured_organizations, open_organization, read_org_tree, read_service_control_policies
+from ..aws.organizations import (
+    configured_organizations,
+    open_organization,
+    read_org_tree,
+    read_service_control_policies,
+)
 from ..resources import ConsoleMeResource
 from .records import count_nodes, merge_org_structures, org_structure, outline, scp_entries
 
@@ -78,7 +83,9 @@ def service_control_policies(
     pool="aws_api",
     tags={"consoleme_assets/dataset": "organization_structure"},
 )
-def organization_structure(context: dg.AssetExecutionContext, consoleme: ConsoleMeResource) -> dg.Output[dict[str, Any]]:
+def organization_structure(
+    context: dg.AssetExecutionContext, consoleme: ConsoleMeResource
+) -> dg.Output[dict[str, Any]]:
     """Every configured organization's tree of OUs and accounts, one dict keyed by root id (all organizations
     merged, as ConsoleMe did). Read through each organization's configured role. Writes AWS_ORG_STRUCTURE and
     its S3 copy."""

@@ -30,7 +30,6 @@ import redis
 
 from .caches import ConsoleMeCaches
 from .encoding import dumps_consoleme
-from .redis_store import INDEX_PREFIX
 from .s3_store import s3_uri
 
 TTL_SECONDS = 36 * 3600
@@ -45,7 +44,7 @@ _TTL_AT_END = re.compile(r'"ttl":(-?\d+(?:\.\d+)?)\}\s*$')  # ttl is the item's 
 
 
 def ttl_from(now: float) -> int:
-    """Epoch seconds 36 h after `now` (an epoch, i.e. UTC). ConsoleMe's utcnow().timestamp() was only right on UTC hosts."""
+    """Epoch seconds 36 h after `now` (an epoch: UTC). ConsoleMe's utcnow().timestamp() was right on UTC hosts only."""
     return int(now + TTL_SECONDS)
 
 
@@ -246,11 +245,19 @@ class ConfigCacheStore:
     def key(self) -> str:
         return self.settings.redis_keys.aws_config_resources
 
-    @property
-    def _dynamo_table(self) -> str | None:
-        """The table to write, or None (replica region, dynamo_enabled off, or no DynamoDB store)."""
-        on = self.settings.aws_config.dynamo_enabled and not self.settings.is_replica and self.caches.dynamo
-        return self.settings.tables.resource_cache if on else None
+    def _dynamo_table(self, notes: list[str]) -> str | None:
+        """The table to write, or None with the reason noted (replica, dynamo_enabled off, no such table)."""
+        table = self.settings.tables.resource_cache
+        if self.settings.is_replica:
+            notes.append("DynamoDB skipped: replica region")
+        elif not self.settings.aws_config.dynamo_enabled:
+            notes.append("DynamoDB skipped: dynamo_enabled is off "
+                         "(celery.cache_resources_from_aws_config_across_accounts.dynamo_enabled)")
+        elif self.caches.dynamo is None or not self.caches.dynamo.table_exists(table):
+            notes.append(f"DynamoDB skipped: table {table} does not exist")
+        else:
+            return table
+        return None
 
     def _owner(self, account_id: str) -> Callable[[str, str, str], bool]:
         # Entries without an owner index (first run, or written by ConsoleMe): the item's accountId decides,
@@ -262,15 +269,10 @@ class ConfigCacheStore:
 
     def previous_entries(self, account_id: str) -> dict[str, str]:
         """The account's current fields and values (what `replace_account_entries` will replace)."""
-        client = self.redis.client
-        index = f"{INDEX_PREFIX}:{self.key}:{account_id}"  # RedisStore's owner index for this hash and account
-        if not client.exists(index):
-            owned = self._owner(account_id)
-            return {f: v for f, v in client.hscan_iter(self.key, count=1000) if owned(self.key, f, v)}
-        fields = sorted(set(client.smembers(index)) - {""})  # "" is RedisStore's empty-index marker
+        fields = sorted(self.redis.owned_fields(self.key, account_id, self._owner(account_id)))
         out: dict[str, str] = {}
         for chunk in _chunks(fields, 1000):
-            out.update({f: v for f, v in zip(chunk, client.hmget(self.key, chunk)) if v is not None})
+            out.update({f: v for f, v in zip(chunk, self.redis.client.hmget(self.key, chunk)) if v is not None})
         return out
 
     def _put_s3(self, obj: Any, data: Any, notes: list[str], uris: list[str], **fmt: str) -> None:
@@ -300,7 +302,7 @@ class ConfigCacheStore:
             report.kept_from_failed_regions = len(kept)
         vanished = {a: v for a, v in previous.items() if a not in entries and not aws_owned(a)}
 
-        table = self._dynamo_table
+        table = self._dynamo_table(report.notes)
         if table is not None:
             report.dynamodb_table = table
             report.dynamodb_written, report.dynamodb_skipped = self._dynamo_put(table, batch)
@@ -309,8 +311,6 @@ class ConfigCacheStore:
             report.dynamodb_deleted = self.caches.dynamo.delete_items(
                 table, [dict(zip(DYNAMO_KEYS, k)) for k in sorted(gone)], DYNAMO_KEYS
             )
-        else:
-            report.notes.append("DynamoDB skipped: " + ("replica region" if self.settings.is_replica else "dynamo_enabled is off"))
 
         counts = self.redis.replace_account_entries(
             account_id, {self.key: entries}, owned_by=self._owner(account_id), shared=aws_owned
@@ -332,16 +332,16 @@ class ConfigCacheStore:
                 f"account {account_id}: no S3 bucket (aws_config_cache.s3.bucket / consoleme_s3_bucket) to read "
                 "the primary region's AWS Config cache from"
             )
-        key = obj.key(account_id=account_id)
-        data = self.caches.s3.get_json(bucket, key)
+        uri = s3_uri(bucket, obj.key(account_id=account_id))
+        data = self.caches.s3.get_json(bucket, obj.key(account_id=account_id))
         if data is None:
-            raise LookupError(f"account {account_id}: {s3_uri(bucket, key)} does not exist (primary not refreshed yet?)")
+            raise LookupError(f"account {account_id}: {uri} does not exist (primary region not refreshed yet?)")
         if not isinstance(data, dict):
-            raise ValueError(f"account {account_id}: {s3_uri(bucket, key)}: expected {{arn: json}}, got {type(data).__name__}")
+            raise ValueError(f"account {account_id}: {uri}: expected {{arn: json}}, got {type(data).__name__}")
         values = {arn: v if isinstance(v, str) else dumps_ujson(v) for arn, v in data.items()}
         types = Counter(str(_item(v).get("resourceType")) for v in values.values())
         return ConfigBatch(account_id, values, resource_types=dict(sorted(types.items())),
-                           rows_returned=len(values), source=s3_uri(bucket, key))  # fmt: skip
+                           rows_returned=len(values), source=uri)  # fmt: skip
 
     def sweep_expired(self, now: float | None = None) -> RunWrite:
         """ConsoleMe's sweep: drop entries whose ttl has passed (compared in UTC epoch seconds)."""
@@ -354,8 +354,8 @@ class ConfigCacheStore:
                 report.without_ttl += 1
             elif ttl < now:
                 expired[arn] = value
-        table = self._dynamo_table
-        if expired and table is not None:
+        table = self._dynamo_table([]) if expired else None
+        if table is not None:
             keys = {k for k in (_dynamo_key(_item(v)) for v in expired.values()) if k is not None}
             report.dynamodb_deleted = self.caches.dynamo.delete_items(
                 table, [dict(zip(DYNAMO_KEYS, k)) for k in sorted(keys)], DYNAMO_KEYS

@@ -57,6 +57,22 @@ class DynamoStore:
 
     def __init__(self, resource: Any):
         self.resource = resource
+        self._exists: dict[str, bool] = {}
+
+    def table_exists(self, table: str) -> bool:
+        """Whether the table exists (asked once per table per run). ConsoleMe's deployment script creates its
+        tables; a deployment without one still gets its Redis and S3 caches, with a note."""
+        if table not in self._exists:
+            from botocore.exceptions import ClientError
+
+            try:
+                self.resource.meta.client.describe_table(TableName=table)
+                self._exists[table] = True
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") != "ResourceNotFoundException":
+                    raise
+                self._exists[table] = False
+        return self._exists[table]
 
     def put_items(self, table: str, items: Iterable[dict[str, Any]], key_names: list[str]) -> int:
         count = 0

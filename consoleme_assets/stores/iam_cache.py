@@ -81,14 +81,17 @@ class IamCache:
         aid = account.account_id
         owned = _owned_by(aid)
         hydrated = account.raw is None
-        if not hydrated and self.caches.dynamo is not None:
+        dynamo = self.caches.dynamo
+        table = self.settings.tables.iam_roles
+        if not hydrated and dynamo is not None and not dynamo.table_exists(table):
+            report.notes.append(f"DynamoDB table {table} does not exist: role items not written")
+        elif not hydrated and dynamo is not None:
             roles_key = self.redis_key("roles")
             previous = self.caches.redis.owned_fields(roles_key, aid, owned)
             current = account.entries["roles"]
             items, too_big = [], []
             for entry in current.values():
                 (too_big if len(dumps_consoleme(entry)) > DYNAMO_ITEM_LIMIT else items).append(entry)
-            table = self.settings.tables.iam_roles
             self.caches.dynamo.put_items(table, items, ROLE_KEY_NAMES)
             gone = [{"arn": arn, "accountId": aid} for arn in sorted(previous - set(current))]
             self.caches.dynamo.delete_items(table, gone, ROLE_KEY_NAMES)

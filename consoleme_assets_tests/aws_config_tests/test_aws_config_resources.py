@@ -123,7 +123,8 @@ def test_rows_land_in_consoleme_formats(accounts_ready, demo_org, instance, redi
 def test_vanished_resource_leaves_redis_and_dynamodb_other_account_untouched(accounts_ready, demo_org, instance,
                                                                               redis_client):
     a, b = demo_org.member_account_ids[:2]
-    role, bucket = config_row(a, "us-east-1", "AWS::IAM::Role", "app"), config_row(a, "us-east-1", "AWS::S3::Bucket", "gone")
+    role = config_row(a, "us-east-1", "AWS::IAM::Role", "app")
+    bucket = config_row(a, "us-east-1", "AWS::S3::Bucket", "gone")
     queue = config_row(b, "us-east-1", "AWS::SQS::Queue", "jobs")
     assert refresh(instance, injected_source({(a, "us-east-1"): [role, bucket], (b, "us-east-1"): [queue]}),
                    tags=all_accounts_tags(instance)).success
@@ -184,7 +185,8 @@ def test_expired_entries_are_swept_and_left_out_of_the_combined_file(accounts_re
 
 def test_downstream_loads_items_by_account(accounts_ready, demo_org, instance):
     a, b = demo_org.member_account_ids[:2]
-    role, queue = config_row(a, "us-east-1", "AWS::IAM::Role", "app"), config_row(b, "us-east-1", "AWS::SQS::Queue", "q")
+    role = config_row(a, "us-east-1", "AWS::IAM::Role", "app")
+    queue = config_row(b, "us-east-1", "AWS::SQS::Queue", "q")
     source = injected_source({(a, "us-east-1"): [role], (b, "us-east-1"): [queue]})
     assert refresh(instance, source, tags=all_accounts_tags(instance)).success
 

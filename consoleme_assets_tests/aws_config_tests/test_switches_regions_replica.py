@@ -134,7 +134,8 @@ def test_real_select_resource_config_against_moto(accounts_ready, use_config, de
 def test_replica_hydrates_from_the_primary_s3_files_without_aws_config(accounts_ready, use_config, demo_org, instance,
                                                                         redis_client):
     a, b = demo_org.member_account_ids[:2]
-    role, queue = config_row(a, "us-east-1", "AWS::IAM::Role", "app"), config_row(b, "us-east-1", "AWS::SQS::Queue", "q")
+    role = config_row(a, "us-east-1", "AWS::IAM::Role", "app")
+    queue = config_row(b, "us-east-1", "AWS::SQS::Queue", "q")
     assert refresh(instance, injected_source({(a, "us-east-1"): [role], (b, "us-east-1"): [queue]}),
                    tags=all_accounts_tags(instance)).success  # fmt: skip
     primary = redis_client.hgetall(KEY)

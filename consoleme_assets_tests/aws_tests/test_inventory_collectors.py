@@ -32,7 +32,8 @@ def sessions_for(tmp_path, aws_env, extra="", spoke_role=True):
 
 def member_client(demo_org, account_id, service, region="us-east-1"):
     """A client in the member account made without the code under test."""
-    creds = boto3.client("sts").assume_role(RoleArn=demo_org.role_arn(account_id), RoleSessionName="test")["Credentials"]
+    role_arn = demo_org.role_arn(account_id)
+    creds = boto3.client("sts").assume_role(RoleArn=role_arn, RoleSessionName="test")["Credentials"]
     return boto3.client(service, region_name=region, aws_access_key_id=creds["AccessKeyId"],
                         aws_secret_access_key=creds["SecretAccessKey"], aws_session_token=creds["SessionToken"])
 
@@ -192,3 +193,9 @@ def test_region_of_arn():
     assert region_of_arn("arn:aws:sqs:eu-west-1:111122223333:q") == "eu-west-1"
     assert region_of_arn("arn:aws-us-gov:sns:us-gov-west-1:111122223333:t:with:colons") == "us-gov-west-1"
     assert region_of_arn("bucket-name") == ""
+
+
+def test_partition_of_unknown_region_is_none(tmp_path, aws_env):
+    sessions = sessions_for(tmp_path, aws_env, spoke_role=False)
+    assert inventory.partition_of(sessions, "us-gov-west-1") == "aws-us-gov"
+    assert inventory.partition_of(sessions, "xx-nowhere-9") is None

@@ -33,7 +33,8 @@ def materializations(result, asset_name: str) -> dict[str, dg.AssetMaterializati
 
 def member_client(demo_org, account_id: str, service: str, region: str = "us-east-1"):
     """A client in a demo account made without the code under test (to change AWS behind its back)."""
-    creds = boto3.client("sts").assume_role(RoleArn=demo_org.role_arn(account_id), RoleSessionName="test")["Credentials"]
+    role_arn = demo_org.role_arn(account_id)
+    creds = boto3.client("sts").assume_role(RoleArn=role_arn, RoleSessionName="test")["Credentials"]
     return boto3.client(service, region_name=region, aws_access_key_id=creds["AccessKeyId"],
                         aws_secret_access_key=creds["SecretAccessKey"], aws_session_token=creds["SessionToken"])
 

@@ -1,0 +1,140 @@
+"""The headless refresh behind `consoleme-assets refresh` (ConsoleMe's initialize_redis_oss.py), through
+Dagster so runs are recorded in $DAGSTER_HOME. Order: aws_accounts (it keeps the account partitions in
+step), then the per-account datasets (one run per contiguous range of accounts), then the datasets built
+from them (one run; Dagster orders them by their dependencies)."""
+
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Callable
+
+import dagster as dg
+
+from .partitions import aws_accounts_partitions
+
+QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+
+
+class RefreshInputError(ValueError):
+    """Bad input: nothing was run."""
+
+
+def contiguous_ranges(known: list[str], chosen: set[str]) -> list[tuple[str, str]]:
+    """Split the chosen partitions into runs of neighbours in partition order (one Dagster run each)."""
+    ranges, start, prev = [], None, None
+    for key in known:
+        if key in chosen:
+            start = start or key
+            prev = key
+        elif start is not None:
+            ranges.append((start, prev))
+            start = None
+    if start is not None:
+        ranges.append((start, prev))
+    return ranges
+
+
+def step_failures(result: dg.ExecuteInProcessResult) -> dict[str, str]:
+    """{step key: root-cause text} for every failed step of a run."""
+    out = {}
+    for event in result.all_events:
+        if event.is_step_failure and event.step_failure_data:
+            user = event.step_failure_data.user_failure_data
+            err = event.step_failure_data.error
+            if user and user.description:
+                out[event.step_key] = user.description
+                continue
+            while err is not None and err.cause is not None:  # the root cause, not Dagster's wrapper
+                err = err.cause
+            out[event.step_key] = f"{err.cls_name}: {err.message.strip()}" if err else "failed"
+    return out
+
+
+def materialized(result: dg.ExecuteInProcessResult) -> dict[str, set[str | None]]:
+    done: dict[str, set[str | None]] = defaultdict(set)
+    for event in result.get_asset_materialization_events():
+        mat = event.event_specific_data.materialization
+        done[mat.asset_key.to_user_string()].add(mat.partition)
+    return done
+
+
+def run_refresh(
+    defs: dg.Definitions,
+    instance: dg.DagsterInstance,
+    names: list[str],
+    accounts: set[str] | None,
+    out: Callable[[str], None] = print,
+    verbose: bool = False,
+) -> list[str]:
+    """Materialize `names`; returns one line per failure (empty = all good)."""
+    assets = list(defs.assets or [])
+    specs = {s.key.to_user_string(): s for s in defs.resolve_all_asset_specs()}
+    resources = defs.resources or {}
+    run_config = {} if verbose else QUIET
+    step_of = {}  # asset name -> step (node) name, for multi-assets
+    for a in assets:
+        if isinstance(a, dg.AssetsDefinition):
+            for key in a.keys:
+                step_of[key.to_user_string()] = a.node_def.name
+    failures: list[str] = []
+
+    def materialize(selection: list[str], tags: dict[str, str] | None = None) -> dg.ExecuteInProcessResult:
+        return dg.materialize(assets, selection=selection, instance=instance, resources=resources, tags=tags,
+                              raise_on_error=False, run_config=run_config)
+
+    def report(selection: list[str], result: dg.ExecuteInProcessResult, seconds: float) -> None:
+        done, failed = materialized(result), step_failures(result)
+        for name in selection:
+            if name in done:
+                out(f"{name}: ok in {seconds:.1f}s")
+            else:
+                reason = failed.get(step_of.get(name, name), "not run: an asset it depends on failed")
+                failures.append(f"{name}: {reason}")
+                out(f"{name}: FAILED: {reason}")
+
+    first = [n for n in names if n == "aws_accounts"]
+    partitioned = [n for n in names if specs[n].partitions_def is not None]
+    downstream = [n for n in names if n not in first and n not in partitioned]
+    if first:
+        t0 = time.monotonic()
+        report(first, materialize(first), time.monotonic() - t0)
+
+    if partitioned:
+        known = instance.get_dynamic_partitions(aws_accounts_partitions.name)
+        chosen = set(known) if accounts is None else accounts
+        missing = sorted(chosen - set(known))
+        if missing:
+            raise RefreshInputError(
+                f"account(s) {', '.join(missing)} are not account partitions (closed, suspended or not discovered "
+                "yet); run `consoleme-assets refresh --select aws_accounts` first"
+            )
+        if not chosen:
+            raise RefreshInputError("no account partitions: materialize aws_accounts first")
+        done: dict[str, set] = defaultdict(set)
+        errors: dict[str, list[str]] = defaultdict(list)
+        t0 = time.monotonic()
+        for start, end in contiguous_ranges(known, chosen):
+            tags = {"dagster/asset_partition_range_start": start, "dagster/asset_partition_range_end": end}
+            result = materialize(partitioned, tags)
+            for name, parts in materialized(result).items():
+                done[name] |= parts
+            for step, text in step_failures(result).items():
+                errors[step].append(text)
+        seconds = time.monotonic() - t0
+        for name in partitioned:
+            line = f"{name}: {len(done[name])}/{len(chosen)} accounts in {seconds:.1f}s"
+            failed = sorted(chosen - done[name])
+            if failed:
+                detail = "; ".join(dict.fromkeys(errors.get(step_of.get(name, name), []))) or "not refreshed"
+                failures.append(f"{name}: accounts {', '.join(failed)}: {detail}")
+                line += f"; FAILED accounts {', '.join(failed)}: {detail}"
+            out(line)
+
+    if downstream:
+        t0 = time.monotonic()
+        report(downstream, materialize(downstream), time.monotonic() - t0)
+    return failures
+
+
+def print_failures(failures: list[str]) -> None:
+    print("refresh failed:\n  " + "\n  ".join(failures), file=sys.stderr)

@@ -1,0 +1,21 @@
+"""The cloudtrail domain's job and hourly schedule, and that its definitions merge into the code location."""
+
+import dagster as dg
+
+from consoleme_assets import definitions as main
+from consoleme_assets.cloudtrail.definitions import defs
+
+MERGED = dg.Definitions.merge(main.defs, defs)  # as consoleme_assets.definitions will merge it
+
+
+def test_hourly_utc_running():
+    schedule = MERGED.resolve_schedule_def("cloudtrail_errors_hourly")
+    assert (schedule.cron_schedule, schedule.execution_timezone) == ("0 * * * *", "UTC")
+    assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
+    job = MERGED.resolve_job_def("cloudtrail_errors_job")
+    assert schedule.job_name == job.name
+    assert {k.to_user_string() for k in job.asset_layer.executable_asset_keys} == {"cloudtrail_errors_by_arn"}
+
+
+def test_merges_with_the_code_location():
+    dg.Definitions.validate_loadable(MERGED)

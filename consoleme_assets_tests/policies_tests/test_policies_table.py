@@ -1,0 +1,60 @@
+"""`policies_table` end to end: from the caches the per-account assets wrote to ALL_POLICIES and S3."""
+
+import json
+
+import boto3
+import dagster as dg
+
+from consoleme_assets.accounts.assets import aws_accounts
+from consoleme_assets.definitions import build_resources
+from consoleme_assets.iam.assets import iam_resources
+from consoleme_assets.inventory.assets import s3_buckets
+from consoleme_assets.policies.assets import policies_table
+from consoleme_assets.stores.encoding import open_envelope
+
+
+def refresh(instance, resources, *assets):
+    assert dg.materialize([aws_accounts], instance=instance, resources=resources).success
+    keys = instance.get_dynamic_partitions("aws_accounts")
+    tags = {"dagster/asset_partition_range_start": keys[0], "dagster/asset_partition_range_end": keys[-1]}
+    assert dg.materialize([aws_accounts, *assets], selection=list(assets), instance=instance, resources=resources,
+                          tags=tags).success
+
+
+def test_one_row_per_cached_resource(sandbox_env, demo_org, instance, resources, redis_client):
+    refresh(instance, resources, iam_resources, s3_buckets)
+    config_item = {"arn": "arn:aws:lambda:us-east-1:%s:function:f" % demo_org.member_account_ids[0],
+                   "resourceType": "AWS::Lambda::Function", "accountId": demo_org.member_account_ids[0]}
+    redis_client.hset("AWSCONFIG_RESOURCE_CACHE", config_item["arn"], json.dumps(config_item))
+    redis_client.set("CLOUDTRAIL_ERRORS_BY_ARN", json.dumps({demo_org.roles[demo_org.member_account_ids[0]][0]: 7}))
+
+    result = dg.materialize([policies_table], instance=instance, resources=resources)
+    assert result.success
+    rows = json.loads(redis_client.get("ALL_POLICIES"))
+    by_tech = {}
+    for row in rows:
+        by_tech.setdefault(row["technology"], set()).add(row["arn"])
+    assert by_tech["AWS::IAM::Role"] == {a for arns in demo_org.roles.values() for a in arns}
+    assert by_tech["AWS::IAM::User"] == {a for arns in demo_org.users.values() for a in arns}
+    assert by_tech["AWS::S3::Bucket"] == {f"arn:aws:s3:::{b}" for bs in demo_org.buckets.values() for b in bs}
+    assert by_tech["AWS::Lambda::Function"] == {config_item["arn"]}
+    role_row = next(r for r in rows if r["arn"] == demo_org.roles[demo_org.member_account_ids[0]][0])
+    assert role_row["errors"] == 7
+    assert role_row["account_name"] == demo_org.accounts[demo_org.member_account_ids[0]]
+    s3_copy = boto3.client("s3").get_object(Bucket=demo_org.cache_bucket,
+                                            Key="policies_table/cache_policies_table_details_v1.json.gz")
+    assert open_envelope(s3_copy["Body"].read(), gz=True)["data"] == rows
+    meta = result.asset_materializations_for_node("policies_table")[0].metadata
+    assert meta["dagster/row_count"].value == len(rows)
+    assert meta["rows_by_technology"].value["AWS::IAM::Role"] == len(by_tech["AWS::IAM::Role"])
+
+
+def test_skip_keys_are_honoured(sandbox_env, demo_org, instance, redis_client, tmp_path):
+    resources = build_resources()
+    refresh(instance, resources, iam_resources, s3_buckets)
+    cfg = tmp_path / "skip.yaml"
+    cfg.write_text(f"extends: [{sandbox_env['CONSOLEME_ASSETS_CONFIG']}]\n"
+                   "cache_policies_table_details: {skip_iam_roles: true, skip_s3_buckets: true}\n")
+    assert dg.materialize([policies_table], instance=instance, resources=build_resources(str(cfg))).success
+    techs = {r["technology"] for r in json.loads(redis_client.get("ALL_POLICIES"))}
+    assert "AWS::IAM::Role" not in techs and "AWS::S3::Bucket" not in techs and "AWS::IAM::User" in techs

@@ -1,0 +1,21 @@
+"""The requests domain's job and 5-minute schedule, and that its definitions merge into the code location."""
+
+import dagster as dg
+
+from consoleme_assets import definitions as main
+from consoleme_assets.requests.definitions import defs
+
+MERGED = dg.Definitions.merge(main.defs, defs)  # as consoleme_assets.definitions will merge it
+
+
+def test_every_5_minutes_utc_running():
+    schedule = MERGED.resolve_schedule_def("policy_requests_every_5_minutes")
+    assert (schedule.cron_schedule, schedule.execution_timezone) == ("*/5 * * * *", "UTC")
+    assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
+    job = MERGED.resolve_job_def("policy_requests_job")
+    assert schedule.job_name == job.name
+    assert {k.to_user_string() for k in job.asset_layer.executable_asset_keys} == {"policy_requests"}
+
+
+def test_merges_with_the_code_location():
+    dg.Definitions.validate_loadable(MERGED)
