@@ -4,6 +4,8 @@ import dagster as dg
 
 from .accounts import definitions as accounts
 from .authorization import definitions as authorization
+from .aws.config_resources import AwsConfigSource
+from .aws_config import definitions as aws_config
 from .cloudtrail import definitions as cloudtrail
 from .iam import definitions as iam
 from .inventory import definitions as inventory
@@ -11,6 +13,7 @@ from .organizations import definitions as organizations
 from .policies import definitions as policies
 from .requests import definitions as policy_requests
 from .io_managers import AccountListIOManager, JsonCacheIOManager
+from .io_managers.aws_config import AwsConfigIOManager
 from .io_managers.iam import IamResourcesIOManager
 from .resources import ConsoleMeResource
 
@@ -22,12 +25,15 @@ def build_resources(config_file: str | None = None) -> dict:
         "json_cache_io_manager": JsonCacheIOManager(consoleme=consoleme),
         "account_lists_io_manager": AccountListIOManager(consoleme=consoleme),
         "iam_resources_io_manager": IamResourcesIOManager(consoleme=consoleme),
+        "aws_config_io_manager": AwsConfigIOManager(consoleme=consoleme),
+        "aws_config_source": AwsConfigSource(),
     }
 
 
 defs = dg.Definitions.merge(
     accounts.defs,
     authorization.defs,
+    aws_config.defs,
     cloudtrail.defs,
     iam.defs,
     inventory.defs,

@@ -76,53 +76,6 @@ def test_failed_account_exits_non_zero_naming_it(cli_env, demo_org, tmp_path):
     assert f"account {member}: cannot assume" in proc.stderr
 
 
-def test_any_moto_server_seeded_by_someone_else(tmp_path, aws_env, redis_client, moto_server):
-    """Stock moto (not the sandbox's), seeded here with plain boto3: random account ids, our config only."""
-    import boto3
-
-    from consoleme_assets.sandbox.servers import free_port
-
-    port = free_port()
-    stock = subprocess.Popen([str(Path(sys.executable).with_name("moto_server")), "-H", "127.0.0.1", "-p", str(port)],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    try:
-        url = f"http://127.0.0.1:{port}"
-        for _ in range(100):
-            try:
-                boto3.client("sts", endpoint_url=url).get_caller_identity()
-                break
-            except Exception:
-                time.sleep(0.1)
-        org = boto3.client("organizations", endpoint_url=url)
-        org.create_organization(FeatureSet="ALL")
-        member = org.create_account(AccountName="someone", Email="someone@example.org")["CreateAccountStatus"]
-        member_id = member["AccountId"]
-        creds = boto3.client("sts", endpoint_url=url).assume_role(
-            RoleArn=f"arn:aws:iam::{member_id}:role/Reader", RoleSessionName="seed")["Credentials"]
-        boto3.client("s3", endpoint_url=url, aws_access_key_id=creds["AccessKeyId"],
-                     aws_secret_access_key=creds["SecretAccessKey"],
-                     aws_session_token=creds["SessionToken"]).create_bucket(Bucket="their-bucket")
-        boto3.client("s3", endpoint_url=url).create_bucket(Bucket="their-cache")
-        cfg = tmp_path / "their.yaml"
-        cfg.write_text(
-            "policies: {role_name: Reader}\nconsoleme_s3_bucket: their-cache\n"
-            "cache_cloud_accounts: {from_aws_organizations: true}\n"
-            "cache_accounts_from_aws_organizations: [{organizations_master_account_id: '123456789012'}]\n"
-        )
-        home = tmp_path / "home"
-        home.mkdir()
-        env = {**aws_env, "AWS_ENDPOINT_URL": url, "CONSOLEME_ASSETS_CONFIG": str(cfg), "DAGSTER_HOME": str(home)}
-        proc = run_cli(env, "refresh", cwd=tmp_path)
-        assert proc.returncode == 0, proc.stderr
-        accounts = json.loads(redis_client.get("ALL_AWS_ACCOUNTS"))["accounts"]
-        assert sorted(a["id"] for a in accounts) == sorted(["123456789012", member_id])
-        assert json.loads(redis_client.hget("S3_BUCKETS", member_id)) == ["their-bucket"]
-        assert json.loads(redis_client.hget("S3_BUCKETS", "123456789012")) == ["their-cache"]
-    finally:
-        stock.kill()
-        stock.wait()
-
-
 def test_refresh_role(cli_env, demo_org, redis_client, tmp_path):
     arn = demo_org.roles[demo_org.member_account_ids[0]][0]
     proc = run_cli(cli_env, "refresh-role", arn, cwd=tmp_path)

@@ -57,6 +57,13 @@ class AwsConfigSettings(Strict):
         default_factory=lambda: ["af-south-1", "ap-east-1", "ap-northeast-3", "eu-south-1", "me-south-1"],
     )
 
+    @field_validator("enabled_by_account", mode="before")
+    @classmethod
+    def _account_keys(cls, value: Any) -> Any:
+        if not isinstance(value, dict):
+            return value
+        return {normalize_account_id(k, f"account id {k!r}"): v for k, v in value.items()}
+
     def enabled_for(self, account_id: str) -> bool:
         if self.enabled is not None:
             return self.enabled
