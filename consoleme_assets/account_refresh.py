@@ -15,7 +15,9 @@ from typing import Any
 
 import dagster as dg
 
+from .accounts.assets import aws_accounts
 from .aws.sessions import describe_aws_error
+from .partitions import aws_accounts_partitions
 
 Collect = Callable[[str], Any]  # account id -> records
 Write = Callable[[str, Any], dict[str, Any]]  # account id, records -> metadata
@@ -87,3 +89,23 @@ def refresh_accounts(
             + "; ".join(problems[:20]),
             metadata={"failed_accounts": dg.MetadataValue.json(failed)},
         )
+
+
+def per_account_asset(name: str, description: str, group_name: str, **kwargs: Any):
+    """The shared shape of a per-account dataset: account partitions, many accounts per run."""
+    return dg.asset(
+        name=name,
+        description=description,
+        group_name=group_name,
+        partitions_def=aws_accounts_partitions,
+        # One run for any number of accounts; accounts are fetched concurrently inside it.
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        output_required=False,
+        io_manager_key=kwargs.pop("io_manager_key", "account_lists_io_manager"),
+        deps=[aws_accounts],
+        kinds=kwargs.pop("kinds", {"aws", "redis", "s3"}),
+        metadata={"consoleme_dataset": name},
+        pool="aws_api",
+        tags={"consoleme_assets/dataset": name},
+        **kwargs,
+    )

@@ -8,7 +8,7 @@ import dagster as dg
 
 from ..account_refresh import refresh_accounts
 from ..aws.config_resources import AwsConfigSource
-from ..inventory.assets import per_account_asset
+from ..account_refresh import per_account_asset
 from ..io_managers.aws_config import AwsConfigIOManager
 from ..resources import ConsoleMeResource
 from ..stores.config_cache import ConfigBatch, config_batch

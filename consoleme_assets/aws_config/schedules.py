@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from ..inventory.schedules import all_accounts_run_request
+from ..cadences import all_accounts_run_request
 from .assets import aws_config_resources
 
 aws_config_job = dg.define_asset_job("aws_config_job", selection=[aws_config_resources])

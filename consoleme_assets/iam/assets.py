@@ -8,7 +8,7 @@ import dagster as dg
 
 from ..account_refresh import refresh_accounts
 from ..aws.iam import account_authorization_details
-from ..inventory.assets import per_account_asset
+from ..account_refresh import per_account_asset
 from ..io_managers.iam import IamResourcesIOManager
 from ..resources import ConsoleMeResource
 from ..settings import Settings

@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from ..inventory.schedules import EVERY_45_MINUTES, all_accounts_run_request
+from ..cadences import EVERY_45_MINUTES, all_accounts_run_request
 from .assets import iam_resources
 
 iam_job = dg.define_asset_job("iam_job", selection=[iam_resources])

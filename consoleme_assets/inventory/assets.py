@@ -6,8 +6,7 @@ from typing import Any
 
 import dagster as dg
 
-from ..account_refresh import refresh_accounts
-from ..accounts.assets import aws_accounts
+from ..account_refresh import per_account_asset, refresh_accounts
 from ..aws.inventory import (
     RegionalListing,
     enabled_regions,
@@ -17,10 +16,13 @@ from ..aws.inventory import (
     sqs_queue_arns,
 )
 from ..io_managers import AccountListIOManager
-from ..partitions import aws_accounts_partitions
 from ..resources import ConsoleMeResource
 
 INVENTORY_GROUP = "inventory"
+
+
+def inventory_asset(name: str, description: str, **kwargs: Any):
+    return per_account_asset(name, description, group_name=INVENTORY_GROUP, **kwargs)
 
 
 def list_preview(items: list[str], limit: int = 20) -> dict[str, Any]:
@@ -28,26 +30,6 @@ def list_preview(items: list[str], limit: int = 20) -> dict[str, Any]:
         "dagster/row_count": dg.MetadataValue.int(len(items)),
         "preview": dg.MetadataValue.json(items[:limit]),
     }
-
-
-def per_account_asset(name: str, description: str, group_name: str = INVENTORY_GROUP, **kwargs: Any):
-    """The shared shape of a per-account dataset: account partitions, many accounts per run."""
-    return dg.asset(
-        name=name,
-        description=description,
-        group_name=group_name,
-        partitions_def=aws_accounts_partitions,
-        # One run for any number of accounts; accounts are fetched concurrently inside it.
-        backfill_policy=dg.BackfillPolicy.single_run(),
-        output_required=False,
-        io_manager_key=kwargs.pop("io_manager_key", "account_lists_io_manager"),
-        deps=[aws_accounts],
-        kinds=kwargs.pop("kinds", {"aws", "redis", "s3"}),
-        metadata={"consoleme_dataset": name},
-        pool="aws_api",
-        tags={"consoleme_assets/dataset": name},
-        **kwargs,
-    )
 
 
 def describe_listing(records: list[str] | RegionalListing) -> dict[str, Any]:
@@ -111,7 +93,7 @@ def refresh_account_lists(
     )
 
 
-@per_account_asset(
+@inventory_asset(
     "s3_buckets",
     "Bucket names of each account (S3 ListBuckets through the spoke role) -> Redis hash S3_BUCKETS "
     "(field = account id, value = JSON list of names), the per-account S3 file and the combined file.",
@@ -127,7 +109,7 @@ def s3_buckets(
     )
 
 
-@per_account_asset(
+@inventory_asset(
     "managed_policies",
     "ARNs of every managed policy each account sees (IAM ListPolicies, no Scope: AWS-managed and the "
     "account's own) -> Redis hash IAM_MANAGED_POLICIES (field = account id, value = JSON list of ARNs) and the "
@@ -154,7 +136,7 @@ def _regional(
     )
 
 
-@per_account_asset(
+@inventory_asset(
     "sqs_queues",
     "Queue ARNs of each account in its enabled regions (SQS ListQueues through the spoke role) -> Redis hash "
     "SQS_QUEUES (field = account id, value = JSON list of ARNs), the per-account S3 file and the combined "
@@ -171,7 +153,7 @@ def sqs_queues(
     )
 
 
-@per_account_asset(
+@inventory_asset(
     "sns_topics",
     "Topic ARNs of each account in its enabled regions (SNS ListTopics through the spoke role) -> Redis hash "
     "SNS_TOPICS (field = account id, value = JSON list of ARNs), the per-account S3 file and the combined "

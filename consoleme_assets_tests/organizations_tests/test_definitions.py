@@ -3,9 +3,8 @@
 import dagster as dg
 
 from consoleme_assets import definitions as main
-from consoleme_assets.organizations.definitions import defs
 
-MERGED = dg.Definitions.merge(main.defs, defs)  # as consoleme_assets.definitions will merge it
+MERGED = main.defs  # the code location, which merges this domain
 
 
 def test_hourly_utc_running_both_assets_in_one_job():

@@ -3,9 +3,8 @@
 import dagster as dg
 
 from consoleme_assets import definitions as main
-from consoleme_assets.requests.definitions import defs
 
-MERGED = dg.Definitions.merge(main.defs, defs)  # as consoleme_assets.definitions will merge it
+MERGED = main.defs  # the code location, which merges this domain
 
 
 def test_every_5_minutes_utc_running():
