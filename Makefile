@@ -28,9 +28,9 @@ check: install
 	$(BIN)/pip check
 	$(BIN)/python -c "import consoleme_assets.definitions as d; import dagster_aws.s3; print('import ok:', sorted(k.to_user_string() for k in d.defs.resolve_all_asset_keys()))"
 
-# The tests start their own redis-server and moto server on free loopback ports.
+# The tests start their own redis-server and moto server on free loopback ports (one pair per xdist worker).
 test: install redis-server check
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n auto
 
 # Sandbox (seeded moto org + Redis) in the background, then the Dagster UI on 127.0.0.1:3000.
 dev: install
