@@ -211,3 +211,27 @@ def test_reader_key_wins_for_sns_combined_file(tmp_path):
           "{resource_type}_topics_combined": {file: written/by/celery.json.gz}
         """)
     assert load_settings(cfg, env={}).s3.sns_combined.key() == "read/by/web.json.gz"
+
+
+def test_readme_documents_every_key():
+    """Every ConsoleMe key the settings read is in the README's configuration tables."""
+    from pathlib import Path
+
+    from pydantic import BaseModel
+
+    from consoleme_assets.settings.model import Settings
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    missing = []
+
+    def walk(model):
+        for field in model.model_fields.values():
+            extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
+            for key in extra.get("consoleme_keys", []) + extra.get("s3_bucket_keys", []) + extra.get("s3_file_keys", []):
+                if f"`{key}`" not in readme:
+                    missing.append(key)
+            if isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel):
+                walk(field.annotation)
+
+    walk(Settings)
+    assert not missing, f"README lacks: {missing}"
