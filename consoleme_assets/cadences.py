@@ -1,5 +1,7 @@
 """ConsoleMe's beat cadences as Dagster schedules: every per-account dataset refreshes all accounts in one run."""
 
+from typing import Any
+
 import dagster as dg
 
 from .partitions import aws_accounts_partitions
@@ -21,3 +23,24 @@ def all_accounts_run_request(context: dg.ScheduleEvaluationContext, dataset: str
             "consoleme_assets/dataset": dataset,
         },
     )
+
+
+def every(schedule_name: str, cron: str | list[str], job: Any) -> dg.ScheduleDefinition:
+    """A schedule that runs `job` at ConsoleMe's cadence (UTC), on as soon as the daemon runs."""
+    return dg.ScheduleDefinition(
+        name=schedule_name, cron_schedule=cron, target=job, execution_timezone="UTC",
+        default_status=dg.DefaultScheduleStatus.RUNNING,
+    )
+
+
+def every_for_all_accounts(
+    schedule_name: str, cron: str | list[str], job: Any, dataset: str
+) -> dg.ScheduleDefinition:
+    """A schedule that runs a per-account `job` over every account partition, in one run."""
+
+    @dg.schedule(name=schedule_name, cron_schedule=cron, target=job, execution_timezone="UTC",
+                 default_status=dg.DefaultScheduleStatus.RUNNING)
+    def _schedule(context: dg.ScheduleEvaluationContext):
+        return all_accounts_run_request(context, dataset)
+
+    return _schedule

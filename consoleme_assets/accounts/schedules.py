@@ -2,14 +2,10 @@
 
 import dagster as dg
 
+from ..cadences import every
+
 from .assets import aws_accounts
 
 aws_accounts_job = dg.define_asset_job("aws_accounts_job", selection=[aws_accounts])
 
-aws_accounts_hourly = dg.ScheduleDefinition(
-    name="aws_accounts_hourly",
-    cron_schedule="0 * * * *",
-    target=aws_accounts_job,
-    execution_timezone="UTC",
-    default_status=dg.DefaultScheduleStatus.RUNNING,
-)
+aws_accounts_hourly = every("aws_accounts_hourly", "0 * * * *", aws_accounts_job)

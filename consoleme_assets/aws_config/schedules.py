@@ -2,19 +2,10 @@
 
 import dagster as dg
 
-from ..cadences import all_accounts_run_request
+from ..cadences import every_for_all_accounts
 from .assets import aws_config_resources
 
 aws_config_job = dg.define_asset_job("aws_config_job", selection=[aws_config_resources])
 
-
-@dg.schedule(
-    name="aws_config_hourly",
-    # :10, not :00: aws_accounts_hourly runs at :00, so new accounts have their partition by then.
-    cron_schedule="10 * * * *",
-    target=aws_config_job,
-    execution_timezone="UTC",
-    default_status=dg.DefaultScheduleStatus.RUNNING,
-)
-def aws_config_hourly(context: dg.ScheduleEvaluationContext):
-    return all_accounts_run_request(context, "aws_config_resources")
+# :10, not :00: aws_accounts_hourly runs at :00, so new accounts have their partition by then.
+aws_config_hourly = every_for_all_accounts("aws_config_hourly", "10 * * * *", aws_config_job, "aws_config_resources")

@@ -3,14 +3,10 @@ with nothing in the table it writes `{}`, which is what the policies table assum
 
 import dagster as dg
 
+from ..cadences import every
+
 from .assets import cloudtrail_errors_by_arn
 
 cloudtrail_errors_job = dg.define_asset_job("cloudtrail_errors_job", selection=[cloudtrail_errors_by_arn])
 
-cloudtrail_errors_hourly = dg.ScheduleDefinition(
-    name="cloudtrail_errors_hourly",
-    cron_schedule="0 * * * *",
-    target=cloudtrail_errors_job,
-    execution_timezone="UTC",
-    default_status=dg.DefaultScheduleStatus.RUNNING,
-)
+cloudtrail_errors_hourly = every("cloudtrail_errors_hourly", "0 * * * *", cloudtrail_errors_job)

@@ -5,6 +5,7 @@ import time
 
 import dagster as dg
 
+from ..cadences import every
 from ..resources import ConsoleMeResource
 from ..stores.iam_cache import ROLE_KEY_NAMES, IamCache
 
@@ -58,10 +59,4 @@ def iam_cache_cleanup_job():
     clear_expired_iam_roles()
 
 
-iam_cache_cleanup_every_6_hours = dg.ScheduleDefinition(
-    name="iam_cache_cleanup_every_6_hours",
-    cron_schedule="0 */6 * * *",
-    job=iam_cache_cleanup_job,
-    execution_timezone="UTC",
-    default_status=dg.DefaultScheduleStatus.RUNNING,
-)
+iam_cache_cleanup_every_6_hours = every("iam_cache_cleanup_every_6_hours", "0 */6 * * *", iam_cache_cleanup_job)

@@ -6,6 +6,7 @@ from typing import Any
 import dagster as dg
 
 from ..aws.sessions import describe_aws_error
+from ..cadences import every
 from ..resources import ConsoleMeResource
 
 
@@ -75,7 +76,4 @@ def iam_role_limits_within_quota(context: dg.AssetCheckExecutionContext,
 
 iam_role_limits_job = dg.define_asset_job("iam_role_limits_job", selection=[iam_role_limits])
 
-iam_role_limits_daily = dg.ScheduleDefinition(
-    name="iam_role_limits_daily", cron_schedule="0 6 * * *", target=iam_role_limits_job,
-    execution_timezone="UTC", default_status=dg.DefaultScheduleStatus.RUNNING,
-)
+iam_role_limits_daily = every("iam_role_limits_daily", "0 6 * * *", iam_role_limits_job)

@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from ..cadences import EVERY_45_MINUTES, all_accounts_run_request
+from ..cadences import EVERY_45_MINUTES, every_for_all_accounts
 from .assets import managed_policies, s3_buckets, sns_topics, sqs_queues
 
 # ConsoleMe's four 45-minute account_resource_cache tasks; one run, one step per dataset, all accounts.
@@ -10,13 +10,4 @@ INVENTORY_ASSETS = [s3_buckets, managed_policies, sqs_queues, sns_topics]
 
 inventory_job = dg.define_asset_job("inventory_job", selection=INVENTORY_ASSETS)
 
-
-@dg.schedule(
-    name="inventory_every_45_minutes",
-    cron_schedule=EVERY_45_MINUTES,
-    target=inventory_job,
-    execution_timezone="UTC",
-    default_status=dg.DefaultScheduleStatus.RUNNING,
-)
-def inventory_every_45_minutes(context: dg.ScheduleEvaluationContext):
-    return all_accounts_run_request(context, "inventory")
+inventory_every_45_minutes = every_for_all_accounts("inventory_every_45_minutes", EVERY_45_MINUTES, inventory_job, "inventory")

@@ -2,14 +2,10 @@
 
 import dagster as dg
 
+from ..cadences import every
+
 from .assets import policies_table
 
 policies_table_job = dg.define_asset_job("policies_table_job", selection=[policies_table])
 
-policies_table_every_30_minutes = dg.ScheduleDefinition(
-    name="policies_table_every_30_minutes",
-    cron_schedule="*/30 * * * *",
-    target=policies_table_job,
-    execution_timezone="UTC",
-    default_status=dg.DefaultScheduleStatus.RUNNING,
-)
+policies_table_every_30_minutes = every("policies_table_every_30_minutes", "*/30 * * * *", policies_table_job)

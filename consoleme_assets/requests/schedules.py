@@ -2,14 +2,10 @@
 
 import dagster as dg
 
+from ..cadences import every
+
 from .assets import policy_requests
 
 policy_requests_job = dg.define_asset_job("policy_requests_job", selection=[policy_requests])
 
-policy_requests_every_5_minutes = dg.ScheduleDefinition(
-    name="policy_requests_every_5_minutes",
-    cron_schedule="*/5 * * * *",
-    target=policy_requests_job,
-    execution_timezone="UTC",
-    default_status=dg.DefaultScheduleStatus.RUNNING,
-)
+policy_requests_every_5_minutes = every("policy_requests_every_5_minutes", "*/5 * * * *", policy_requests_job)
