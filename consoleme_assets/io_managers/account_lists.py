@@ -4,27 +4,16 @@ from typing import Any
 
 import dagster as dg
 
-from ..resources import ConsoleMeResource
-from .common import dataset_of, report_metadata
+from .common import PerAccountIOManager, dataset_of, report_metadata
 
 
-class AccountListIOManager(dg.ConfigurableIOManager):
+class AccountListIOManager(PerAccountIOManager):
     """Per-account lists: hash field = account id -> JSON list (S3_BUCKETS, SQS_QUEUES, ...) + S3 file."""
-
-    consoleme: dg.ResourceDependency[ConsoleMeResource]
 
     def write_account(self, dataset: str, account_id: str, items: list[str]) -> dict[str, Any]:
         """Replace one account's list; returns materialization metadata."""
         report = self.consoleme.caches().write_account_list(dataset, account_id, items)
         return report_metadata(report)
-
-    def handle_output(self, context: dg.OutputContext, obj: Any) -> None:
-        if obj is None:
-            return
-        raise dg.DagsterInvariantViolationError(
-            f"{context.asset_key.to_user_string()}: per-account assets must yield AssetMaterialization per account "
-            "(via AccountListIOManager.write_account), not return a value"
-        )
 
     def load_input(self, context: dg.InputContext) -> Any:
         dataset = dataset_of(context.upstream_output.definition_metadata, context.asset_key)

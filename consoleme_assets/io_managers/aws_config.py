@@ -4,8 +4,8 @@ from typing import Any
 
 import dagster as dg
 
-from ..resources import ConsoleMeResource
 from ..stores.config_cache import AccountWrite, ConfigBatch, ConfigCacheStore, RunWrite
+from .common import PerAccountIOManager
 
 
 def account_write_metadata(report: AccountWrite) -> dict[str, Any]:
@@ -44,14 +44,13 @@ def run_write_metadata(report: RunWrite) -> dict[str, Any]:
     return meta
 
 
-class AwsConfigIOManager(dg.ConfigurableIOManager):
+class AwsConfigIOManager(PerAccountIOManager):
     """AWS Config resources per account: Redis hash field = ARN, per-account and combined S3 files, DynamoDB.
 
     Like the other per-account datasets, the asset writes each account through `write_account` and yields its
     AssetMaterialization; `handle_output` refuses values. `load_input` serves `{account_id: {arn: item}}`.
     """
 
-    consoleme: dg.ResourceDependency[ConsoleMeResource]
 
     def store(self) -> ConfigCacheStore:
         return ConfigCacheStore(self.consoleme.caches())
@@ -68,14 +67,6 @@ class AwsConfigIOManager(dg.ConfigurableIOManager):
         """After all accounts: the ttl sweep, then the combined S3 file (primary only)."""
         store = self.store()
         return run_write_metadata(store.write_combined(store.sweep_expired()))
-
-    def handle_output(self, context: dg.OutputContext, obj: Any) -> None:
-        if obj is None:
-            return
-        raise dg.DagsterInvariantViolationError(
-            f"{context.asset_key.to_user_string()}: per-account assets must yield AssetMaterialization per account "
-            "(via AwsConfigIOManager.write_account), not return a value"
-        )
 
     def load_input(self, context: dg.InputContext) -> Any:
         keys = list(context.asset_partition_keys) if context.has_asset_partitions else None

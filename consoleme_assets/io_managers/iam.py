@@ -4,13 +4,12 @@ from typing import Any
 
 import dagster as dg
 
-from ..resources import ConsoleMeResource
 from ..stores.iam_cache import KINDS, IamAccount, IamCache
-from .common import report_metadata
+from .common import PerAccountIOManager, report_metadata
 
 
-class IamResourcesIOManager(dg.ConfigurableIOManager):
-    consoleme: dg.ResourceDependency[ConsoleMeResource]
+class IamResourcesIOManager(PerAccountIOManager):
+    """IAM_ROLE/USER/GROUP/POLICY_CACHE, consoleme_iamroles_global and the IAM S3 files."""
 
     def cache(self) -> IamCache:
         return IamCache(self.consoleme.caches())
@@ -20,14 +19,6 @@ class IamResourcesIOManager(dg.ConfigurableIOManager):
         meta = report_metadata(report)
         meta["removed_entries"] = dg.MetadataValue.json({k: v["deleted"] for k, v in counts.items()})
         return meta
-
-    def handle_output(self, context: dg.OutputContext, obj: Any) -> None:
-        if obj is None:
-            return
-        raise dg.DagsterInvariantViolationError(
-            f"{context.asset_key.to_user_string()}: per-account assets must yield AssetMaterialization per account "
-            "(via IamResourcesIOManager.write_account), not return a value"
-        )
 
     def load_input(self, context: dg.InputContext) -> dict[str, dict[str, dict[str, Any]]]:
         """{kind: {arn: entry}} for the requested accounts (all when unpartitioned downstream)."""
