@@ -121,6 +121,14 @@ def test_refresh_fills_every_key_and_follows_deletions(stock_moto, aws_env, redi
     assert r.hexists("IAM_USER_CACHE", them["user"]) and r.hexists("IAM_GROUP_CACHE", them["group"])
     assert r.hexists("IAM_POLICY_CACHE", them["policy"])
     rows = {(row["technology"], row["arn"]) for row in json.loads(r.get("ALL_POLICIES"))}
+    member_rows = {row for row in rows if member in row[1] or row[1] == "arn:aws:s3:::their-bucket"}
+    assert member_rows == {  # exactly one row per resource of the member account
+        *(("AWS::IAM::Role", role["Arn"]) for role in them["aws"]("iam").list_roles()["Roles"]),
+        ("AWS::IAM::User", them["user"]),
+        ("AWS::S3::Bucket", "arn:aws:s3:::their-bucket"), ("AWS::SQS::Queue", them["queue"]),
+        ("AWS::SNS::Topic", them["topic"]), ("managed_policy", them["policy"]),
+    }
+    assert len(json.loads(r.get("ALL_POLICIES"))) == len(rows)  # no duplicate rows
     assert {("AWS::IAM::Role", them["role"]), ("AWS::IAM::User", them["user"]),
             ("AWS::S3::Bucket", "arn:aws:s3:::their-bucket"), ("AWS::SQS::Queue", them["queue"]),
             ("AWS::SNS::Topic", them["topic"]), ("managed_policy", them["policy"])} <= rows
