@@ -15,6 +15,7 @@ from .requests import definitions as policy_requests
 from .io_managers import AccountListIOManager, JsonCacheIOManager
 from .io_managers.aws_config import AwsConfigIOManager
 from .io_managers.iam import IamResourcesIOManager
+from .observability.definitions import with_observability
 from .resources import ConsoleMeResource
 
 
@@ -30,7 +31,8 @@ def build_resources(config_file: str | None = None) -> dict:
     }
 
 
-defs = dg.Definitions.merge(
+# Freshness policies, checks, alert and metrics sensors are applied to everything at once.
+defs = with_observability(dg.Definitions.merge(
     accounts.defs,
     authorization.defs,
     aws_config.defs,
@@ -41,4 +43,4 @@ defs = dg.Definitions.merge(
     policies.defs,
     policy_requests.defs,
     dg.Definitions(resources=build_resources()),
-)
+))

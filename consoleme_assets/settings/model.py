@@ -11,6 +11,7 @@ from pydantic import field_validator
 
 from .fields import Strict, ck, normalize_account_id
 from .keys import DynamoTables, RedisKeys, S3Object, S3Objects
+from .observability import ObservabilitySettings
 
 
 class RedisSettings(Strict):
@@ -161,6 +162,7 @@ class Settings(Strict):
     role_limits: RoleLimitSettings = RoleLimitSettings()
     plugins: Plugins = Plugins()
     tuning: Tuning = Tuning()
+    observability: ObservabilitySettings = ObservabilitySettings()
 
     @field_validator("owner_tags", mode="before")
     @classmethod

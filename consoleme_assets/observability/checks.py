@@ -1,0 +1,178 @@
+"""Asset checks: per-account staleness of every partitioned asset, and the shape / emptiness / account coverage
+of every dataset as ConsoleMe's web tier reads it. Big hashes are sampled (HSCAN), never loaded whole."""
+
+
+import json
+import time
+from collections.abc import Callable
+from itertools import islice
+from typing import Any
+
+import dagster as dg
+
+from ..partitions import aws_accounts_partitions
+from ..resources import ConsoleMeResource
+from ..stores.caches import ACCOUNT_LIST_DATASETS, JSON_DATASETS, ConsoleMeCaches
+from . import shapes
+from .freshness import Window
+from .staleness import account_states, describe_age
+
+SAMPLE = 200  # entries read per hash per check
+STALENESS_CHECK = "accounts_fresh"
+SHAPE_CHECK = "cache_shape"
+COVERAGE_CHECK = "covers_all_accounts"
+# Datasets ConsoleMe's web cannot work with empty (an org has accounts, roles and AWS-managed policies).
+MUST_NOT_BE_EMPTY = {"aws_accounts", "iam_resources", "managed_policies"}
+IAM_KINDS = {"roles": "iam_roles", "users": "iam_users", "groups": "iam_groups", "policies": "iam_policies"}
+
+
+def build_staleness_check(
+    windows: dict[str, Window], partitioned: list[str], clock: Callable[[], float] = time.time
+) -> dg.AssetChecksDefinition:
+    """One check per partitioned asset: every account partition refreshed within the asset's windows."""
+
+    @dg.multi_asset_check(
+        name="account_staleness_checks",
+        specs=[
+            dg.AssetCheckSpec(STALENESS_CHECK, asset=name,
+                              description="every account partition refreshed within the asset's freshness windows")
+            for name in partitioned
+        ],
+        can_subset=True,  # a single-asset launch must not drag in the other assets' checks
+    )
+    def account_staleness_checks(context: dg.AssetCheckExecutionContext):
+        now = clock()
+        for check_key in context.selected_asset_check_keys:
+            name = check_key.asset_key.to_user_string()
+            accounts = context.instance.get_dynamic_partitions(aws_accounts_partitions.name)
+            states = account_states(context.instance, check_key.asset_key, accounts, windows[name], now)
+            stale = {a: s for a, s in states.items() if s.level != "PASS"}
+            failing = sorted(a for a, s in stale.items() if s.level == "FAIL")
+            yield dg.AssetCheckResult(
+                asset_key=check_key.asset_key,
+                check_name=STALENESS_CHECK,
+                passed=not stale,
+                severity=dg.AssetCheckSeverity.ERROR if failing else dg.AssetCheckSeverity.WARN,
+                description=(
+                    f"{len(stale)} of {len(accounts)} accounts stale: "
+                    + ", ".join(f"{a} {s.level} ({describe_age(s.age_seconds)})" for a, s in sorted(stale.items())[:20])
+                ) if stale else f"all {len(accounts)} accounts refreshed within {windows[name].warn_minutes} min",
+                metadata={
+                    "accounts": len(accounts),
+                    "stale_accounts": dg.MetadataValue.json(
+                        {a: {"level": s.level, "age_seconds": s.age_seconds} for a, s in sorted(stale.items())}
+                    ),
+                    "failing_accounts": dg.MetadataValue.json(failing),
+                    "warn_minutes": windows[name].warn_minutes,
+                    "fail_minutes": windows[name].fail_minutes,
+                },
+            )
+
+    return account_staleness_checks
+
+
+# -- dataset shape --------------------------------------------------------------------------------------
+
+
+def _sample(caches: ConsoleMeCaches, key: str) -> list[tuple[str, str]]:
+    return list(islice(caches.redis.client.hscan_iter(key, count=SAMPLE), SAMPLE))
+
+
+def active_accounts(caches: ConsoleMeCaches) -> list[str]:
+    doc = caches.read_json("aws_accounts") or {}
+    return sorted(a["id"] for a in doc.get("accounts", []) if isinstance(a, dict) and a.get("status") == "active")
+
+
+def shape_problems(caches: ConsoleMeCaches, dataset: str) -> tuple[list[str], dict[str, Any]]:
+    """(problems, metadata) for one dataset's cache."""
+    settings, client = caches.settings, caches.redis.client
+    if dataset in JSON_DATASETS:
+        key = JSON_DATASETS[dataset].redis_key(settings)
+        doc = caches.read_json(dataset)
+        if doc is None:
+            return [f"Redis key {key} does not exist"], {"redis_key": key}
+        problems = shapes.json_document_problems(key, dataset, doc)
+        size = len(doc.get("accounts", [])) if dataset == "aws_accounts" else len(doc)
+        if dataset in MUST_NOT_BE_EMPTY and size == 0:
+            problems.insert(0, f"{key} is empty: an organization has at least one account")
+        return problems, {"redis_key": key, "entries": size}
+    if dataset in ACCOUNT_LIST_DATASETS:
+        key = caches.account_list_key(dataset)
+        size = client.hlen(key)
+        problems = shapes.account_lists_problems(key, dataset, _sample(caches, key))
+        if dataset in MUST_NOT_BE_EMPTY and size == 0:
+            problems.insert(0, f"{key} is empty: every account has AWS-managed policies")
+        return problems, {"redis_key": key, "entries": size}
+    if dataset == "iam_resources":
+        problems, sizes = [], {}
+        for kind, attr in IAM_KINDS.items():
+            key = getattr(settings.redis_keys, attr)
+            sizes[key] = client.hlen(key)
+            problems += shapes.iam_entries_problems(key, kind, _sample(caches, key))
+        roles_key = settings.redis_keys.iam_roles
+        if sizes[roles_key] == 0:
+            problems.insert(0, f"{roles_key} is empty: every account has roles (at least the spoke role)")
+        return problems, {"entries": dg.MetadataValue.json(sizes)}
+    if dataset == "aws_config_resources":
+        key = settings.redis_keys.aws_config_resources
+        problems = []
+        for arn, raw in _sample(caches, key):
+            try:
+                value = json.loads(raw)
+            except ValueError:
+                problems.append(f"{key}[{arn}]: value is not JSON")
+                continue
+            if not isinstance(value, dict) or not isinstance(value.get("ttl"), (int, float)):
+                problems.append(f"{key}[{arn}]: field 'ttl' is missing or not a number")
+        return problems[: shapes.MAX_PROBLEMS], {"redis_key": key, "entries": client.hlen(key)}
+    raise KeyError(f"no shape check for dataset {dataset!r}")
+
+
+def coverage_problems(caches: ConsoleMeCaches, dataset: str) -> tuple[list[str], dict[str, Any]]:
+    """Every active account in ALL_AWS_ACCOUNTS has a field in the dataset's per-account hash."""
+    key = caches.account_list_key(dataset)
+    active = active_accounts(caches)
+    with caches.redis.client.pipeline(transaction=False) as pipe:
+        for account in active:
+            pipe.hexists(key, account)
+        present = dict(zip(active, pipe.execute()))
+    missing = shapes.missing_accounts(active, present)
+    problems = [f"{key} has no field for active account(s) {', '.join(missing[:50])}"] if missing else []
+    return problems, {"redis_key": key, "active_accounts": len(active), "missing_accounts": dg.MetadataValue.json(missing)}
+
+
+SHAPE_DATASETS = sorted({*JSON_DATASETS, *ACCOUNT_LIST_DATASETS, "iam_resources", "aws_config_resources"})
+
+
+def build_dataset_checks(asset_names: list[str]) -> dg.AssetChecksDefinition:
+    """Shape (+ not empty) on every dataset present, and account coverage on the per-account list hashes."""
+    specs = [
+        dg.AssetCheckSpec(SHAPE_CHECK, asset=name, description="the cache has the fields and types ConsoleMe reads")
+        for name in SHAPE_DATASETS if name in asset_names
+    ] + [
+        dg.AssetCheckSpec(COVERAGE_CHECK, asset=name, description="every active account has a field in the hash")
+        for name in sorted(ACCOUNT_LIST_DATASETS) if name in asset_names
+    ]
+
+    @dg.multi_asset_check(name="dataset_checks", specs=specs, can_subset=True)
+    def dataset_checks(context: dg.AssetCheckExecutionContext, consoleme: ConsoleMeResource):
+        caches = consoleme.caches()
+        for check_key in context.selected_asset_check_keys:
+            dataset = check_key.asset_key.to_user_string()
+            try:
+                if check_key.name == SHAPE_CHECK:
+                    problems, metadata = shape_problems(caches, dataset)
+                else:
+                    problems, metadata = coverage_problems(caches, dataset)
+            except Exception as exc:  # an unreadable cache is a failed check, not a crashed step
+                problems, metadata = [f"{dataset}: reading the cache failed: {type(exc).__name__}: {exc}"], {}
+            yield dg.AssetCheckResult(
+                asset_key=check_key.asset_key,
+                check_name=check_key.name,
+                passed=not problems,
+                severity=dg.AssetCheckSeverity.ERROR if check_key.name == SHAPE_CHECK else dg.AssetCheckSeverity.WARN,
+                description="; ".join(problems[:5]) if problems else "ok",
+                metadata={**metadata, "problems": dg.MetadataValue.json(problems)},
+            )
+
+    return dataset_checks

@@ -1,0 +1,89 @@
+"""Counts and durations per asset and account, through a pluggable sink: log (default), CloudWatch
+PutMetricData (namespace `metrics.cloudwatch.namespace`, ConsoleMe's `ConsoleMe`), or none."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+log = logging.getLogger("consoleme_assets.metrics")
+CLOUDWATCH_BATCH = 500  # PutMetricData takes up to 1000 data points per call; stay well under the 1 MB body cap
+
+
+@dataclass(frozen=True)
+class Metric:
+    name: str
+    value: float
+    unit: str  # a CloudWatch unit: Count, Seconds, ...
+    dimensions: dict[str, str] = field(default_factory=dict)
+    timestamp: float | None = None
+
+
+def metrics_for_materialization(
+    asset: str, partition: str | None, metadata: dict[str, Any], timestamp: float
+) -> list[Metric]:
+    """What one materialization event is worth (pure): a count, and its row count and timings when present."""
+    dims = {"Asset": asset, **({"Account": partition} if partition else {})}
+    out = [Metric("materializations", 1, "Count", dims, timestamp)]
+    for key, name, unit in (
+        ("dagster/row_count", "rows", "Count"),
+        ("fetch_seconds", "fetch_seconds", "Seconds"),
+        ("write_seconds", "write_seconds", "Seconds"),
+        ("bytes_written", "bytes_written", "Bytes"),
+    ):
+        value = metadata.get(key)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            out.append(Metric(name, float(value), unit, dims, timestamp))
+    return out
+
+
+class MetricsSink(Protocol):
+    def emit(self, metrics: list[Metric]) -> None: ...
+
+
+class LogSink:
+    def __init__(self, logger: Any = None):
+        self.logger = logger or log
+
+    def emit(self, metrics: list[Metric]) -> None:
+        for m in metrics:
+            dims = ",".join(f"{k}={v}" for k, v in sorted(m.dimensions.items()))
+            self.logger.info(f"metric {m.name}{{{dims}}} {m.value:g} {m.unit}")
+
+
+class NullSink:
+    def emit(self, metrics: list[Metric]) -> None:
+        pass
+
+
+class CloudWatchSink:
+    def __init__(self, client: Any, namespace: str = "ConsoleMe"):
+        self.client = client
+        self.namespace = namespace
+
+    def emit(self, metrics: list[Metric]) -> None:
+        data = [
+            {
+                "MetricName": m.name,
+                "Dimensions": [{"Name": k, "Value": v} for k, v in sorted(m.dimensions.items())],
+                "Value": m.value,
+                "Unit": m.unit,
+                **({"Timestamp": dt.datetime.fromtimestamp(m.timestamp, dt.timezone.utc)} if m.timestamp else {}),
+            }
+            for m in metrics
+        ]
+        for start in range(0, len(data), CLOUDWATCH_BATCH):
+            try:
+                self.client.put_metric_data(Namespace=self.namespace, MetricData=data[start:start + CLOUDWATCH_BATCH])
+            except Exception as exc:
+                raise RuntimeError(f"CloudWatch PutMetricData to namespace {self.namespace!r} failed: {exc}") from exc
+
+
+def build_sink(kind: str, namespace: str, cloudwatch_client: Any = None, logger: Any = None) -> MetricsSink:
+    if kind == "cloudwatch":
+        return CloudWatchSink(cloudwatch_client, namespace)
+    if kind == "none":
+        return NullSink()
+    return LogSink(logger)

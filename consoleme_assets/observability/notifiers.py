@@ -1,0 +1,96 @@
+"""Where alerts go: log (default), an SNS topic, a webhook (POST JSON). Chosen by
+`consoleme_assets.alerts.notifiers`; one failing notifier does not keep the alert from the others."""
+
+from __future__ import annotations
+
+import json
+import logging
+import urllib.request
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from ..settings.observability import AlertSettings
+from .alerts import Alert
+
+log = logging.getLogger("consoleme_assets.alerts")
+
+
+class Notifier(Protocol):
+    name: str
+
+    def send(self, alert: Alert) -> None: ...
+
+
+class LogNotifier:
+    name = "log"
+
+    def __init__(self, logger: Any = None):
+        self.logger = logger or log
+
+    def send(self, alert: Alert) -> None:
+        level = self.logger.info if alert.state == "PASS" else self.logger.warning
+        level(f"ALERT {alert.subject}: {alert.message} <{alert.url}>")
+
+
+class SnsNotifier:
+    name = "sns"
+
+    def __init__(self, topic_arn: str, client: Any):
+        self.topic_arn = topic_arn
+        self.client = client
+
+    def send(self, alert: Alert) -> None:
+        self.client.publish(
+            TopicArn=self.topic_arn, Subject=alert.subject, Message=json.dumps(alert.to_dict(), default=str)
+        )
+
+
+class WebhookNotifier:
+    name = "webhook"
+
+    def __init__(self, url: str, timeout_seconds: float = 10.0):
+        self.url = url
+        self.timeout_seconds = timeout_seconds
+
+    def send(self, alert: Alert) -> None:
+        request = urllib.request.Request(
+            self.url,
+            data=json.dumps(alert.to_dict(), default=str).encode(),
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
+        with urllib.request.urlopen(request, timeout=self.timeout_seconds) as response:
+            if response.status >= 300:
+                raise RuntimeError(f"webhook {self.url} answered HTTP {response.status}")
+
+
+def build_notifiers(settings: AlertSettings, sns_client_for: Callable[[str], Any], logger: Any = None) -> list[Notifier]:
+    """`sns_client_for(region)` gives an SNS client (the topic's region comes from its ARN)."""
+    out: list[Notifier] = []
+    for name in dict.fromkeys(settings.notifiers):
+        if name == "log":
+            out.append(LogNotifier(logger))
+        elif name == "sns":
+            arn = settings.sns_topic_arn or ""
+            parts = arn.split(":")
+            if len(parts) < 6 or parts[2] != "sns":
+                raise ValueError(f"consoleme_assets.alerts.sns_topic_arn is not an SNS topic ARN: {arn!r}")
+            out.append(SnsNotifier(arn, sns_client_for(parts[3])))
+        elif name == "webhook":
+            out.append(WebhookNotifier(settings.webhook_url or "", settings.webhook_timeout_seconds))
+    return out
+
+
+def deliver(alerts: list[Alert], notifiers: list[Notifier], logger: Any = None) -> list[str]:
+    """Send every alert through every notifier; returns one line per failed delivery (already logged)."""
+    logger = logger or log
+    errors = []
+    for alert in alerts:
+        for notifier in notifiers:
+            try:
+                notifier.send(alert)
+            except Exception as exc:  # an unreachable webhook must not silence SNS or the log
+                line = f"notifier {notifier.name}: sending '{alert.subject}' failed: {type(exc).__name__}: {exc}"
+                logger.error(line)
+                errors.append(line)
+    return errors

@@ -1,0 +1,60 @@
+"""Dataset checks on the seeded sandbox after a full refresh, and on hand-broken caches; freshness on every
+asset of the merged code location."""
+
+import json
+
+import dagster as dg
+import pytest
+
+from consoleme_assets.definitions import defs as code_location
+from consoleme_assets.refresh import run_refresh
+
+
+@pytest.fixture
+def observed_defs(sandbox_env):
+    return code_location  # freshness, checks and sensors are applied there
+
+
+def _evaluations(defs: dg.Definitions, instance: dg.DagsterInstance) -> dict[str, dg.AssetCheckEvaluation]:
+    result = defs.resolve_job_def("observability_checks_job").execute_in_process(instance=instance, raise_on_error=False)
+    return {f"{e.asset_key.to_user_string()}:{e.check_name}": e for e in result.get_asset_check_evaluations()}
+
+
+def test_every_asset_has_a_freshness_policy_and_loads(observed_defs):
+    dg.Definitions.validate_loadable(observed_defs)
+    graph = observed_defs.resolve_asset_graph()
+    policies = {k.to_user_string(): graph.get(k).freshness_policy for k in graph.get_all_asset_keys()}
+    assert all(policies.values()), [k for k, p in policies.items() if not p]
+    assert policies["s3_buckets"].warn_window.to_timedelta().total_seconds() == 3600
+    assert policies["s3_buckets"].fail_window.to_timedelta().total_seconds() == 6000
+    names = {s.name for s in observed_defs.sensors}
+    assert {"consoleme_alerts_sensor", "consoleme_run_failure_alerts", "consoleme_metrics_sensor"} <= names
+
+
+def test_checks_pass_after_refresh_and_name_the_broken_field(observed_defs, instance, redis_client, demo_org):
+    names = sorted(s.key.to_user_string() for s in observed_defs.resolve_all_asset_specs())
+    assert run_refresh(observed_defs, instance, names, None, out=lambda line: None) == []
+    evaluations = _evaluations(observed_defs, instance)
+    failed = {k: e.description for k, e in evaluations.items() if not e.passed}
+    assert failed == {}
+    assert "s3_buckets:covers_all_accounts" in evaluations and "iam_resources:accounts_fresh" in evaluations
+
+    arn, raw = next(iter(redis_client.hscan_iter("IAM_ROLE_CACHE")))
+    entry = json.loads(raw)
+    del entry["resourceId"]
+    redis_client.hset("IAM_ROLE_CACHE", arn, json.dumps(entry))
+    member = demo_org.member_account_ids[0]
+    redis_client.hdel("S3_BUCKETS", member)
+    redis_client.hset("SQS_QUEUES", member, json.dumps({"not": "a list"}))
+    evaluations = _evaluations(observed_defs, instance)
+    failed = {k: e.description for k, e in evaluations.items() if not e.passed}
+    assert set(failed) == {"iam_resources:cache_shape", "s3_buckets:covers_all_accounts", "sqs_queues:cache_shape"}
+    assert f"IAM_ROLE_CACHE[{arn}]: field 'resourceId' is missing" in failed["iam_resources:cache_shape"]
+    assert member in failed["s3_buckets:covers_all_accounts"]
+    assert f"SQS_QUEUES[{member}]: expected a JSON list" in failed["sqs_queues:cache_shape"]
+
+
+def test_empty_role_cache_fails(observed_defs, instance, redis_client):
+    evaluations = _evaluations(observed_defs, instance)
+    assert "IAM_ROLE_CACHE is empty" in evaluations["iam_resources:cache_shape"].description
+    assert "ALL_AWS_ACCOUNTS does not exist" in evaluations["aws_accounts:cache_shape"].description
