@@ -84,6 +84,7 @@ def account_session(sessions: AwsSessions, account_id: str) -> boto3.Session:
     """
     credentials = sessions.for_account(account_id).get_credentials()  # assumes the role once, naming the account
     core = botocore.session.get_session()
+    core.register_component("data_loader", sessions.hub._session.get_component("data_loader"))  # models read once
     core._credentials = credentials  # as AwsSessions does for assumed roles
     core.set_config_variable("region", sessions.settings.region)
     return boto3.Session(botocore_session=core)

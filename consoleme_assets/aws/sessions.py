@@ -54,6 +54,7 @@ class AwsSessions:
         self._lock = threading.Lock()
         self._sessions: dict[_SessionKey, boto3.Session] = {}
         self._assume_locks: dict[_SessionKey, threading.Lock] = {}
+        self._session_locks: dict[int, threading.Lock] = {}
         self._clients: dict[tuple, Any] = {}
         self.config = Config(
             retries={"mode": "adaptive", "total_max_attempts": settings.tuning.aws_max_attempts},
@@ -127,6 +128,8 @@ class AwsSessions:
             metadata=fetch(), refresh_using=fetch, method="sts-assume-role"
         )
         core = botocore.session.get_session()
+        # Share the hub's loader: otherwise every account re-reads the service models from disk per client.
+        core.register_component("data_loader", self._hub._session.get_component("data_loader"))
         core._credentials = credentials  # the documented way to hand botocore refreshable credentials
         core.set_config_variable("region", self.settings.region)
         return boto3.Session(botocore_session=core)
@@ -154,9 +157,13 @@ class AwsSessions:
             endpoint = self.settings.effective_dynamodb_endpoint
         elif service == "sts":
             endpoint = self.settings.sts_endpoint() or endpoint
-        with self._lock:  # boto3 sessions are not thread-safe while creating clients
-            client = self._clients.get(cache_key)
+        with self._lock:
+            session_lock = self._session_locks.setdefault(id(session), threading.Lock())
+        with session_lock:  # a boto3 session is not thread-safe while creating clients; accounts build in parallel
+            with self._lock:
+                client = self._clients.get(cache_key)
             if client is None:
                 client = session.client(service, region_name=region, endpoint_url=endpoint, config=self.config)
-                self._clients[cache_key] = client
+                with self._lock:
+                    self._clients[cache_key] = client
         return client

@@ -1,0 +1,327 @@
+"""Issue 7 benchmark: the raw floor vs `consoleme-assets refresh` on the same seeded moto and Redis.
+
+    .venv/bin/python -m benchmarks.run                         # N = 10, 50, 100 accounts x M = 200 roles
+    .venv/bin/python -m benchmarks.run --accounts 10 --roles 50 --policies-rows 10000 --out /tmp/bench
+
+For each N: a fresh moto (`benchmarks.moto_seeded`, seeded in-process), a flushed Redis db and a fresh
+DAGSTER_HOME; `consoleme-assets refresh --select aws_accounts` (setup: the account partitions); a warm-up
+floor pass (the first write of an empty Redis scans hashes for ownership; both measured runs then see the
+same warm state); then, measured: the floor (`benchmarks.floor`, subprocess) and `consoleme-assets refresh
+--select <every per-account asset>` (subprocess, as a user runs it). Each measured run: wall time, peak RSS
+of its process tree (sampled from /proc every 50 ms), Redis `INFO memory`. Then `policies_table` over
+--policies-rows rows (`benchmarks.policies_bench`). Writes report.md and report.json and prints one line per figure.
+Asserts nothing about time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import redis
+
+from consoleme_assets.sandbox.servers import free_port, start_redis_server
+
+REPO = Path(__file__).resolve().parent.parent
+BENCH_CONFIG = REPO / "benchmarks" / "bench.yaml"
+PER_ACCOUNT_ASSETS = ("aws_config_resources", "iam_resources", "managed_policies", "s3_buckets", "sns_topics",
+                      "sqs_queues")
+TARGET_RATIO = 1.2
+
+
+# -- measuring a process tree --------------------------------------------------------------------
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as fh:
+            return [int(p) for p in fh.read().split()]
+    except OSError:
+        return []
+
+
+def _tree_rss(pid: int) -> int:
+    total, stack = 0, [pid]
+    while stack:
+        p = stack.pop()
+        try:
+            with open(f"/proc/{p}/statm") as fh:
+                total += int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+        except OSError:
+            continue
+        stack.extend(_children(p))
+    return total
+
+
+def run_measured(argv: list[str], env: dict[str, str], log: Path, timeout: float = 1800) -> dict[str, Any]:
+    """Run argv; wall seconds, peak RSS of its process tree, exit code; output to `log`."""
+    t0 = time.monotonic()
+    with open(log, "w") as out:
+        proc = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=REPO)
+        peak = 0
+        stop = threading.Event()
+
+        def sample() -> None:
+            nonlocal peak
+            while not stop.is_set():
+                peak = max(peak, _tree_rss(proc.pid))
+                stop.wait(0.05)
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        try:
+            rc = proc.wait(timeout=timeout)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            stop.set()
+            sampler.join()
+    return {"wall_seconds": round(time.monotonic() - t0, 3), "peak_rss_bytes": peak, "exit_code": rc,
+            "log": str(log), "loadavg_1min_after": _loadavg()}
+
+
+def _loadavg() -> float:
+    """The machine's 1-minute load average: other work on a shared box skews every timing."""
+    with open("/proc/loadavg") as fh:
+        return float(fh.read().split()[0])
+
+
+def redis_memory(url: str) -> dict[str, int]:
+    info = redis.Redis.from_url(url).info("memory")
+    return {"used_memory_bytes": int(info["used_memory"]), "used_memory_peak_bytes": int(info["used_memory_peak"])}
+
+
+# -- moto ------------------------------------------------------------------------------------------
+
+
+class SeededMoto:
+    def __init__(self, accounts: int, roles: int, workdir: Path, config_rows: int):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.manifest_path = workdir / f"moto-{accounts}.json"
+        self.log = open(workdir / f"moto-{accounts}.log", "w")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "benchmarks.moto_seeded", "--port", str(self.port), "--accounts", str(accounts),
+             "--roles", str(roles), "--config-rows", str(config_rows), "--manifest", str(self.manifest_path),
+             "--parent-pid", str(os.getpid())],
+            cwd=REPO, stdout=self.log, stderr=subprocess.STDOUT,
+        )
+        t0 = time.monotonic()
+        while not self.manifest_path.exists():
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"moto_seeded exited with {self.proc.returncode}; see {self.log.name}")
+            if time.monotonic() - t0 > 300:
+                raise RuntimeError("moto_seeded did not become ready in 300 s")
+            time.sleep(0.1)
+        self.manifest = json.loads(self.manifest_path.read_text())
+        self.ready_seconds = round(time.monotonic() - t0, 2)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+
+
+# -- one size ----------------------------------------------------------------------------------------
+
+
+def bench_size(accounts: int, roles: int, redis_url: str, workdir: Path, config_rows: int,
+               max_concurrent: int | None, speedups: tuple[str, ...] = ()) -> dict[str, Any]:
+    redis.Redis.from_url(redis_url).flushdb()
+    moto = SeededMoto(accounts, roles, workdir, config_rows)
+    try:
+        home = workdir / f"dagster_home_{accounts}"
+        shutil.rmtree(home, ignore_errors=True)
+        home.mkdir(parents=True)
+        shutil.copy(REPO / "dagster.yaml", home / "dagster.yaml")
+        config = BENCH_CONFIG
+        if max_concurrent:
+            config = workdir / "bench-concurrency.yaml"
+            config.write_text(f"extends: {BENCH_CONFIG}\nconsoleme_assets:\n  max_concurrent_accounts: {max_concurrent}\n")
+        env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "DAGSTER_"))},
+            "AWS_ENDPOINT_URL": moto.url, "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1",
+            "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+            "REDIS_URL": redis_url, "CONSOLEME_ASSETS_CONFIG": str(config), "DAGSTER_HOME": str(home),
+            "PYTHONUNBUFFERED": "1",
+        }
+        cli = [str(Path(sys.executable).parent / "consoleme-assets"), "refresh"]
+        floor = [sys.executable, "-m", "benchmarks.floor"]
+        out: dict[str, Any] = {"accounts_seeded": accounts, "roles_per_account": roles,
+                               "moto_seed_seconds": moto.manifest["seed_seconds"],
+                               "moto_ready_seconds": moto.ready_seconds}
+        out["setup_aws_accounts"] = run_measured(cli + ["--select", "aws_accounts"], env, workdir / f"setup-{accounts}.log")
+        out["floor_warmup"] = run_measured(floor + ["--json-out", str(workdir / f"floor-warmup-{accounts}.json")], env,
+                                           workdir / f"floor-warmup-{accounts}.log")
+        out["floor"] = run_measured(floor + ["--json-out", str(workdir / f"floor-{accounts}.json")], env,
+                                    workdir / f"floor-{accounts}.log")
+        out["floor"]["redis"] = redis_memory(redis_url)
+        out["floor"]["detail"] = json.loads((workdir / f"floor-{accounts}.json").read_text())
+        out["dagster"] = run_measured(cli + ["--select", ",".join(PER_ACCOUNT_ASSETS)], env,
+                                      workdir / f"dagster-{accounts}.log")
+        out["dagster"]["redis"] = redis_memory(redis_url)
+        out["dagster"]["output"] = Path(out["dagster"]["log"]).read_text().strip().splitlines()[-12:]
+        for name in speedups:  # the same two runs with a candidate speed-up applied (benchmarks.speedups)
+            floor_s = workdir / f"floor-{name}-{accounts}.json"
+            out[f"floor+{name}"] = run_measured(floor + ["--speedups", name, "--json-out", str(floor_s)], env,
+                                                workdir / f"floor-{name}-{accounts}.log")
+            out[f"floor+{name}"]["detail"] = json.loads(floor_s.read_text())
+            out[f"dagster+{name}"] = run_measured(
+                [sys.executable, "-m", "benchmarks.speedups", name, "--", "refresh", "--select",
+                 ",".join(PER_ACCOUNT_ASSETS)], env, workdir / f"dagster-{name}-{accounts}.log")
+            out[f"dagster+{name}"]["output"] = Path(out[f"dagster+{name}"]["log"]).read_text().strip().splitlines()[-12:]
+        out["partitions"] = out["floor"]["detail"]["accounts"]
+        out["ratio"] = round(out["dagster"]["wall_seconds"] / out["floor"]["wall_seconds"], 3)
+        out["ratio_in_datasets"] = _in_run_ratio(out)
+        return out
+    finally:
+        moto.stop()
+
+
+def _in_run_ratio(out: dict[str, Any]) -> float | None:
+    """Dagster's time inside the per-account run (the CLI's per-asset line) over the floor's dataset time."""
+    import re
+
+    secs = [float(m.group(1)) for line in out["dagster"]["output"]
+            if (m := re.search(r"accounts in ([\d.]+)s", line))]
+    floor = out["floor"]["detail"]["seconds_in_datasets"]
+    return round(max(secs) / floor, 3) if secs and floor else None
+
+
+# -- report ---------------------------------------------------------------------------------------------
+
+
+def mib(n: int) -> str:
+    return f"{n / 2**20:.0f} MiB"
+
+
+def summary_lines(report: dict[str, Any]) -> list[str]:
+    lines = []
+    for s in report["sizes"]:
+        n = f"N={s['partitions']} ({s['accounts_seeded']}+hub) x M={s['roles_per_account']}"
+        f, d = s["floor"], s["dagster"]
+        lines += [
+            f"{n}: floor wall {f['wall_seconds']:.1f}s (in datasets {f['detail']['seconds_in_datasets']:.1f}s), "
+            f"peak RSS {mib(f['peak_rss_bytes'])}, exit {f['exit_code']}",
+            f"{n}: dagster refresh wall {d['wall_seconds']:.1f}s, peak RSS {mib(d['peak_rss_bytes'])}, exit {d['exit_code']}"
+            f" (load avg after floor {f.get('loadavg_1min_after')}, after dagster {d.get('loadavg_1min_after')})",
+            f"{n}: ratio dagster/floor {s['ratio']:.2f}x wall, {s['ratio_in_datasets']}x in-run "
+            f"(target <= {TARGET_RATIO}x: {'met' if s['ratio'] <= TARGET_RATIO else 'NOT met'})",
+            *[f"{n}: with speed-up {k.split('+', 1)[1]}: {k.split('+')[0]} wall {v['wall_seconds']:.1f}s, "
+              f"peak RSS {mib(v['peak_rss_bytes'])}, exit {v['exit_code']}"
+              for k, v in s.items() if "+" in k],
+            f"{n}: Redis used_memory {mib(d['redis']['used_memory_bytes'])} (peak {mib(d['redis']['used_memory_peak_bytes'])})",
+        ]
+    p = report.get("policies_table")
+    if p:
+        ok = p["gather_plus_build_seconds"] < 5 and p["peak_rss_bytes"] < 2**30
+        lines.append(f"policies_table {p['rows']} rows: gather {p['gather_seconds']:.2f}s + build {p['build_seconds']:.2f}s "
+                     f"= {p['gather_plus_build_seconds']:.2f}s, peak RSS {mib(p['peak_rss_bytes'])} "
+                     f"(+{mib(p['peak_growth_bytes'])}) (target < 5 s and < 1 GiB: {'met' if ok else 'NOT met'})")
+    return lines
+
+
+def write_markdown(report: dict[str, Any], path: Path) -> None:
+    m = report["machine"]
+    md = ["# Benchmark report (issue 7)", "",
+          f"Machine: {m['cpus']} vCPU, {m['memory_gib']} GiB, {m['platform']}, Python {m['python']}. "
+          f"Run at {report['started']}; total {report['total_seconds']:.0f} s. "
+          f"max_concurrent_accounts = {report['max_concurrent_accounts']}.", "",
+          "N counts account partitions (the seeded members plus the hub). Ratio = dagster wall / floor wall, "
+          "both as subprocesses (interpreter start and imports included); in-run = the CLI's per-account run "
+          "time / the floor's time inside its datasets.", "",
+          "| N x M | floor wall | floor peak RSS | dagster wall | dagster peak RSS | ratio (wall) | ratio (in-run) | Redis used | warm-up floor |",
+          "|---|---|---|---|---|---|---|---|---|"]
+    for s in report["sizes"]:
+        f, d = s["floor"], s["dagster"]
+        md.append(f"| {s['partitions']} x {s['roles_per_account']} | {f['wall_seconds']:.1f} s | {mib(f['peak_rss_bytes'])} | "
+                  f"{d['wall_seconds']:.1f} s | {mib(d['peak_rss_bytes'])} | {s['ratio']:.2f}x | {s['ratio_in_datasets']}x | "
+                  f"{mib(d['redis']['used_memory_bytes'])} | {s['floor_warmup']['wall_seconds']:.1f} s |")
+    md += ["", "Floor time per dataset (s):", "", "| N | " + " | ".join(PER_ACCOUNT_ASSETS) + " |",
+           "|---|" + "---|" * len(PER_ACCOUNT_ASSETS)]
+    for s in report["sizes"]:
+        ds = s["floor"]["detail"]["datasets"]
+        md.append(f"| {s['partitions']} | " + " | ".join(f"{ds[n]['seconds']:.1f}" for n in PER_ACCOUNT_ASSETS) + " |")
+    md += ["", "Dagster CLI output (last lines):", ""]
+    for s in report["sizes"]:
+        md += [f"N={s['partitions']}:", "```", *s["dagster"]["output"], "```"]
+    p = report.get("policies_table")
+    if p:
+        md += ["", f"## policies_table over {p['rows']} rows", "",
+               f"gather_inputs {p['gather_seconds']} s, build_policies_table {p['build_seconds']} s "
+               f"(sum {p['gather_plus_build_seconds']} s); JSON encoding of the rows {p['json_encode_seconds']} s "
+               f"({mib(p['json_bytes'])}); process peak RSS {mib(p['peak_rss_bytes'])}, growth during the step at most "
+               f"{mib(p['peak_growth_bytes'])}; Redis holding the inputs {mib(p['redis_used_memory_bytes'])}. Items: "
+               f"{json.dumps(p['items'])}."]
+    md += ["", "## Summary", "", *[f"- {line}" for line in summary_lines(report)], ""]
+    path.write_text("\n".join(md))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--accounts", default="10,50,100", help="comma-separated N (member accounts seeded)")
+    parser.add_argument("--roles", type=int, default=200, help="M: roles per account")
+    parser.add_argument("--config-rows", type=int, default=20, help="AWS Config rows per account and region")
+    parser.add_argument("--policies-rows", type=int, default=100_000, help="policies_table size (0: skip)")
+    parser.add_argument("--max-concurrent-accounts", type=int, default=None,
+                        help="override consoleme_assets.max_concurrent_accounts (default: the setting, 8)")
+    parser.add_argument("--speedups", default="",
+                        help="also measure floor and dagster with these benchmarks.speedups applied (e.g. shared-loader)")
+    parser.add_argument("--out", default=str(REPO / "benchmarks"), help="where report.md/report.json go")
+    args = parser.parse_args(argv)
+    out_dir = Path(args.out)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    workdir = Path(tempfile.mkdtemp(prefix="consoleme-bench-"))
+    started = time.strftime("%Y-%m-%d %H:%M:%S %Z")
+    t0 = time.monotonic()
+    sizes = [int(n) for n in args.accounts.split(",") if n.strip()]
+    report: dict[str, Any] = {
+        "started": started, "workdir": str(workdir),
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
+                    "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)},
+        "max_concurrent_accounts": args.max_concurrent_accounts or 8, "sizes": [],
+    }
+    with start_redis_server(kind="auto") as server:
+        url = server.url.rsplit("/", 1)[0] + "/0"
+        for n in sizes:
+            report["sizes"].append(bench_size(n, args.roles, url, workdir, args.config_rows, args.max_concurrent_accounts,
+                                             tuple(x for x in args.speedups.split(",") if x)))
+            for line in summary_lines({"sizes": report["sizes"][-1:]}):
+                print(line, flush=True)
+        if args.policies_rows:
+            pjson = workdir / "policies.json"
+            env = {**os.environ, "CONSOLEME_ASSETS_CONFIG": str(BENCH_CONFIG)}
+            res = run_measured([sys.executable, "-m", "benchmarks.policies_bench", "--redis-url",
+                                server.url.rsplit("/", 1)[0] + "/1", "--rows", str(args.policies_rows),
+                                "--json-out", str(pjson)], env, workdir / "policies.log")
+            if res["exit_code"] == 0:
+                report["policies_table"] = json.loads(pjson.read_text())
+            else:
+                report["policies_table_error"] = Path(res["log"]).read_text()[-2000:]
+    report["total_seconds"] = round(time.monotonic() - t0, 1)
+    (out_dir / "report.json").write_text(json.dumps(report, indent=2))
+    write_markdown(report, out_dir / "report.md")
+    for line in summary_lines(report)[-1:] if report.get("policies_table") else []:
+        print(line)
+    print(f"report: {out_dir / 'report.md'}, {out_dir / 'report.json'} ({report['total_seconds']:.0f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
