@@ -7,6 +7,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from .resources import RedisUnreachable, check_redis
 from .refresh import RefreshInputError, print_failures, run_refresh, step_failures
 from .settings import normalize_account_id
 
@@ -39,9 +40,10 @@ def refresh(select: list[str] | None, accounts: list[str] | None, verbose: bool 
     try:
         if accounts:
             requested = {normalize_account_id(a, "--accounts entry") for a in accounts}
-        load_settings()  # fail now, naming the file and key, rather than inside every run
+        settings = load_settings()  # fail now, naming the file and key, rather than inside every run
+        check_redis(settings.effective_redis_url)  # and before any AWS call or cache write
         failures = run_refresh(defs, _instance(), names, requested, verbose=verbose)
-    except (ValueError, RefreshInputError) as exc:
+    except (ValueError, RefreshInputError, RedisUnreachable) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if failures:

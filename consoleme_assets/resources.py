@@ -32,6 +32,21 @@ def redact_url(url: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
+class RedisUnreachable(RuntimeError):
+    """Redis did not answer PING; the message names the URL without its password."""
+
+
+def check_redis(url: str, timeout: float = 5.0) -> None:
+    """Fail fast, naming the (redacted) URL, when Redis cannot be reached or refuses our credentials."""
+    client = redis.Redis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout, retry=None)
+    try:
+        client.ping()
+    except redis.exceptions.RedisError as exc:  # connection refused, timeout, wrong password, TLS failure
+        raise RedisUnreachable(f"cannot reach Redis at {redact_url(url)}: {type(exc).__name__}: {exc}") from None
+    finally:
+        client.close()
+
+
 class ConsoleMeResource(dg.ConfigurableResource):
     """Settings from `config_file` (default: $CONSOLEME_ASSETS_CONFIG, else the shipped default)."""
 
