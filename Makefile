@@ -7,7 +7,7 @@ INSTALLED := $(VENV)/.installed
 PIP_VERSION := 26.3
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: install dev test redis-server check clean
+.PHONY: install dev test redis-server e2e-system-deps check clean
 
 # The venv is rebuilt when the pins change. constraints.txt pins every transitive package.
 $(INSTALLED): pyproject.toml constraints.txt
@@ -24,12 +24,23 @@ redis-server:
 	  echo "installing redis-server from Debian's packages"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; }
 
+# The end-to-end tests (consoleme_assets_tests/e2e_tests) drive the UI in Debian's Chromium and run the
+# production profile against a throwaway PostgreSQL cluster: install both when missing (CI runs as root).
+e2e-system-deps:
+	@missing=""; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	[ -z "$$missing" ] || { \
+	  echo "installing$$missing from Debian's packages"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; }
+
 check: install
 	$(BIN)/pip check
 	$(BIN)/python -c "import consoleme_assets.definitions as d; import dagster_aws.s3; print('import ok:', sorted(k.to_user_string() for k in d.defs.resolve_all_asset_keys()))"
 
-# The tests start their own redis-server and moto server on free loopback ports (one pair per xdist worker).
-test: install redis-server check
+# The tests start their own redis-server and moto server on free loopback ports (one pair per xdist worker);
+# the e2e tests (marker e2e; `-m 'not e2e'` skips them) also start the sandbox, PostgreSQL and `dagster dev`.
+test: install redis-server e2e-system-deps check
 	$(BIN)/pytest -q -n auto
 
 # Sandbox (seeded moto org + Redis) in the background, then the Dagster UI on 127.0.0.1:3000.

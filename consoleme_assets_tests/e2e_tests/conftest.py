@@ -1,0 +1,97 @@
+"""A running stack per storage profile: the sandbox, optionally PostgreSQL, and ``dagster dev``.
+
+Logs, results and screenshots are kept under ``.artifacts/e2e/<profile>/`` (gitignored), overwritten on each run.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from .harness import REPO, DagsterDev, PostgresServer, Service, assert_no_orphans, start_sandbox
+
+ARTIFACTS = REPO / ".artifacts" / "e2e"
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "e2e: end-to-end tests of dagster dev (deselect with -m 'not e2e')")
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "e2e_tests" in str(item.fspath):
+            item.add_marker(pytest.mark.e2e)
+
+
+@dataclass
+class Stack:
+    profile: str
+    dev: DagsterDev
+    sandbox: Service
+    env: dict[str, str]
+    artifacts: Path
+    postgres: PostgresServer | None = None
+
+    @property
+    def services(self) -> tuple[Service, ...]:
+        return tuple(s for s in (self.dev, self.sandbox, self.postgres and self.postgres.service) if s)
+
+
+def artifacts_dir(profile: str) -> Path:
+    """Kept across runs (files are overwritten, never the directory removed: two test runs of one checkout
+    may overlap). Live logs are written under pytest's tmp_path and copied here at the end."""
+    path = ARTIFACTS / profile
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@pytest.fixture
+def stack(request, tmp_path: Path) -> Iterator[Stack]:
+    """``request.param``: "sqlite" (the repo's dagster.yaml) or "postgres" (deploy/dagster.yaml)."""
+    profile = request.param
+    artifacts = artifacts_dir(profile)
+    started: list[Service] = []
+    postgres = None
+    try:
+        logs = tmp_path / "logs"
+        logs.mkdir()
+        sandbox, env = start_sandbox(logs)
+        started.append(sandbox)
+        dagster_home = tmp_path / "dagster_home"
+        dagster_home.mkdir()
+        dev_env = {**sandbox_base(env)}
+        if profile == "postgres":
+            postgres = PostgresServer(logs)
+            started.append(postgres.service)
+            postgres.create_database("dagster_e2e")
+            dev_env.update(postgres.env("dagster_e2e"))
+            shutil.copy(REPO / "deploy" / "dagster.yaml", dagster_home / "dagster.yaml")
+        else:
+            shutil.copy(REPO / "dagster.yaml", dagster_home / "dagster.yaml")
+        dev = DagsterDev(dagster_home, dev_env, logs)
+        started.append(dev)
+        dev.wait_ready()
+        yield Stack(profile, dev, sandbox, env, artifacts, postgres)
+    finally:
+        # Reverse start order: dagster dev (its runs use the others), PostgreSQL, then the sandbox.
+        stop_seconds = {}
+        for service in reversed(started):
+            if postgres is not None and service is postgres.service:
+                postgres.stop()
+            else:
+                stop_seconds[service.name] = service.stop()
+        for service in started:
+            shutil.copy(service.log_path, artifacts / service.log_path.name)
+        assert_no_orphans(*started)
+        ignored = [s.name for s in started if s.killed]
+        assert not ignored, f"ignored SIGTERM and had to be SIGKILLed: {ignored} (stop took {stop_seconds})"
+
+
+def sandbox_base(env: dict[str, str]) -> dict[str, str]:
+    from .harness import base_env
+
+    return {**base_env(), **env}

@@ -1,0 +1,211 @@
+"""The end-to-end flow, through Dagster's GraphQL API only, shared by the SQLite and PostgreSQL profiles."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+
+import redis
+
+from .harness import DagsterDev, Service, wait_for
+
+LOCATION = "consoleme_assets"
+REPOSITORY = "__repository__"
+TERMINAL_RUN = {"SUCCESS", "FAILURE", "CANCELED"}
+BACKFILL_DONE = {"COMPLETED", "COMPLETED_SUCCESS"}
+BACKFILL_BAD = {"FAILED", "COMPLETED_FAILED", "CANCELED", "CANCELING", "FAILING"}
+
+ASSET_NODES = """
+{ assetNodes { assetKey { path } partitionDefinition { name type } } }
+"""
+
+LAUNCH_RUN = """
+mutation($params: ExecutionParams!) {
+  launchRun(executionParams: $params) {
+    __typename
+    ... on LaunchRunSuccess { run { runId status } }
+    ... on Error { message }
+    ... on PythonError { stack }
+    ... on RunConfigValidationInvalid { errors { message } }
+  }
+}
+"""
+
+RUN_STATUS = """
+query($runId: ID!) { runOrError(runId: $runId) { __typename ... on Run { runId status } ... on Error { message } } }
+"""
+
+PARTITION_KEYS = """
+query($path: [String!]!) {
+  assetNodeOrError(assetKey: {path: $path}) {
+    __typename
+    ... on AssetNode { partitionKeys partitionStats { numMaterialized numPartitions numFailed numMaterializing } }
+  }
+}
+"""
+
+LAUNCH_BACKFILL = """
+mutation($params: LaunchBackfillParams!) {
+  launchPartitionBackfill(backfillParams: $params) {
+    __typename
+    ... on LaunchBackfillSuccess { backfillId }
+    ... on Error { message }
+    ... on PythonError { stack }
+  }
+}
+"""
+
+BACKFILL_STATUS = """
+query($id: String!) {
+  partitionBackfillOrError(backfillId: $id) {
+    __typename
+    ... on PartitionBackfill {
+      id status numPartitions isAssetBackfill
+      error { message }
+      runs(limit: 100) { runId status tags { key value } }
+    }
+    ... on Error { message }
+  }
+}
+"""
+
+AUTOMATIONS = """
+query($repo: RepositorySelector!) {
+  schedulesOrError(repositorySelector: $repo) {
+    __typename ... on Schedules { results { name cronSchedule scheduleState { status } } } ... on Error { message }
+  }
+  sensorsOrError(repositorySelector: $repo) {
+    __typename ... on Sensors { results { name sensorState { status ticks(limit: 5) { status } } } }
+    ... on Error { message }
+  }
+  instance { daemonHealth { allDaemonStatuses { daemonType required healthy } } }
+}
+"""
+
+FRESHNESS = """
+{
+  assetNodes {
+    assetKey { path }
+    internalFreshnessPolicy {
+      __typename
+      ... on TimeWindowFreshnessPolicy { failWindowSeconds warnWindowSeconds }
+      ... on CronFreshnessPolicy { deadlineCron lowerBoundDeltaSeconds timezone }
+    }
+    freshnessStatusInfo { freshnessStatus freshnessStatusMetadata { lastMaterializedTimestamp } }
+  }
+}
+"""
+
+
+@dataclass
+class FlowResult:
+    accounts: list[str]
+    per_account_assets: list[str]
+    backfill_id: str
+    backfill_runs: list[dict]
+    schedules: dict[str, str]
+    sensors: dict[str, str]
+    freshness: dict[str, dict] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def _check_typename(result: dict, expected: str, what: str, dev: DagsterDev) -> dict:
+    if result["__typename"] != expected:
+        raise AssertionError(f"{what} returned {result['__typename']}: {json.dumps(result)[:3000]}\n"
+                             f"--- tail of {dev.log_path} ---\n{dev.log_tail()}")  # fmt: skip
+    return result
+
+
+def wait_for_run(dev: DagsterDev, run_id: str, timeout: float, logs: tuple[Service, ...]) -> str:
+    def status():
+        run = dev.graphql(RUN_STATUS, {"runId": run_id})["runOrError"]
+        return run.get("status") in TERMINAL_RUN and run["status"]
+
+    final = wait_for(f"run {run_id} to finish", status, timeout, logs=logs, interval=2)
+    if final != "SUCCESS":
+        raise AssertionError(f"run {run_id} ended {final}\n--- tail of {dev.log_path} ---\n{dev.log_tail(80)}")
+    return final
+
+
+def run_flow(dev: DagsterDev, redis_url: str, logs: tuple[Service, ...]) -> FlowResult:
+    timings: dict[str, float] = {}
+    started = time.monotonic()
+
+    # 1. The asset graph as the webserver sees it: which assets are partitioned by account.
+    nodes = dev.graphql(ASSET_NODES)["assetNodes"]
+    per_account = sorted(
+        "/".join(n["assetKey"]["path"]) for n in nodes
+        if n["partitionDefinition"] and n["partitionDefinition"]["name"] == "aws_accounts"
+    )  # fmt: skip
+    assert per_account, f"no asset is partitioned by aws_accounts: {nodes}"
+    assert any(n["assetKey"]["path"] == ["aws_accounts"] for n in nodes)
+
+    # 2. Materialize aws_accounts through the run queue (the daemon dequeues and launches it).
+    params = {
+        "selector": {"repositoryLocationName": LOCATION, "repositoryName": REPOSITORY, "pipelineName": "__ASSET_JOB",
+                     "assetSelection": [{"path": ["aws_accounts"]}]},
+        "mode": "default",
+        "executionMetadata": {"tags": [{"key": "e2e", "value": "aws_accounts"}]},
+    }  # fmt: skip
+    launched = _check_typename(dev.graphql(LAUNCH_RUN, {"params": params})["launchRun"], "LaunchRunSuccess",
+                               "launchRun(aws_accounts)", dev)  # fmt: skip
+    wait_for_run(dev, launched["run"]["runId"], 300, logs)
+    timings["aws_accounts_run"] = time.monotonic() - started
+
+    # 3. The account partitions exist (the asset and the discovery sensor both keep them in step).
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    all_accounts = json.loads(client.get("ALL_AWS_ACCOUNTS"))["accounts"]
+    active = sorted(a["id"] for a in all_accounts if a.get("status", "active") == "active")
+    assert active, f"ALL_AWS_ACCOUNTS has no active account: {all_accounts}"
+
+    def partitions():
+        node = dev.graphql(PARTITION_KEYS, {"path": [per_account[0]]})["assetNodeOrError"]
+        return sorted(node["partitionKeys"]) == active and node["partitionKeys"]
+
+    accounts = wait_for("the aws_accounts partitions to equal the active accounts", partitions, 120, logs=logs)
+
+    # 4. One backfill of every per-account asset over every account partition.
+    t0 = time.monotonic()
+    backfill = {"assetSelection": [{"path": key.split("/")} for key in per_account], "partitionNames": accounts,
+                "title": "e2e: every per-account asset, every account"}  # fmt: skip
+    launched = _check_typename(dev.graphql(LAUNCH_BACKFILL, {"params": backfill})["launchPartitionBackfill"],
+                               "LaunchBackfillSuccess", "launchPartitionBackfill", dev)  # fmt: skip
+    backfill_id = launched["backfillId"]
+    last: dict = {}
+
+    def backfill_done():
+        nonlocal last
+        last = dev.graphql(BACKFILL_STATUS, {"id": backfill_id})["partitionBackfillOrError"]
+        if last.get("status") in BACKFILL_BAD:
+            raise AssertionError(f"backfill {backfill_id} is {last['status']}: {json.dumps(last)[:3000]}\n"
+                                 f"--- tail of {dev.log_path} ---\n{dev.log_tail(80)}")  # fmt: skip
+        runs = last.get("runs") or []
+        return last.get("status") in BACKFILL_DONE and runs and all(r["status"] in TERMINAL_RUN for r in runs)
+
+    # The backfill daemon ticks every ~30 s; each run then waits in the queue. Generous on 2 vCPUs.
+    wait_for(f"backfill {backfill_id} to complete", backfill_done, 900, logs=logs, interval=3)
+    failed = [r for r in last["runs"] if r["status"] != "SUCCESS"]
+    assert not failed, f"backfill runs did not all succeed: {failed}\n{dev.log_tail(80)}"
+    timings["backfill"] = time.monotonic() - t0
+
+    # Every per-account asset now reports every partition materialized.
+    for key in per_account:
+        stats = dev.graphql(PARTITION_KEYS, {"path": key.split("/")})["assetNodeOrError"]["partitionStats"]
+        assert stats["numPartitions"] == len(accounts) and stats["numMaterialized"] == len(accounts), (key, stats)
+        assert stats["numFailed"] == 0, (key, stats)
+
+    # 5. Automations: registered, running, and the daemon is healthy.
+    data = dev.graphql(AUTOMATIONS, {"repo": {"repositoryLocationName": LOCATION, "repositoryName": REPOSITORY}})
+    schedules = {s["name"]: s["scheduleState"]["status"] for s in data["schedulesOrError"]["results"]}
+    sensors = {s["name"]: s["sensorState"]["status"] for s in data["sensorsOrError"]["results"]}
+    unhealthy = [d for d in data["instance"]["daemonHealth"]["allDaemonStatuses"] if d["required"] and not d["healthy"]]
+    assert not unhealthy, f"daemons not healthy: {unhealthy}\n{dev.log_tail()}"
+
+    # 6. Freshness state of every asset (None where no policy is attached).
+    freshness = {
+        "/".join(n["assetKey"]["path"]): {"policy": n["internalFreshnessPolicy"], "status": n["freshnessStatusInfo"]}
+        for n in dev.graphql(FRESHNESS)["assetNodes"]
+    }  # fmt: skip
+    timings["total"] = time.monotonic() - started
+    return FlowResult(accounts, per_account, backfill_id, last["runs"], schedules, sensors, freshness, timings)
