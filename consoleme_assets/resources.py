@@ -8,6 +8,7 @@ import redis
 from pydantic import PrivateAttr
 
 from .aws.sessions import AwsSessions
+from .redis_url import redact_url
 from .settings import Settings, load_settings
 from .stores import RedisStore, S3Store
 from .stores.dynamo_store import DynamoStore
@@ -21,17 +22,6 @@ def redis_client_for(url: str) -> redis.Redis:
     )
 
 
-def redact_url(url: str) -> str:
-    """The URL without its password, for messages and metadata."""
-    from urllib.parse import urlsplit, urlunsplit
-
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = f"{parts.username or ''}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit(parts._replace(netloc=netloc))
-
-
 class RedisUnreachable(RuntimeError):
     """Redis did not answer PING; the message names the URL without its password."""
 
@@ -42,7 +32,12 @@ def check_redis(url: str, timeout: float = 5.0) -> None:
     try:
         client.ping()
     except redis.exceptions.RedisError as exc:  # connection refused, timeout, wrong password, TLS failure
-        raise RedisUnreachable(f"cannot reach Redis at {redact_url(url)}: {type(exc).__name__}: {exc}") from None
+        hint = ""
+        if "CERTIFICATE_VERIFY_FAILED" in str(exc):
+            hint = " (a private CA is trusted with ?ssl_ca_certs=/path/to/ca.pem in REDIS_URL)"
+        raise RedisUnreachable(
+            f"cannot reach Redis at {redact_url(url)}: {type(exc).__name__}: {exc}{hint}"
+        ) from None
     finally:
         client.close()
 

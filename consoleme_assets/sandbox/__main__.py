@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 from typing import TextIO
 
+from consoleme_assets.redis_url import redact_url
 from consoleme_assets.sandbox import SANDBOX_CONFIG
 from consoleme_assets.sandbox.seed import DemoOrg, seed_demo_org
 from consoleme_assets.sandbox.servers import ServerStartError, start_moto_server, start_redis_server
@@ -93,7 +94,7 @@ def run_sandbox(
         moto = children.enter_context(start_moto_server(moto_port))
         redis_url = os.environ.get("REDIS_URL")
         if redis_url:
-            redis_line = f"{redis_url} (from REDIS_URL)"
+            redis_line = f"{redact_url(redis_url)} (from REDIS_URL)"
         else:
             redis_server = children.enter_context(start_redis_server(redis_port))
             redis_url = redis_server.url

@@ -117,10 +117,15 @@ def settings_from_tree(tree: ConfigTree, env: Mapping[str, str] | None = None) -
 def _check_redis_url(settings: Settings) -> None:
     from urllib.parse import urlparse
 
+    from ..redis_url import redact_url, redis_url_problem
+
     url = settings.effective_redis_url
     parsed = urlparse(url)
     if parsed.scheme not in ("redis", "rediss", "unix"):
         raise SettingsError(f"REDIS_URL: scheme must be redis://, rediss:// or unix://, got {parsed.scheme!r}")
+    problem = redis_url_problem(url)  # e.g. a misspelt ?ssl_ca_certs=, which redis-py rejects only when connecting
+    if problem:
+        raise SettingsError(f"REDIS_URL {redact_url(url)}: {problem}")
 
 
 def load_settings(path: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None) -> Settings:
