@@ -81,7 +81,6 @@ def iam_account_from_gaad(account_id: str, gaad: dict[str, list], settings: Sett
 def config_rows(settings: Settings, sessions: AwsSessions, account_id: str, max_regions: int = 4):
     """Mirror of AwsConfigSource.select: one session per account, regions concurrently, SelectResourceConfig."""
     import boto3
-    import botocore.session
 
     from consoleme_assets.stores.config_cache import ConfigBatch  # noqa: F401  (same module the asset uses)
 
@@ -91,10 +90,8 @@ def config_rows(settings: Settings, sessions: AwsSessions, account_id: str, max_
     regions = [r for r in regions if r not in set(settings.aws_config.exclude_regions)]
     expression = settings.aws_config.query.format(account_id=account_id)
     credentials = sessions.for_account(account_id).get_credentials()
-    core = botocore.session.get_session()
-    core._credentials = credentials
-    core.set_config_variable("region", settings.region)
-    session = boto3.Session(botocore_session=core)
+    sessions.warm("config")
+    session = sessions.session_on(credentials)
     lock = threading.Lock()
 
     def query(region: str) -> list[dict[str, Any]]:

@@ -2,9 +2,11 @@
 
 Accounts are fetched concurrently (bounded by `consoleme_assets.max_concurrent_accounts`) and written
 one by one as they finish, so memory holds a few accounts, not all. An account that fails keeps its
-previous cache. After all accounts, `finalize` runs once (e.g. the combined S3 file, written from what
-is cached now, failed accounts included). Then each account that landed gets its AssetMaterialization,
-and if any failed the step fails naming them, so Dagster marks exactly those partitions FAILED
+previous cache. Each account that landed gets its AssetMaterialization as soon as it is written, so
+Dagster's event-log writes overlap the other accounts' AWS calls instead of queueing up after them.
+After all accounts, `finalize` runs once (e.g. the combined S3 file, written from what is cached now,
+failed accounts included); its metadata goes on the last account's materialization, held back for it.
+If any account failed the step fails naming them, so Dagster marks exactly those partitions FAILED
 (planned-but-not-materialized partitions of a failed run).
 """
 
@@ -34,7 +36,8 @@ def refresh_accounts(
 ) -> Iterator[dg.AssetMaterialization]:
     accounts = list(context.partition_keys)
     failed: dict[str, str] = {}
-    landed: dict[str, dict[str, Any]] = {}
+    landed: list[str] = []
+    held: tuple[str, dict[str, Any]] | None = None  # the newest landed account, waiting for finalize's metadata
     started = time.monotonic()
 
     def timed_collect(account_id: str) -> tuple[Any, float]:
@@ -53,13 +56,16 @@ def refresh_accounts(
                 failed[account_id] = describe_aws_error(exc)
                 context.log.error(f"account {account_id}: refresh failed: {failed[account_id]}")
                 continue
-            landed[account_id] = {
+            landed.append(account_id)
+            if held is not None:
+                yield dg.AssetMaterialization(asset_key=context.asset_key, partition=held[0], metadata=held[1])
+            held = (account_id, {
                 "account_id": dg.MetadataValue.text(account_id),
                 "fetch_seconds": dg.MetadataValue.float(round(seconds, 3)),
                 "write_seconds": dg.MetadataValue.float(round(time.monotonic() - t0, 3)),
                 **(describe(records) if describe else {}),
                 **metadata,
-            }
+            })
             del records  # keep memory flat: only metadata survives the account
             if len(landed) % 25 == 0:
                 context.log.info(f"{len(landed)}/{len(accounts)} accounts refreshed")
@@ -72,10 +78,8 @@ def refresh_accounts(
         except Exception as exc:
             finalize_error = describe_aws_error(exc)
             context.log.error(f"combining the cached accounts failed: {finalize_error}")
-    for account_id, metadata in landed.items():
-        yield dg.AssetMaterialization(
-            asset_key=context.asset_key, partition=account_id, metadata={**metadata, **shared}
-        )
+    if held is not None:
+        yield dg.AssetMaterialization(asset_key=context.asset_key, partition=held[0], metadata={**held[1], **shared})
     context.log.info(
         f"{len(landed)}/{len(accounts)} accounts refreshed in {time.monotonic() - started:.1f}s"
         + (f"; failed: {', '.join(sorted(failed))}" if failed else "")

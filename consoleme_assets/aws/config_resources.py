@@ -10,6 +10,7 @@ fails raises, so its previous cache is kept rather than emptied.
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -17,7 +18,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
-import botocore.session
 import dagster as dg
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import Field
@@ -42,11 +42,17 @@ class ConfigSelection:
     regions_failed: dict[str, str] = field(default_factory=dict)  # region -> error text
 
 
+@functools.cache
+def boto3_config_regions() -> list[str]:
+    """Every region boto3 knows for AWS Config (read once: a new Session re-reads endpoints.json)."""
+    return boto3.Session().get_available_regions("config")
+
+
 def config_regions(settings: Settings, available: list[str] | None = None) -> list[str]:
     """Regions to query: configured, else every region boto3 knows for "config"; minus the exclusions."""
     regions = list(settings.aws_config.available_regions)
     if not regions:
-        regions = available if available is not None else boto3.Session().get_available_regions("config")
+        regions = available if available is not None else boto3_config_regions()
     excluded = set(settings.aws_config.exclude_regions)
     return [r for r in regions if r not in excluded]
 
@@ -83,11 +89,8 @@ def account_session(sessions: AwsSessions, account_id: str) -> boto3.Session:
     `sessions.client` they would stay cached for the whole run (~8 MB per account).
     """
     credentials = sessions.for_account(account_id).get_credentials()  # assumes the role once, naming the account
-    core = botocore.session.get_session()
-    core.register_component("data_loader", sessions.hub._session.get_component("data_loader"))  # models read once
-    core._credentials = credentials  # as AwsSessions does for assumed roles
-    core.set_config_variable("region", sessions.settings.region)
-    return boto3.Session(botocore_session=core)
+    sessions.warm("config")
+    return sessions.session_on(credentials)
 
 
 class AwsConfigSource(dg.ConfigurableResource):

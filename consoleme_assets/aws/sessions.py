@@ -56,6 +56,9 @@ class AwsSessions:
         self._assume_locks: dict[_SessionKey, threading.Lock] = {}
         self._session_locks: dict[int, threading.Lock] = {}
         self._clients: dict[tuple, Any] = {}
+        self._warmed: set[str] = set()
+        self._warm_lock = threading.Lock()
+        self._loader = self._hub._session.get_component("data_loader")
         self.config = Config(
             retries={"mode": "adaptive", "total_max_attempts": settings.tuning.aws_max_attempts},
             max_pool_connections=max(10, settings.tuning.max_concurrent_accounts * 2),
@@ -127,12 +130,38 @@ class AwsSessions:
         credentials = RefreshableCredentials.create_from_metadata(
             metadata=fetch(), refresh_using=fetch, method="sts-assume-role"
         )
+        return self.session_on(credentials)
+
+    def session_on(self, credentials: Any) -> boto3.Session:
+        """A new boto3 session on `credentials` that shares the hub's service-model loader.
+
+        Without the shared loader every account re-reads the service models from disk per client.
+        """
         core = botocore.session.get_session()
-        # Share the hub's loader: otherwise every account re-reads the service models from disk per client.
-        core.register_component("data_loader", self._hub._session.get_component("data_loader"))
+        core.register_component("data_loader", self._loader)
         core._credentials = credentials  # the documented way to hand botocore refreshable credentials
         core.set_config_variable("region", self.settings.region)
-        return boto3.Session(botocore_session=core)
+        with self._lock:
+            paths = list(self._loader.search_paths)
+            session = boto3.Session(botocore_session=core)
+            # boto3 appends its data folder to the loader per session: with a shared loader the search path
+            # would grow by one entry per account, and every uncached model lookup walks all of them.
+            self._loader.search_paths[:] = paths + [p for p in self._loader.search_paths[len(paths):] if p not in paths]
+        return session
+
+    def warm(self, service: str) -> None:
+        """Load `service`'s models into the shared loader once, before accounts build clients in parallel.
+
+        The loader's cache is not locked: N threads making their first client of a service at once
+        would each read and parse the same model files (measured: 80 misses, 9.6 s of CPU at N=6).
+        """
+        if service in self._warmed:
+            return
+        with self._warm_lock:
+            if service not in self._warmed:
+                self._hub.client(service, region_name=self.settings.region, endpoint_url=self.settings.endpoint_url,
+                                 config=self.config)
+                self._warmed.add(service)
 
     # -- clients ---------------------------------------------------------------------------------
 
@@ -151,6 +180,7 @@ class AwsSessions:
             client = self._clients.get(cache_key)
         if client is not None:
             return client
+        self.warm(service)
         session = self._hub if account_id is None else self.for_account(account_id, role_name, session_name)
         endpoint = self.settings.endpoint_url
         if service == "dynamodb":
