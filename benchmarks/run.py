@@ -32,6 +32,8 @@ import redis
 
 from consoleme_assets.sandbox.servers import free_port, start_redis_server
 
+from .instance import dagster_instance
+
 REPO = Path(__file__).resolve().parent.parent
 BENCH_CONFIG = REPO / "benchmarks" / "bench.yaml"
 PER_ACCOUNT_ASSETS = ("aws_config_resources", "iam_resources", "managed_policies", "s3_buckets", "sns_topics",
@@ -142,56 +144,61 @@ class SeededMoto:
 
 
 def bench_size(accounts: int, roles: int, redis_url: str, workdir: Path, config_rows: int,
-               max_concurrent: int | None, speedups: tuple[str, ...] = ()) -> dict[str, Any]:
+               max_concurrent: int | None, speedups: tuple[str, ...] = (), storage: str = "sqlite") -> dict[str, Any]:
     redis.Redis.from_url(redis_url).flushdb()
     moto = SeededMoto(accounts, roles, workdir, config_rows)
+    home = workdir / f"dagster_home_{accounts}"
     try:
-        home = workdir / f"dagster_home_{accounts}"
-        shutil.rmtree(home, ignore_errors=True)
-        home.mkdir(parents=True)
-        shutil.copy(REPO / "dagster.yaml", home / "dagster.yaml")
-        config = BENCH_CONFIG
-        if max_concurrent:
-            config = workdir / "bench-concurrency.yaml"
-            config.write_text(f"extends: {BENCH_CONFIG}\nconsoleme_assets:\n  max_concurrent_accounts: {max_concurrent}\n")
-        env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "DAGSTER_"))},
-            "AWS_ENDPOINT_URL": moto.url, "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1",
-            "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-            "REDIS_URL": redis_url, "CONSOLEME_ASSETS_CONFIG": str(config), "DAGSTER_HOME": str(home),
-            "PYTHONUNBUFFERED": "1",
-        }
-        cli = [str(Path(sys.executable).parent / "consoleme-assets"), "refresh"]
-        floor = [sys.executable, "-m", "benchmarks.floor"]
-        out: dict[str, Any] = {"accounts_seeded": accounts, "roles_per_account": roles,
-                               "moto_seed_seconds": moto.manifest["seed_seconds"],
-                               "moto_ready_seconds": moto.ready_seconds}
-        out["setup_aws_accounts"] = run_measured(cli + ["--select", "aws_accounts"], env, workdir / f"setup-{accounts}.log")
-        out["floor_warmup"] = run_measured(floor + ["--json-out", str(workdir / f"floor-warmup-{accounts}.json")], env,
-                                           workdir / f"floor-warmup-{accounts}.log")
-        out["floor"] = run_measured(floor + ["--json-out", str(workdir / f"floor-{accounts}.json")], env,
-                                    workdir / f"floor-{accounts}.log")
-        out["floor"]["redis"] = redis_memory(redis_url)
-        out["floor"]["detail"] = json.loads((workdir / f"floor-{accounts}.json").read_text())
-        out["dagster"] = run_measured(cli + ["--select", ",".join(PER_ACCOUNT_ASSETS)], env,
-                                      workdir / f"dagster-{accounts}.log")
-        out["dagster"]["redis"] = redis_memory(redis_url)
-        out["dagster"]["output"] = Path(out["dagster"]["log"]).read_text().strip().splitlines()[-12:]
-        for name in speedups:  # the same two runs with a candidate speed-up applied (benchmarks.speedups)
-            floor_s = workdir / f"floor-{name}-{accounts}.json"
-            out[f"floor+{name}"] = run_measured(floor + ["--speedups", name, "--json-out", str(floor_s)], env,
-                                                workdir / f"floor-{name}-{accounts}.log")
-            out[f"floor+{name}"]["detail"] = json.loads(floor_s.read_text())
-            out[f"dagster+{name}"] = run_measured(
-                [sys.executable, "-m", "benchmarks.speedups", name, "--", "refresh", "--select",
-                 ",".join(PER_ACCOUNT_ASSETS)], env, workdir / f"dagster-{name}-{accounts}.log")
-            out[f"dagster+{name}"]["output"] = Path(out[f"dagster+{name}"]["log"]).read_text().strip().splitlines()[-12:]
-        out["partitions"] = out["floor"]["detail"]["accounts"]
-        out["ratio"] = round(out["dagster"]["wall_seconds"] / out["floor"]["wall_seconds"], 3)
-        out["ratio_in_datasets"] = _in_run_ratio(out)
-        return out
+        with dagster_instance(storage, home, workdir) as instance_env:
+            return _bench_size(accounts, roles, redis_url, workdir, max_concurrent, speedups, storage, moto, home,
+                               instance_env)
     finally:
         moto.stop()
+
+
+def _bench_size(accounts: int, roles: int, redis_url: str, workdir: Path, max_concurrent: int | None,
+                speedups: tuple[str, ...], storage: str, moto: SeededMoto, home: Path,
+                instance_env: dict[str, str]) -> dict[str, Any]:
+    config = BENCH_CONFIG
+    if max_concurrent:
+        config = workdir / "bench-concurrency.yaml"
+        config.write_text(f"extends: {BENCH_CONFIG}\nconsoleme_assets:\n  max_concurrent_accounts: {max_concurrent}\n")
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "DAGSTER_"))},
+        "AWS_ENDPOINT_URL": moto.url, "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+        "REDIS_URL": redis_url, "CONSOLEME_ASSETS_CONFIG": str(config), "DAGSTER_HOME": str(home),
+        "PYTHONUNBUFFERED": "1", **instance_env,
+    }
+    cli = [str(Path(sys.executable).parent / "consoleme-assets"), "refresh"]
+    floor = [sys.executable, "-m", "benchmarks.floor"]
+    out: dict[str, Any] = {"accounts_seeded": accounts, "roles_per_account": roles, "dagster_storage": storage,
+                           "moto_seed_seconds": moto.manifest["seed_seconds"],
+                           "moto_ready_seconds": moto.ready_seconds}
+    out["setup_aws_accounts"] = run_measured(cli + ["--select", "aws_accounts"], env, workdir / f"setup-{accounts}.log")
+    out["floor_warmup"] = run_measured(floor + ["--json-out", str(workdir / f"floor-warmup-{accounts}.json")], env,
+                                       workdir / f"floor-warmup-{accounts}.log")
+    out["floor"] = run_measured(floor + ["--json-out", str(workdir / f"floor-{accounts}.json")], env,
+                                workdir / f"floor-{accounts}.log")
+    out["floor"]["redis"] = redis_memory(redis_url)
+    out["floor"]["detail"] = json.loads((workdir / f"floor-{accounts}.json").read_text())
+    out["dagster"] = run_measured(cli + ["--select", ",".join(PER_ACCOUNT_ASSETS)], env,
+                                  workdir / f"dagster-{accounts}.log")
+    out["dagster"]["redis"] = redis_memory(redis_url)
+    out["dagster"]["output"] = Path(out["dagster"]["log"]).read_text().strip().splitlines()[-12:]
+    for name in speedups:  # the same two runs with a candidate speed-up applied (benchmarks.speedups)
+        floor_s = workdir / f"floor-{name}-{accounts}.json"
+        out[f"floor+{name}"] = run_measured(floor + ["--speedups", name, "--json-out", str(floor_s)], env,
+                                            workdir / f"floor-{name}-{accounts}.log")
+        out[f"floor+{name}"]["detail"] = json.loads(floor_s.read_text())
+        out[f"dagster+{name}"] = run_measured(
+            [sys.executable, "-m", "benchmarks.speedups", name, "--", "refresh", "--select",
+             ",".join(PER_ACCOUNT_ASSETS)], env, workdir / f"dagster-{name}-{accounts}.log")
+        out[f"dagster+{name}"]["output"] = Path(out[f"dagster+{name}"]["log"]).read_text().strip().splitlines()[-12:]
+    out["partitions"] = out["floor"]["detail"]["accounts"]
+    out["ratio"] = round(out["dagster"]["wall_seconds"] / out["floor"]["wall_seconds"], 3)
+    out["ratio_in_datasets"] = _in_run_ratio(out)
+    return out
 
 
 def _in_run_ratio(out: dict[str, Any]) -> float | None:
@@ -242,7 +249,8 @@ def write_markdown(report: dict[str, Any], path: Path) -> None:
     md = ["# Benchmark report (issue 7)", "",
           f"Machine: {m['cpus']} vCPU, {m['memory_gib']} GiB, {m['platform']}, Python {m['python']}. "
           f"Run at {report['started']}; total {report['total_seconds']:.0f} s. "
-          f"max_concurrent_accounts = {report['max_concurrent_accounts']}.", "",
+          f"max_concurrent_accounts = {report['max_concurrent_accounts']}. "
+          f"Dagster instance storage: {report.get('dagster_storage', 'sqlite')}.", "",
           "N counts account partitions (the seeded members plus the hub). Ratio = dagster wall / floor wall, "
           "both as subprocesses (interpreter start and imports included); in-run = the CLI's per-account run "
           "time / the floor's time inside its datasets.", "",
@@ -283,6 +291,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="override consoleme_assets.max_concurrent_accounts (default: the setting, 8)")
     parser.add_argument("--speedups", default="",
                         help="also measure floor and dagster with these benchmarks.speedups applied (e.g. shared-loader)")
+    parser.add_argument("--dagster-storage", choices=("sqlite", "postgres"), default="sqlite",
+                        help="the instance the refresh records into: dagster.yaml (SQLite) or deploy/dagster.yaml "
+                             "(PostgreSQL, a throwaway local cluster with fsync on)")
     parser.add_argument("--out", default=str(REPO / "benchmarks"), help="where report.md/report.json go")
     args = parser.parse_args(argv)
     out_dir = Path(args.out)
@@ -295,13 +306,14 @@ def main(argv: list[str] | None = None) -> int:
         "started": started, "workdir": str(workdir),
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
                     "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)},
-        "max_concurrent_accounts": args.max_concurrent_accounts or 8, "sizes": [],
+        "max_concurrent_accounts": args.max_concurrent_accounts or 8, "dagster_storage": args.dagster_storage,
+        "sizes": [],
     }
     with start_redis_server(kind="auto") as server:
         url = server.url.rsplit("/", 1)[0] + "/0"
         for n in sizes:
             report["sizes"].append(bench_size(n, args.roles, url, workdir, args.config_rows, args.max_concurrent_accounts,
-                                             tuple(x for x in args.speedups.split(",") if x)))
+                                             tuple(x for x in args.speedups.split(",") if x), args.dagster_storage))
             for line in summary_lines({"sizes": report["sizes"][-1:]}):
                 print(line, flush=True)
         if args.policies_rows:

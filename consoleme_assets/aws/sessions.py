@@ -8,6 +8,7 @@ throttling across all calls of a client.
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,7 +56,10 @@ class AwsSessions:
         self._sessions: dict[_SessionKey, boto3.Session] = {}
         self._assume_locks: dict[_SessionKey, threading.Lock] = {}
         self._session_locks: dict[int, threading.Lock] = {}
-        self._clients: dict[tuple, Any] = {}
+        # Least recently used first. Bounded so memory stays flat in the number of accounts: a client holds its
+        # own service model objects (~270 KB), and an account's clients are not needed once it is done.
+        self._clients: OrderedDict[tuple, Any] = OrderedDict()
+        self.max_cached_clients = max(64, settings.tuning.max_concurrent_accounts * 16)
         self._warmed: set[str] = set()
         self._warm_lock = threading.Lock()
         self._loader = self._hub._session.get_component("data_loader")
@@ -178,6 +182,8 @@ class AwsSessions:
         cache_key = (service, account_id, region, role_name, session_name)
         with self._lock:
             client = self._clients.get(cache_key)
+            if client is not None:
+                self._clients.move_to_end(cache_key)
         if client is not None:
             return client
         self.warm(service)
@@ -196,4 +202,6 @@ class AwsSessions:
                 client = session.client(service, region_name=region, endpoint_url=endpoint, config=self.config)
                 with self._lock:
                     self._clients[cache_key] = client
+                    while len(self._clients) > self.max_cached_clients:
+                        self._clients.popitem(last=False)  # a thread still using it keeps its reference
         return client

@@ -77,3 +77,29 @@ def test_credentials_never_appear_in_errors(tmp_path, aws_env):
                                                         aws_secret_access_key="very-secret-key",
                                                         region_name="us-east-1")).for_account("111122223333")
     assert "very-secret-key" not in str(err.value) and "AKIDSECRETVALUE1" not in str(err.value)
+
+
+def test_client_cache_is_bounded_and_keeps_recent_clients(tmp_path, aws_env, demo_org):
+    """Memory stays flat in the number of accounts: old accounts' clients are dropped, recent ones reused."""
+    sessions = AwsSessions(settings_for(tmp_path, "policies: {role_name: ConsoleMe}\n", aws_env))
+    sessions.max_cached_clients = 3
+    members = demo_org.member_account_ids
+    first = sessions.client("s3", account_id=members[0])
+    for account_id in members[1:]:
+        sessions.client("s3", account_id=account_id)
+        assert sessions.client("s3", account_id=members[0]) is first  # used again: stays cached
+    for region in ("us-west-1", "us-west-2", "eu-west-1"):
+        sessions.client("sqs", account_id=members[1], region=region)
+    assert len(sessions._clients) == 3
+    assert sessions.client("s3", account_id=members[0]) is not first  # evicted, rebuilt on demand
+    assert sessions.client("s3", account_id=members[0]).list_buckets()["Buckets"] is not None
+
+
+def test_shared_model_loader_search_path_does_not_grow_per_account(tmp_path, aws_env, demo_org):
+    sessions = AwsSessions(settings_for(tmp_path, "policies: {role_name: ConsoleMe}\n", aws_env))
+    loader = sessions.hub._session.get_component("data_loader")
+    sessions.client("s3", account_id=demo_org.member_account_ids[0])
+    before = list(loader.search_paths)
+    for account_id in demo_org.member_account_ids[1:]:
+        sessions.client("s3", account_id=account_id)
+    assert loader.search_paths == before and len(set(before)) == len(before)
