@@ -18,28 +18,52 @@ from . import records
 IAM_GROUP = "iam"
 
 
+_GAAD_LIST = {"roles": "RoleDetailList", "users": "UserDetailList", "groups": "GroupDetailList",
+              "policies": "Policies"}
+_SINGULAR = {"roles": "role", "users": "user", "groups": "group", "policies": "policy"}
+
+
 def iam_account_from_gaad(
     account_id: str, gaad: dict[str, list], settings: Settings, templated: dict[str, str | None], now: dt.datetime
 ) -> IamAccount:
-    """GAAD -> the account's cache entries. Roles go through ConsoleMe's role filter."""
+    """GAAD -> the account's cache entries. Roles go through ConsoleMe's role filter. An item ConsoleMe's
+    readers could not use (e.g. a policy document that is not JSON) is rejected alone, named with its field."""
     ttl = records.ttl_from(now)
     owner_keys = settings.owner_tags
+    valid: dict[str, list[dict[str, Any]]] = {}
+    rejected: list[dict[str, Any]] = []
+    for kind, list_name in _GAAD_LIST.items():
+        valid[kind] = []
+        for i, detail in enumerate(gaad[list_name]):
+            problems = records.detail_problems(kind, detail, account_id)
+            if problems:
+                arn = detail.get("Arn") if isinstance(detail, dict) else None
+                rejected.append({"kind": kind, "arn": arn if isinstance(arn, str) else f"{list_name}[{i}]",
+                                 "problems": problems})
+            else:
+                valid[kind].append(detail)
     roles = [
-        r for r in gaad["RoleDetailList"]
+        r for r in valid["roles"]
         if records.allowed_to_sync_role(r["Arn"], records.tags_of(r), settings.role_filter)
     ]
     entries = {
         "roles": {r["Arn"]: records.role_entry(r, account_id, ttl, owner_keys, templated.get(r["Arn"])) for r in roles},
-        "users": {u["Arn"]: records.user_entry(u, account_id, ttl, owner_keys) for u in gaad["UserDetailList"]},
-        "groups": {g["Arn"]: records.group_entry(g, account_id, ttl) for g in gaad["GroupDetailList"]},
-        "policies": {p["Arn"]: records.policy_entry(p, account_id, ttl) for p in gaad["Policies"]},
+        "users": {u["Arn"]: records.user_entry(u, account_id, ttl, owner_keys) for u in valid["users"]},
+        "groups": {g["Arn"]: records.group_entry(g, account_id, ttl) for g in valid["groups"]},
+        "policies": {p["Arn"]: records.policy_entry(p, account_id, ttl) for p in valid["policies"]},
     }
-    raw = {
-        "roles": roles, "users": gaad["UserDetailList"], "groups": gaad["GroupDetailList"], "policies": gaad["Policies"],
-    }
+    raw = {"roles": roles, "users": valid["users"], "groups": valid["groups"], "policies": valid["policies"]}
     return IamAccount(
-        account_id, entries, raw=raw, gaad=gaad, roles_filtered_out=len(gaad["RoleDetailList"]) - len(roles)
+        account_id, entries, raw=raw, gaad=gaad, roles_filtered_out=len(valid["roles"]) - len(roles),
+        rejected=rejected,
     )
+
+
+def rejection_line(account_id: str, item: dict[str, Any], kept: bool) -> str:
+    """One log line per rejected item: account, ARN, the fields at fault, and what the cache holds now."""
+    after = "its last good cache entry is kept" if kept else "not cached (no earlier entry)"
+    return (f"account {account_id}: {_SINGULAR[item['kind']]} {item['arn']} rejected: "
+            f"{'; '.join(item['problems'])}; {after}")
 
 
 def iam_account_from_primary(cache: IamCache, account_id: str) -> IamAccount:
@@ -64,6 +88,11 @@ def describe(account: IamAccount) -> dict[str, Any]:
         "source": dg.MetadataValue.text("aws" if account.raw is not None else "primary region (DynamoDB + S3)"),
         "roles_preview": dg.MetadataValue.json(sorted(account.entries.get("roles", {}))[:20]),
     }
+    if account.rejected:
+        kept = {arn for arns in account.kept.values() for arn in arns}
+        meta["rejected_items"] = dg.MetadataValue.json(
+            [{**item, "kept_last_good": item["arn"] in kept} for item in account.rejected[:100]]
+        )
     return meta
 
 
@@ -86,8 +115,17 @@ def iam_resources(
 
     def from_aws(account_id: str) -> IamAccount:
         gaad = account_authorization_details(consoleme.sessions, account_id)
-        templated = cache.templated([r["Arn"] for r in gaad["RoleDetailList"]])
-        return iam_account_from_gaad(account_id, gaad, settings, templated, dt.datetime.now(dt.timezone.utc))
+        arns = [r.get("Arn") for r in gaad["RoleDetailList"] if isinstance(r, dict)]
+        templated = cache.templated([a for a in arns if isinstance(a, str)])
+        account = iam_account_from_gaad(account_id, gaad, settings, templated, dt.datetime.now(dt.timezone.utc))
+        account.kept = cache.last_good(account)
+        return account
+
+    def write(account_id: str, account: IamAccount) -> dict[str, Any]:
+        kept = {arn for arns in account.kept.values() for arn in arns}
+        for item in account.rejected:  # logged here: this is the step's thread
+            context.log.warning(rejection_line(account_id, item, item["arn"] in kept))
+        return iam_resources_io_manager.write_account(account)
 
     def finalize(landed: list[str]) -> dict[str, Any]:
         if settings.is_replica:
@@ -98,7 +136,7 @@ def iam_resources(
     yield from refresh_accounts(
         context,
         collect=(lambda a: iam_account_from_primary(cache, a)) if settings.is_replica else from_aws,
-        write=lambda account_id, account: iam_resources_io_manager.write_account(account),
+        write=write,
         max_workers=settings.tuning.max_concurrent_accounts,
         describe=describe,
         finalize=finalize,

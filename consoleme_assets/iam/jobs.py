@@ -41,6 +41,10 @@ def refresh_iam_role(
     detail = role_detail(consoleme.sessions, account_id, role_name)
     key = cache.redis_key("roles")
     table = settings.tables.iam_roles
+    problems = records.detail_problems("roles", detail, account_id) if detail is not None else []
+    if problems:  # the cached entry and item stay as they were (last good), as in iam_resources
+        raise dg.Failure(description=f"account {account_id}: role {config.role_arn} rejected: "
+                         f"{'; '.join(problems)}; its cached entry is kept")
     if detail is not None and not records.allowed_to_sync_role(
         detail["Arn"], records.tags_of(detail), settings.role_filter
     ):

@@ -3,6 +3,7 @@
 import datetime as dt
 import json
 from typing import Any
+from urllib.parse import unquote
 
 from ..settings.model import RoleFilter
 
@@ -104,3 +105,63 @@ def policy_entry(detail: dict[str, Any], account_id: str, ttl: int) -> dict[str,
         "policy": detail_json(detail),
         "templated": False,
     }
+
+
+# -- hostile data: what ConsoleMe's readers could not use -----------------------------------------
+
+# Where each kind of GAAD detail holds policy documents: (list field or None, document field).
+_DOCUMENTS = {
+    "roles": ((None, "AssumeRolePolicyDocument"), ("RolePolicyList", "PolicyDocument")),
+    "users": (("UserPolicyList", "PolicyDocument"),),
+    "groups": (("GroupPolicyList", "PolicyDocument"),),
+    "policies": (("PolicyVersionList", "Document"),),
+}
+
+
+def _document_problem(where: str, doc: Any) -> str | None:
+    """Botocore URL-decodes and JSON-parses every policy document; one still a string did not parse, and
+    ConsoleMe's role model (`assume_role_policy_document: Dict`) and policy editor need an object."""
+    if doc is None or isinstance(doc, dict):
+        return None
+    if isinstance(doc, str):
+        text = unquote(doc)
+        try:
+            json.loads(text)
+        except ValueError as exc:
+            excerpt = text[:60] + ("…" if len(text) > 60 else "")
+            return f"{where}: not valid JSON ({exc}): {excerpt!r}"
+    return f"{where}: a JSON {type(doc).__name__}, not an object"
+
+
+def detail_problems(kind: str, detail: Any, account_id: str) -> list[str]:
+    """'field: reason' for each part of a GAAD detail ConsoleMe's readers could not use ([] = cacheable)."""
+    if not isinstance(detail, dict):
+        return [f"(item): not an object but {type(detail).__name__}"]
+    out = []
+    arn = detail.get("Arn")
+    if not isinstance(arn, str) or not arn.startswith("arn:") or len(arn.split(":")) < 6:
+        out.append(f"Arn: missing or not an ARN ({str(arn)[:80]!r})")
+    elif arn.split(":")[4] not in (account_id, "aws" if kind == "policies" else account_id):
+        # Fields are keyed by ARN: another account's ARN would overwrite that account's entry.
+        out.append(f"Arn: belongs to account {arn.split(':')[4]!r}, not {account_id}")
+    for list_field, doc_field in _DOCUMENTS[kind]:
+        if list_field is None:
+            problem = _document_problem(doc_field, detail.get(doc_field))
+            out += [problem] if problem else []
+            continue
+        items = detail.get(list_field) or []
+        if not isinstance(items, list):
+            out.append(f"{list_field}: not a list")
+            continue
+        for i, item in enumerate(items):
+            if not isinstance(item, dict):
+                out.append(f"{list_field}[{i}]: not an object")
+                continue
+            label = item.get("PolicyName") or item.get("VersionId") or i
+            problem = _document_problem(f"{list_field}[{label}].{doc_field}", item.get(doc_field))
+            out += [problem] if problem else []
+    tags = detail.get("Tags")
+    if tags is not None and not (isinstance(tags, list) and all(
+            isinstance(t, dict) and isinstance(t.get("Key"), str) and isinstance(t.get("Value"), str) for t in tags)):
+        out.append("Tags: not a list of {Key, Value} strings")
+    return out

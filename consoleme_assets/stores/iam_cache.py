@@ -29,6 +29,10 @@ class IamAccount:
     gaad: dict[str, Any] | None = None
     roles_filtered_out: int = 0
     notes: list[str] = field(default_factory=list)
+    # Items AWS sent that ConsoleMe could not read: {kind, arn, problems}; they are not written...
+    rejected: list[dict[str, Any]] = field(default_factory=list)
+    # ...and their last good cached entries (kind -> arn -> raw JSON) are written back unchanged.
+    kept: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def counts(self) -> dict[str, int]:
         return {kind: len(self.entries.get(kind, {})) for kind in KINDS}
@@ -74,6 +78,22 @@ class IamCache:
         values = self.caches.redis.client.hmget(self.settings.redis_keys.templated_roles, [a.lower() for a in arns])
         return dict(zip(arns, values))
 
+    def last_good(self, account: IamAccount) -> dict[str, dict[str, str]]:
+        """The cached entries of the account's rejected items (kind -> arn -> raw JSON), to be kept as they are.
+        Items whose ARN is missing or names another account have no entry of this account to keep."""
+        wanted: dict[str, list[str]] = defaultdict(list)
+        for item in account.rejected:
+            arn = item.get("arn")
+            if isinstance(arn, str) and account_of_arn(arn) == account.account_id:
+                wanted[item["kind"]].append(arn)
+        out: dict[str, dict[str, str]] = {}
+        for kind, arns in wanted.items():
+            values = self.caches.redis.client.hmget(self.redis_key(kind), arns)
+            found = {arn: raw for arn, raw in zip(arns, values) if raw is not None}
+            if found:
+                out[kind] = found
+        return out
+
     def write_account(self, account: IamAccount) -> tuple[WriteReport, dict[str, dict[str, int]]]:
         """DynamoDB first, then Redis in one transaction, then the S3 files. A failure part-way leaves
         Redis (what the web reads first) as it was."""
@@ -93,7 +113,8 @@ class IamCache:
             for entry in current.values():
                 (too_big if len(dumps_consoleme(entry)) > DYNAMO_ITEM_LIMIT else items).append(entry)
             self.caches.dynamo.put_items(table, items, ROLE_KEY_NAMES)
-            gone = [{"arn": arn, "accountId": aid} for arn in sorted(previous - set(current))]
+            kept = set(account.kept.get("roles", {}))  # a rejected role keeps its last good item too
+            gone = [{"arn": arn, "accountId": aid} for arn in sorted(previous - set(current) - kept)]
             self.caches.dynamo.delete_items(table, gone, ROLE_KEY_NAMES)
             if too_big:
                 report.notes.append(
@@ -103,7 +124,8 @@ class IamCache:
         counts = self.caches.redis.replace_account_entries(
             aid,
             # Only the kinds this refresh knows about are replaced (a replica may lack some).
-            {self.redis_key(kind): entries for kind, entries in account.entries.items()},
+            {self.redis_key(kind): {**account.kept.get(kind, {}), **entries}
+             for kind, entries in account.entries.items()},
             owned_by=owned,
             shared=is_aws_managed,
         )

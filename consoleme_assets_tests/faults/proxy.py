@@ -128,7 +128,10 @@ class FaultProxy:
         self.faults: list[Fault] = []
         self.external_ids: dict[str, str | None] = {}  # RoleArn -> ExternalId of its last AssumeRole
         self.key_accounts: dict[str, tuple[str, str]] = {}  # access key -> (account, role), from AssumeRole
-        self.rewrites: dict[str, object] = {}  # action -> fn(bytes) -> bytes applied to moto's answer
+        # action, or (action, account) to touch one account only -> fn applied to moto's 200 answer:
+        # `rewrites` fn(bytes) -> bytes; `call_rewrites` fn(call, bytes) -> bytes (e.g. to page by Marker).
+        self.rewrites: dict[str | tuple[str, str], object] = {}
+        self.call_rewrites: dict[str | tuple[str, str], object] = {}
         self.secrets_seen: set[str] = set()  # secret keys and tokens moto handed out (for leak checks)
         self._rng = random.Random(seed)  # seeded: the same calls fail on every run of a test
         self._lock = threading.Lock()
@@ -225,9 +228,8 @@ class FaultProxy:
                 status, out_headers, payload = proxy._forward(self.command, self.path, self.headers, body)
                 if call.action == "AssumeRole" and status == 200:
                     proxy._learn_key(call.params.get("RoleArn", ""), payload)
-                rewrite = proxy.rewrites.get(call.action)
-                if rewrite is not None and status == 200:
-                    payload = rewrite(payload)  # type: ignore[operator]
+                if status == 200:
+                    payload = proxy._rewrite(call, payload)
                 proxy._log(call)
                 self._answer(status, out_headers, payload)
 
@@ -244,6 +246,13 @@ class FaultProxy:
             do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = do_PATCH = _serve
 
         return Handler
+
+    def _rewrite(self, call: Call, payload: bytes) -> bytes:
+        rewrite = self.rewrites.get((call.action, call.account)) or self.rewrites.get(call.action)
+        if rewrite is not None:
+            payload = rewrite(payload)  # type: ignore[operator]
+        with_call = self.call_rewrites.get((call.action, call.account)) or self.call_rewrites.get(call.action)
+        return payload if with_call is None else with_call(call, payload)  # type: ignore[operator]
 
     def _pick_fault(self, call: Call) -> Fault | None:
         with self._lock:
