@@ -23,6 +23,7 @@ SHAPE_CHECK = "cache_shape"
 COVERAGE_CHECK = "covers_all_accounts"
 # Datasets ConsoleMe's web cannot work with empty (an org has accounts, roles and AWS-managed policies).
 MUST_NOT_BE_EMPTY = {"aws_accounts", "iam_resources", "managed_policies"}
+ARN_COVERAGE_DATASETS = ["iam_resources"]  # per-account data in hashes keyed by ARN
 IAM_KINDS = {"roles": "iam_roles", "users": "iam_users", "groups": "iam_groups", "policies": "iam_policies"}
 
 
@@ -141,17 +142,84 @@ def coverage_problems(caches: ConsoleMeCaches, dataset: str) -> tuple[list[str],
     return problems, {"redis_key": key, "active_accounts": len(active), "missing_accounts": dg.MetadataValue.json(missing)}
 
 
+def arn_account(arn: str) -> str | None:
+    """The account id of an ARN (`arn:partition:service:region:account:resource`), None if it has none."""
+    parts = arn.split(":", 5)
+    return parts[4] if len(parts) == 6 and len(parts[4]) == 12 and parts[4].isdigit() else None
+
+
+def accounts_in_arn_hash(client: Any, key: str) -> set[str]:
+    """The accounts that own at least one field of an ARN-keyed hash. HKEYS reads field names only (ARNs), never
+    the values (role documents), so even 100k roles are a few MB once per check run."""
+    return {account for arn in client.hkeys(key) if (account := arn_account(arn))}
+
+
+def latest_counts(instance: dg.DagsterInstance, asset_key: dg.AssetKey, accounts: list[str]) -> dict[str, dict]:
+    """{account: the `counts` metadata of its latest materialization} for the accounts that have one."""
+    out = {}
+    for account in accounts:
+        result = instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=asset_key, asset_partitions=[account]), limit=1
+        )
+        for record in result.records:
+            counts = getattr(record.asset_materialization.metadata.get("counts"), "value", None)
+            out[account] = counts if isinstance(counts, dict) else {}
+    return out
+
+
+def iam_coverage_problems(
+    caches: ConsoleMeCaches, instance: dg.DagsterInstance
+) -> tuple[list[str], dict[str, Any]]:
+    """The ARN-keyed IAM hashes (field = ARN) cover the accounts: every active account in ALL_AWS_ACCOUNTS has
+    roles in IAM_ROLE_CACHE (every account has at least the spoke role), unless its latest refresh found none
+    (e.g. all filtered out by roles.allowed_tags); and an account whose latest refresh found users, groups or
+    policies has some in IAM_USER_CACHE / IAM_GROUP_CACHE / IAM_POLICY_CACHE. Only the accounts missing from a
+    hash have their latest materialization read, so a healthy cache costs one HKEYS per hash."""
+    settings, client = caches.settings, caches.redis.client
+    active = active_accounts(caches)
+    problems: list[str] = []
+    missing_by_key: dict[str, list[str]] = {}
+    counts_cache: dict[str, dict] = {}
+    asset_key = dg.AssetKey("iam_resources")
+    for kind, attr in IAM_KINDS.items():
+        key = getattr(settings.redis_keys, attr)
+        missing = shapes.missing_accounts(active, dict.fromkeys(accounts_in_arn_hash(client, key), True))
+        unknown = [a for a in missing if a not in counts_cache]
+        counts_cache.update(latest_counts(instance, asset_key, unknown))
+        if kind == "roles":  # expected everywhere unless the last refresh found none
+            missing = [a for a in missing if counts_cache.get(a, {}).get("roles", 1) != 0]
+        else:  # expected only where the last refresh found some
+            missing = [a for a in missing if (counts_cache.get(a) or {}).get(kind, 0) > 0]
+        if missing:
+            missing_by_key[key] = missing
+            why = "" if kind == "roles" else f" although its latest refresh found {kind}"
+            never = [a for a in missing if a not in counts_cache]
+            note = f" ({', '.join(never[:50])} never refreshed)" if never else ""
+            problems.append(f"{key} has no {kind[:-1]} ARN of active account(s) {', '.join(missing[:50])}{why}{note}")
+    return problems, {
+        "redis_keys": dg.MetadataValue.json([getattr(settings.redis_keys, a) for a in IAM_KINDS.values()]),
+        "active_accounts": len(active),
+        "missing_accounts": dg.MetadataValue.json(missing_by_key),
+    }
+
+
 SHAPE_DATASETS = sorted({*JSON_DATASETS, *ACCOUNT_LIST_DATASETS, "iam_resources", "aws_config_resources"})
 
 
 def build_dataset_checks(asset_names: list[str]) -> dg.AssetChecksDefinition:
-    """Shape (+ not empty) on every dataset present, and account coverage on the per-account list hashes."""
+    """Shape (+ not empty) on every dataset present, and account coverage on the per-account list hashes and the
+    ARN-keyed IAM hashes."""
     specs = [
         dg.AssetCheckSpec(SHAPE_CHECK, asset=name, description="the cache has the fields and types ConsoleMe reads")
         for name in SHAPE_DATASETS if name in asset_names
     ] + [
         dg.AssetCheckSpec(COVERAGE_CHECK, asset=name, description="every active account has a field in the hash")
         for name in sorted(ACCOUNT_LIST_DATASETS) if name in asset_names
+    ] + [
+        dg.AssetCheckSpec(COVERAGE_CHECK, asset=name,
+                          description="every active account has its roles (and the users, groups and policies its "
+                          "last refresh found) in the ARN-keyed IAM hashes")
+        for name in ARN_COVERAGE_DATASETS if name in asset_names
     ]
 
     @dg.multi_asset_check(name="dataset_checks", specs=specs, can_subset=True)
@@ -162,6 +230,8 @@ def build_dataset_checks(asset_names: list[str]) -> dg.AssetChecksDefinition:
             try:
                 if check_key.name == SHAPE_CHECK:
                     problems, metadata = shape_problems(caches, dataset)
+                elif dataset in ARN_COVERAGE_DATASETS:
+                    problems, metadata = iam_coverage_problems(caches, context.instance)
                 else:
                     problems, metadata = coverage_problems(caches, dataset)
             except Exception as exc:  # an unreadable cache is a failed check, not a crashed step

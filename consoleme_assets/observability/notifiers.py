@@ -81,11 +81,14 @@ def build_notifiers(settings: AlertSettings, sns_client_for: Callable[[str], Any
     return out
 
 
-def deliver(alerts: list[Alert], notifiers: list[Notifier], logger: Any = None) -> list[str]:
-    """Send every alert through every notifier; returns one line per failed delivery (already logged)."""
+def deliver(alerts: list[Alert], notifiers: list[Notifier], logger: Any = None,
+            undelivered: list[Alert] | None = None) -> list[str]:
+    """Send every alert through every notifier; returns one line per failed delivery (already logged). Alerts
+    that reached no notifier at all are appended to `undelivered` (the caller may retry them)."""
     logger = logger or log
     errors = []
     for alert in alerts:
+        failed = 0
         for notifier in notifiers:
             try:
                 notifier.send(alert)
@@ -93,4 +96,7 @@ def deliver(alerts: list[Alert], notifiers: list[Notifier], logger: Any = None) 
                 line = f"notifier {notifier.name}: sending '{alert.subject}' failed: {type(exc).__name__}: {exc}"
                 logger.error(line)
                 errors.append(line)
+                failed += 1
+        if notifiers and failed == len(notifiers) and undelivered is not None:
+            undelivered.append(alert)
     return errors

@@ -12,12 +12,12 @@ import dagster as dg
 
 from ..partitions import aws_accounts_partitions
 from ..resources import ConsoleMeResource
-from .alerts import account_alerts, bad_only, freshness_alerts, run_failure_alerts
+from .alerts import BAD, Alert, AssetStatus, asset_alerts, run_failure_alerts, worst
 from .compat import compat_values, write_compat_keys
 from .freshness import Window
 from .metrics import Metric, build_sink, metrics_for_materialization
 from .notifiers import build_notifiers, deliver
-from .staleness import PAGE, account_states
+from .staleness import PAGE, account_states, level_for_age
 
 METRICS_PAGES_PER_TICK = 5  # per asset; a backlog is worked off over several ticks
 FIRST_TICK_LOOKBACK_SECONDS = 3600  # without a cursor, report the last hour rather than all history
@@ -37,6 +37,69 @@ def _notifiers(consoleme: ConsoleMeResource, logger: Any):
     return build_notifiers(settings, lambda region: consoleme.sessions.client("sns", region=region), logger)
 
 
+CURSOR_VERSION = 2
+# After a refresh, wait this long at most for Dagster's freshness state (what the UI shows; re-evaluated every
+# ~30 s) to agree before announcing the recovery; past it Dagster's state is ignored (FreshnessDaemon off).
+SETTLE_SECONDS = 300
+
+
+def load_alert_cursor(raw: str | None) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, float]]]:
+    """({asset: AssetStatus.memo()}, {"assets": {asset: first seen}, "accounts": {account: first seen}}).
+    Reads the first cursor format too ({"assets": {asset: state}, "accounts": {asset: {account: level}}}), so an
+    upgrade does not re-send what was already sent."""
+    data = json.loads(raw) if raw else {}
+    known = data.get("known") or {}
+    known = {"assets": dict(known.get("assets") or {}), "accounts": dict(known.get("accounts") or {})}
+    if data.get("v") == CURSOR_VERSION:
+        return dict(data.get("assets") or {}), known
+    memo = {}
+    old_accounts = data.get("accounts") or {}
+    for asset in set(data.get("assets") or {}) | set(old_accounts):
+        accounts = {a: lv for a, lv in (old_accounts.get(asset) or {}).items() if lv in BAD}
+        memo[asset] = {"level": worst((data.get("assets") or {}).get(asset), *accounts.values()), "accounts": accounts}
+    return memo, known
+
+
+def asset_statuses(
+    instance: dg.DagsterInstance, windows: dict[str, Window], partitioned: list[str], now: float,
+    known: dict[str, dict[str, float]],
+) -> tuple[dict[str, AssetStatus], dict[str, dict[str, float]], list[str]]:
+    """Every asset's state now, the first-seen times to keep (never-materialized assets and accounts only), and
+    the current account partitions. The state is judged here, from the last materializations and the windows
+    (the FreshnessDaemon's rule, at this tick's time, so it does not matter which of the two ran first after a
+    daemon restart); an asset refreshed since Dagster last said WARN/FAIL is left out until Dagster agrees."""
+    keys = [dg.AssetKey.from_user_string(n) for n in sorted(windows)]
+    dagster_states = {k.to_user_string(): r.freshness_state.value
+                      for k, r in instance.get_freshness_state_records(keys).items()}
+    last = _last_materialized(instance, keys)
+    # Every per-account dataset shares the account partitions (partitions.py).
+    accounts = instance.get_dynamic_partitions(aws_accounts_partitions.name) if partitioned else []
+    known_accounts = {a: known["accounts"].get(a, now) for a in accounts}
+    keep: dict[str, dict[str, float]] = {"assets": {}, "accounts": {}}
+    out = {}
+    for name in sorted(windows):
+        window = windows[name]
+        if last[name] is None:  # judged from when first seen: not stale before a first refresh could run
+            keep["assets"][name] = known["assets"].get(name, now)
+            age, asset_level = None, level_for_age(now - keep["assets"][name], window)
+        else:
+            age = max(0.0, now - last[name])
+            asset_level = level_for_age(age, window)
+            if asset_level == "PASS" and dagster_states.get(name) in BAD and age < SETTLE_SECONDS:
+                continue  # refreshed, but the FreshnessDaemon (the UI) has not seen it yet: decide next tick
+        stale: dict[str, tuple[str, float | None]] = {}
+        total = None
+        if name in partitioned:
+            key = dg.AssetKey.from_user_string(name)
+            found = account_states(instance, key, accounts, window, now, known_accounts)
+            stale = {a: (st.level, st.age_seconds) for a, st in found.items() if st.level in BAD}
+            keep["accounts"].update({a: known_accounts[a] for a, st in found.items() if st.age_seconds is None})
+            total = len(accounts)
+        level = worst(asset_level, *(lv for lv, _ in stale.values()))
+        out[name] = AssetStatus(level, asset_level, age, stale, total, window.warn_minutes, window.fail_minutes)
+    return out, keep, accounts
+
+
 def build_alert_sensor(
     windows: dict[str, Window], partitioned: list[str], clock: Callable[[], float] = time.time
 ) -> dg.SensorDefinition:
@@ -44,34 +107,28 @@ def build_alert_sensor(
         name="consoleme_alerts_sensor",
         minimum_interval_seconds=60,
         default_status=dg.DefaultSensorStatus.RUNNING,
-        description="One alert per freshness change (asset WARN/FAIL/recovered) and per-account staleness change",
+        description="One alert per asset and freshness change (asset or its accounts WARN/FAIL, recovered)",
     )
     def consoleme_alerts_sensor(context: dg.SensorEvaluationContext, consoleme: ConsoleMeResource):
         now = clock()
-        instance = context.instance
-        previous = json.loads(context.cursor) if context.cursor else {"assets": {}, "accounts": {}}
-        keys = [dg.AssetKey.from_user_string(n) for n in sorted(windows)]
-        records = instance.get_freshness_state_records(keys)
-        states = {k.to_user_string(): r.freshness_state.value for k, r in records.items()}
-        last = _last_materialized(instance, keys)
-        ages = {n: (None if t is None else now - t) for n, t in last.items()}
-
-        levels: dict[str, dict[str, str]] = {}
-        account_ages: dict[str, dict[str, float | None]] = {}
-        for name in partitioned:
-            key = dg.AssetKey.from_user_string(name)
-            # Every per-account dataset shares the account partitions (partitions.py).
-            accounts = instance.get_dynamic_partitions(aws_accounts_partitions.name)
-            found = account_states(instance, key, accounts, windows[name], now)
-            levels[name] = {a: s.level for a, s in found.items()}
-            account_ages[name] = {a: s.age_seconds for a, s in found.items()}
-
-        base = consoleme.settings.observability.ui_base_url
-        alerts = freshness_alerts(previous.get("assets", {}), states, ages, base)
-        alerts += account_alerts(previous.get("accounts", {}), levels, account_ages, base)
-        errors = deliver(alerts, _notifiers(consoleme, context.log), context.log) if alerts else []
-        cursor = {"assets": states, "accounts": {n: bad_only(lv) for n, lv in levels.items()}}
-        summary = f"{len(alerts)} alert(s) sent" + (f"; {len(errors)} delivery error(s)" if errors else "")
+        previous, known = load_alert_cursor(context.cursor)
+        statuses, keep, accounts = asset_statuses(context.instance, windows, partitioned, now, known)
+        current_partitions = set(accounts)
+        for memo in previous.values():  # accounts that left the partitions are dropped silently
+            memo["accounts"] = {a: lv for a, lv in (memo.get("accounts") or {}).items() if a in current_partitions}
+        alerts = asset_alerts(previous, statuses, consoleme.settings.observability.ui_base_url)
+        undelivered: list[Alert] = []
+        errors = deliver(alerts, _notifiers(consoleme, context.log), context.log, undelivered) if alerts else []
+        memo = {name: status.memo() for name, status in statuses.items()}
+        memo.update({name: previous[name] for name in windows if name not in statuses and name in previous})
+        for alert in undelivered:  # reached no notifier: keep the old state so the next tick sends it again
+            if alert.asset in previous:
+                memo[alert.asset] = previous[alert.asset]
+            else:
+                memo.pop(alert.asset, None)
+        cursor = {"v": CURSOR_VERSION, "assets": memo, "known": keep}
+        summary = f"{len(alerts) - len(undelivered)} alert(s) sent" + (
+            f"; {len(errors)} delivery error(s), {len(undelivered)} alert(s) to retry" if errors else "")
         return dg.SensorResult(skip_reason=summary, cursor=json.dumps(cursor, sort_keys=True))
 
     return consoleme_alerts_sensor
@@ -93,14 +150,30 @@ def failures_of_run(step_failure_events: list[dg.DagsterEvent]) -> list[dict[str
     return out
 
 
+def regional_errors_of_run(instance: dg.DagsterInstance, run_id: str) -> dict[str, dict[str, dict[str, str]]]:
+    """{asset: {account: {region: error}}} from the run's materializations whose `regions_failed` metadata is not
+    empty (SQS/SNS/Config accounts that landed with some regions failing; those regions kept their entries)."""
+    out: dict[str, dict[str, dict[str, str]]] = {}
+    for entry in instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION):
+        mat = entry.asset_materialization
+        failed = getattr(mat.metadata.get("regions_failed"), "value", None) if mat else None
+        if failed:
+            out.setdefault(mat.asset_key.to_user_string(), {})[mat.partition or ""] = dict(failed)
+    return out
+
+
 @dg.run_failure_sensor(
     name="consoleme_run_failure_alerts",
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="One alert per failed run (per failed asset step), naming the failed accounts",
+    description="One alert per failed run (per failed asset step), naming the failed accounts and regions",
 )
 def consoleme_run_failure_alerts(context: dg.RunFailureSensorContext, consoleme: ConsoleMeResource):
     run = context.dagster_run
     failures = failures_of_run(context.get_step_failure_events())
+    if failures:
+        regional = regional_errors_of_run(context.instance, run.run_id)
+        for failure in failures:
+            failure["regional_errors"] = regional.get(failure["asset"], {})
     alerts = run_failure_alerts(run.run_id, run.job_name, failures, consoleme.settings.observability.ui_base_url)
     deliver(alerts, _notifiers(consoleme, context.log), context.log)
     metrics = [

@@ -21,20 +21,31 @@ class AccountState:
     age_seconds: float | None  # None: never materialized (or older than the history read)
 
 
+def level_for_age(age_seconds: float, window: Window) -> str:
+    if age_seconds >= window.fail_seconds:
+        return "FAIL"
+    if age_seconds >= window.warn_seconds:
+        return "WARN"
+    return "PASS"
+
+
 def judge_accounts(
-    accounts: Iterable[str], last_by_account: dict[str, float], now: float, window: Window
+    accounts: Iterable[str], last_by_account: dict[str, float], now: float, window: Window,
+    known_since: dict[str, float] | None = None,
 ) -> dict[str, AccountState]:
-    """Each account's state from its last materialization time (pure)."""
+    """Each account's state from its last materialization time (pure). An account never materialized is FAIL,
+    unless `known_since` says when it was first seen: then it is judged as if refreshed at that time (a new
+    install or a new account is not stale before its first scheduled refresh could have run)."""
     out = {}
     for account in accounts:
         last = last_by_account.get(account)
         age = None if last is None else max(0.0, now - last)
-        if age is None or age >= window.fail_seconds:
-            level = "FAIL"
-        elif age >= window.warn_seconds:
-            level = "WARN"
+        if age is not None:
+            level = level_for_age(age, window)
+        elif known_since is not None and account in known_since:
+            level = level_for_age(max(0.0, now - known_since[account]), window)
         else:
-            level = "PASS"
+            level = "FAIL"
         out[account] = AccountState(account, level, age)
     return out
 
@@ -69,10 +80,11 @@ def last_materialization_by_partition(
 
 
 def account_states(
-    instance: dg.DagsterInstance, asset_key: dg.AssetKey, partitions: list[str], window: Window, now: float
+    instance: dg.DagsterInstance, asset_key: dg.AssetKey, partitions: list[str], window: Window, now: float,
+    known_since: dict[str, float] | None = None,
 ) -> dict[str, AccountState]:
     last = last_materialization_by_partition(instance, asset_key, partitions, since=now - window.fail_seconds)
-    return judge_accounts(partitions, last, now, window)
+    return judge_accounts(partitions, last, now, window, known_since)
 
 
 def describe_age(age_seconds: float | None) -> str:

@@ -53,8 +53,43 @@ def test_checks_pass_after_refresh_and_name_the_broken_field(observed_defs, inst
     assert member in failed["s3_buckets:covers_all_accounts"]
     assert f"SQS_QUEUES[{member}]: expected a JSON list" in failed["sqs_queues:cache_shape"]
 
+    # The ARN-keyed IAM hashes: an account whose roles (or the users its last refresh found) are all gone.
+    assert evaluations["iam_resources:covers_all_accounts"].passed
+    other = demo_org.member_account_ids[1]
+    for key in ("IAM_ROLE_CACHE", "IAM_USER_CACHE"):
+        gone = [arn for arn in redis_client.hkeys(key) if arn.split(":")[4] == other]
+        assert gone, (key, other)  # the demo org gives every member roles and users
+        redis_client.hdel(key, *gone)
+    evaluations = _evaluations(observed_defs, instance)
+    coverage = evaluations["iam_resources:covers_all_accounts"]
+    assert not coverage.passed
+    assert f"IAM_ROLE_CACHE has no role ARN of active account(s) {other}" in coverage.description
+    assert f"IAM_USER_CACHE has no user ARN of active account(s) {other} although its latest refresh found users" \
+        in coverage.description
+    assert coverage.metadata["missing_accounts"].value == {"IAM_ROLE_CACHE": [other], "IAM_USER_CACHE": [other]}
+    assert member not in coverage.description
+
 
 def test_empty_role_cache_fails(observed_defs, instance, redis_client):
     evaluations = _evaluations(observed_defs, instance)
     assert "IAM_ROLE_CACHE is empty" in evaluations["iam_resources:cache_shape"].description
     assert "ALL_AWS_ACCOUNTS does not exist" in evaluations["aws_accounts:cache_shape"].description
+
+
+def test_arn_coverage_exempts_accounts_whose_refresh_found_no_roles(instance, redis_client, sandbox_env, tmp_path):
+    """An account with no role in IAM_ROLE_CACHE is flagged unless its latest iam_resources materialization
+    counted no roles (e.g. all filtered out by roles.allowed_tags); never-refreshed accounts are named as such."""
+    from consoleme_assets.observability.checks import iam_coverage_problems
+    from consoleme_assets.resources import ConsoleMeResource
+
+    from .support import materialize_at
+
+    a, b, c = "111111111111", "222222222222", "333333333333"
+    accounts = [{"id": x, "name": x, "status": "active", "type": "aws", "sync_enabled": True} for x in (a, b, c)]
+    redis_client.set("ALL_AWS_ACCOUNTS", json.dumps({"accounts": accounts}))
+    redis_client.hset("IAM_ROLE_CACHE", f"arn:aws:iam::{a}:role/app", "{}")
+    materialize_at(instance, "iam_resources", b, 1000.0, {"counts": dg.MetadataValue.json({"roles": 0, "users": 0})})
+    caches = ConsoleMeResource().caches()
+    problems, metadata = iam_coverage_problems(caches, instance)
+    assert problems == [f"IAM_ROLE_CACHE has no role ARN of active account(s) {c} ({c} never refreshed)"]
+    assert metadata["missing_accounts"].value == {"IAM_ROLE_CACHE": [c]}

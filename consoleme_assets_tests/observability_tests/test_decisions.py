@@ -35,29 +35,52 @@ def test_judge_accounts():
     states = judge_accounts(["a", "b", "c", "d"], {"a": 1000, "b": 1000 - 3700, "c": 1000 - 7000}, 1000, Window(60, 100))
     assert {k: s.level for k, s in states.items()} == {"a": "PASS", "b": "WARN", "c": "FAIL", "d": "FAIL"}
     assert states["d"].age_seconds is None
+    # Never refreshed but only known for a while (a new install, a new account): judged from when first seen.
+    known = judge_accounts(["d", "e"], {}, 10_000, Window(60, 100), known_since={"d": 10_000 - 600, "e": 0})
+    assert {k: s.level for k, s in known.items()} == {"d": "PASS", "e": "FAIL"}
 
 
-def test_freshness_alerts_once_per_change():
-    ages = {"s3_buckets": 4000.0}
-    assert alerts.freshness_alerts({}, {"s3_buckets": "PASS"}, ages, UI) == []  # fresh: nothing
-    [warn] = alerts.freshness_alerts({"s3_buckets": "PASS"}, {"s3_buckets": "WARN"}, ages, UI)
-    assert warn.url == "http://ui:3000/assets/s3_buckets" and "66 min old" in warn.message
-    assert alerts.freshness_alerts({"s3_buckets": "WARN"}, {"s3_buckets": "WARN"}, ages, UI) == []  # no repeat
-    [fail] = alerts.freshness_alerts({"s3_buckets": "WARN"}, {"s3_buckets": "FAIL"}, ages, UI)
-    [back] = alerts.freshness_alerts({"s3_buckets": "FAIL"}, {"s3_buckets": "PASS"}, ages, UI)
-    assert (fail.state, back.state, back.previous_state) == ("FAIL", "PASS", "FAIL")
+def _status(level, asset_level=None, age=4000.0, accounts=None, total=None):
+    return alerts.AssetStatus(level, asset_level or level, age, accounts or {}, total, 60, 100)
 
 
-def test_account_alerts_grouped_per_transition():
-    ages = {"s3_buckets": {"111111111111": 10.0, "222222222222": 7000.0, "333333333333": None}}
-    current = {"s3_buckets": {"111111111111": "PASS", "222222222222": "FAIL", "333333333333": "FAIL"}}
-    [alert] = alerts.account_alerts({}, current, ages, UI)
-    assert alert.accounts == ["222222222222", "333333333333"] and alert.asset == "s3_buckets"
-    assert "never refreshed" in alert.message and "116 min old" in alert.message
-    assert alerts.account_alerts({"s3_buckets": alerts.bad_only(current["s3_buckets"])}, current, ages, UI) == []
-    recovered = {"s3_buckets": {"111111111111": "PASS", "222222222222": "PASS", "333333333333": "FAIL"}}
-    [back] = alerts.account_alerts({"s3_buckets": alerts.bad_only(current["s3_buckets"])}, recovered, ages, UI)
-    assert back.state == "PASS" and back.accounts == ["222222222222"]
+def test_asset_alerts_once_per_change():
+    memo = lambda st: {"s3_buckets": st.memo()}  # noqa: E731
+    fresh, warn, fail = _status("PASS", age=10.0), _status("WARN"), _status("FAIL", age=7000.0)
+    assert alerts.asset_alerts({}, {"s3_buckets": fresh}, UI) == []  # first sighting of PASS: nothing
+    [w] = alerts.asset_alerts(memo(fresh), {"s3_buckets": warn}, UI)
+    assert w.url == "http://ui:3000/assets/s3_buckets" and "66 min old" in w.message
+    assert (w.kind, w.state, w.previous_state) == ("freshness", "WARN", "PASS")
+    assert "warn after 60 min, fail after 100 min" in w.message
+    assert alerts.asset_alerts(memo(warn), {"s3_buckets": warn}, UI) == []  # no repeat
+    [f] = alerts.asset_alerts(memo(warn), {"s3_buckets": fail}, UI)
+    [back] = alerts.asset_alerts(memo(fail), {"s3_buckets": fresh}, UI)
+    assert (f.state, back.state, back.previous_state) == ("FAIL", "PASS", "FAIL")
+    assert alerts.asset_alerts(memo(fresh), {"s3_buckets": _status("UNKNOWN", age=None)}, UI) == []
+
+
+def test_asset_and_its_accounts_are_one_alert():
+    a, b, c = "111111111111", "222222222222", "333333333333"
+    stale = _status("FAIL", "FAIL", 7000.0, {a: ("FAIL", 7000.0), b: ("FAIL", 7100.0), c: ("FAIL", None)}, 3)
+    [alert] = alerts.asset_alerts({"s3_buckets": _status("PASS", age=1.0).memo()}, {"s3_buckets": stale}, UI)
+    assert alert.accounts == [a, b, c] and alert.asset == "s3_buckets" and alert.state == "FAIL"
+    assert "3 of 3 account(s) stale" in alert.message and f"{a} FAIL (116 min old)" in alert.message
+    assert f"{c} FAIL (never refreshed)" in alert.message
+    assert alert.details["accounts"][b] == {"level": "FAIL", "age_seconds": 7100.0}
+    assert alerts.asset_alerts({"s3_buckets": stale.memo()}, {"s3_buckets": stale}, UI) == []
+    # One account refreshed (the asset is fresh again at asset level), two still stale: one alert, naming both.
+    partly = _status("FAIL", "PASS", 5.0, {b: ("FAIL", 7100.0), c: ("FAIL", None)}, 3)
+    [alert] = alerts.asset_alerts({"s3_buckets": stale.memo()}, {"s3_buckets": partly}, UI)
+    assert alert.kind == "account_staleness" and alert.details["recovered_accounts"] == [a]
+    assert "fresh again: 111111111111" in alert.message and alert.accounts == [b, c]
+    [back] = alerts.asset_alerts({"s3_buckets": partly.memo()}, {"s3_buckets": _status("PASS", age=1.0)}, UI)
+    assert back.state == "PASS" and back.accounts == [b, c]
+
+
+def test_worst():
+    assert alerts.worst("PASS", "FAIL", "WARN") == "FAIL"
+    assert alerts.worst("PASS", "UNKNOWN", None) == "PASS"
+    assert alerts.worst("NOT_APPLICABLE", None) == "UNKNOWN"
 
 
 def test_run_failure_alerts_name_accounts():
@@ -66,6 +89,12 @@ def test_run_failure_alerts_name_accounts():
                                  "failed_accounts": {"222222222222": "AccessDenied"}}], UI)
     assert alert.accounts == ["222222222222"] and alert.url == "http://ui:3000/runs/r1"
     assert "s3_buckets failed for account(s) 222222222222" in alert.message
+    [alert] = alerts.run_failure_alerts(
+        "r2", "inventory_job", [{"asset": "sqs_queues", "error": "1 of 3 accounts failed",
+                                 "failed_accounts": {"222222222222": "AllRegionsFailed: ..."},
+                                 "regional_errors": {"111111111111": {"us-west-2": "ListQueues: AccessDenied: no"}}}], UI)
+    assert "regions that failed (previous entries kept): 111111111111 us-west-2: ListQueues: AccessDenied" in alert.message
+    assert alert.details["regional_errors"] == {"111111111111": {"us-west-2": "ListQueues: AccessDenied: no"}}
 
 
 def test_compat_key_names():
