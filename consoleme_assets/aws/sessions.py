@@ -16,7 +16,7 @@ import boto3
 import botocore.session
 from botocore.config import Config
 from botocore.credentials import RefreshableCredentials
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, DataNotFoundError
 
 from ..settings import Settings
 
@@ -108,8 +108,7 @@ class AwsSessions:
             return session
 
     def _sts(self) -> Any:
-        endpoint = self.settings.sts_endpoint() or self.settings.endpoint_url
-        return self._hub.client("sts", region_name=self.settings.region, endpoint_url=endpoint, config=self.config)
+        return self.client("sts")  # the hub's, cached; clients are thread-safe
 
     def _assume(self, key: _SessionKey) -> boto3.Session:
         role_arn = f"arn:aws:iam::{key.account_id}:role/{key.role_name}"
@@ -163,8 +162,12 @@ class AwsSessions:
             return
         with self._warm_lock:
             if service not in self._warmed:
-                self._hub.client(service, region_name=self.settings.region, endpoint_url=self.settings.endpoint_url,
-                                 config=self.config)
+                client = self._hub.client(service, region_name=self.settings.region,
+                                          endpoint_url=self.settings.endpoint_url, config=self.config)
+                try:  # loaded by the first get_paginator of each client otherwise
+                    self._loader.load_service_model(service, "paginators-1", client.meta.service_model.api_version)
+                except DataNotFoundError:
+                    pass
                 self._warmed.add(service)
 
     # -- clients ---------------------------------------------------------------------------------
