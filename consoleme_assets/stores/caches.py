@@ -14,6 +14,7 @@ from typing import Any, Callable
 
 from ..settings import S3Object, Settings
 from .dynamo_store import DynamoStore
+from .encoding import StringMap
 from .redis_store import RedisStore
 from .s3_store import S3Store, s3_uri
 
@@ -178,7 +179,8 @@ class ConsoleMeCaches:
         ds: AccountListDataset = _lookup(ACCOUNT_LIST_DATASETS, name, "account-list")
         report = WriteReport()
         if ds.combined_file is not None:
-            self._put_s3(ds.combined_file(self.settings), self.redis.client.hgetall(ds.redis_key(self.settings)), report)
+            pairs = StringMap(self.redis.client.hscan_iter(ds.redis_key(self.settings), count=1000))
+            self._put_s3(ds.combined_file(self.settings), pairs, report)
         return report
 
     def account_list_from_s3(self, name: str, account_id: str) -> list[str]:

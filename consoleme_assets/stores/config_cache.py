@@ -26,7 +26,7 @@ import redis
 
 from .caches import ConsoleMeCaches
 from .config_format import TTL_SECONDS, dumps_ujson, redis_value, ttl_from, ttl_of, un_wrap_json  # noqa: F401
-from .encoding import dumps_consoleme
+from .encoding import StringMap, dumps_consoleme
 from .s3_store import s3_uri
 
 DYNAMO_KEYS = ["resourceId", "resourceType"]
@@ -298,9 +298,9 @@ class ConfigCacheStore:
 
     def write_combined(self, report: RunWrite) -> RunWrite:
         """The combined S3 file `{arn: value}` from the whole hash (primary region only, as ConsoleMe)."""
-        everything = dict(self.redis.client.hscan_iter(self.key, count=1000))
-        report.remaining = len(everything)
+        everything = StringMap(self.redis.client.hscan_iter(self.key, count=1000))  # streamed, not held
         self._put_s3(self.settings.s3.aws_config_combined, everything, report.notes, report.s3_uris)
+        report.remaining = everything.count if report.s3_uris else self.redis.client.hlen(self.key)
         return report
 
     def read_accounts(self, account_ids: Iterable[str] | None = None) -> dict[str, dict[str, Any]]:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .caches import ConsoleMeCaches, WriteReport
-from .encoding import dumps_consoleme
+from .encoding import StringMap, dumps_consoleme
 
 KINDS = ("roles", "users", "groups", "policies")
 _TYPE_FILES = {"roles": "iam_roles", "users": "iam_users", "groups": "iam_groups", "policies": "iam_policies"}
@@ -143,7 +143,7 @@ class IamCache:
         """cache_all_{roles,users,groups,policies}_v1.json.gz = {arn: entry JSON string} from each whole hash."""
         report = WriteReport()
         for kind in KINDS:
-            data = self.caches.redis.client.hgetall(self.redis_key(kind))
+            data = StringMap(self.caches.redis.client.hscan_iter(self.redis_key(kind), count=1000))
             self.caches._put_s3(getattr(self.settings.s3, _ALL_FILES[kind]), data, report)
         return report
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import tempfile
 import time
 from collections.abc import Callable
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-from .encoding import envelope, open_envelope
+from .encoding import StringMap, envelope, open_envelope, write_envelope
 
 
 class S3Store:
@@ -17,7 +18,16 @@ class S3Store:
         self.clock = clock
 
     def put_json(self, bucket: str, key: str, data: Any) -> int:
-        """Write `data` in the envelope; gzip when the key ends with `.gz`. Returns the bytes written."""
+        """Write `data` in the envelope; gzip when the key ends with `.gz`. Returns the bytes written.
+
+        A `StringMap` is streamed through a spooled temporary file (memory up to 16 MiB, then disk)."""
+        if isinstance(data, StringMap):
+            with tempfile.SpooledTemporaryFile(max_size=16 * 2**20) as body:
+                write_envelope(body, data, int(self.clock()), gz=key.endswith(".gz"))
+                size = body.tell()
+                body.seek(0)
+                self.client.put_object(Bucket=bucket, Key=key, Body=body, ContentLength=size)
+            return size
         body = envelope(data, int(self.clock()), gz=key.endswith(".gz"))
         self.client.put_object(Bucket=bucket, Key=key, Body=body)
         return len(body)

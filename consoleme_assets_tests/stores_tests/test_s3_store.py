@@ -1,6 +1,7 @@
 """The S3 envelope ConsoleMe reads, written to a real (moto) S3 endpoint."""
 
 import gzip
+import io
 import json
 
 import boto3
@@ -44,3 +45,17 @@ def test_identical_data_gives_identical_bytes():
 def test_open_envelope_rejects_other_json():
     with pytest.raises(ValueError, match="no 'data' field"):
         open_envelope(b'{"something": 1}', gz=False)
+
+
+@pytest.mark.parametrize("gz", [True, False])
+def test_streamed_string_map_is_the_same_envelope(gz):
+    """Combined files are streamed from HSCAN; the text must be what envelope() gives for the dict."""
+    from consoleme_assets.stores.encoding import StringMap, envelope, write_envelope
+
+    for pairs in ([], [("arn:aws:iam::1:role/a", '{"x": "é\\n"}'), ("k\"2", "[]")],
+                  [(f"f{i}", f"v{i}") for i in range(2500)] + [("f7", "v7")]):  # a duplicate from HSCAN
+        out = io.BytesIO()
+        data = StringMap(iter(pairs))
+        write_envelope(out, data, 1700000000, gz)
+        assert out.getvalue() == envelope(dict(pairs), 1700000000, gz)
+        assert data.count == len(dict(pairs))
