@@ -115,3 +115,37 @@ def _dismiss_popups(page) -> None:
                     buttons.nth(i).click(timeout=2000)
             except Exception:
                 pass
+
+
+def screenshot_asset_page(base_url: str, artifacts: Path, asset: str, pattern: str, timeout: float = 90) -> tuple[Path, str]:
+    """The asset's page in headless Chromium, once its text matches ``pattern`` (e.g. its freshness state);
+    returns the screenshot and the matched text. Fails (with a screenshot) if the text never shows."""
+    from playwright.sync_api import sync_playwright
+
+    os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
+    shot = artifacts / f"{asset}-asset-page.png"
+    with tempfile.TemporaryDirectory(prefix="e2e-chromium-") as profile, sync_playwright() as pw:
+        context = pw.chromium.launch_persistent_context(
+            profile, executable_path=chromium_path(), headless=True, args=CHROMIUM_FLAGS,
+            viewport={"width": 1600, "height": 1000}, timeout=120_000,
+        )  # fmt: skip
+        page = context.new_page()
+        page.set_default_timeout(120_000)
+        try:
+            page.goto(f"{base_url}/assets/{asset}", wait_until="domcontentloaded")
+            _wait_for_text(page, re.escape(asset), timeout)
+            _dismiss_popups(page)
+            text = _wait_for_text(page, pattern, timeout)
+            time.sleep(2)  # let the page finish rendering before the screenshot
+            page.screenshot(path=str(shot), full_page=True)
+            (artifacts / f"{asset}-asset-page.txt").write_text(text)
+            return shot, re.search(pattern, text, re.IGNORECASE | re.DOTALL).group(0)
+        except BaseException:
+            try:
+                page.screenshot(path=str(artifacts / f"{asset}-asset-page-failure.png"), full_page=True)
+                (artifacts / f"{asset}-asset-page-failure.txt").write_text(page.inner_text("body"))
+            except Exception:
+                pass
+            raise
+        finally:
+            context.close()

@@ -371,3 +371,38 @@ class PostgresServer:
         self.service.stop(grace=60)
         if not self.service.survivors():
             shutil.rmtree(self.work, ignore_errors=True)
+
+
+# --- the production split: webserver and daemon as separate processes on one DAGSTER_HOME -------------------
+
+
+class DagsterWebserver(DagsterDev):
+    """``dagster-webserver`` alone (the UI and GraphQL); schedules, sensors, backfills and the run queue need a
+    :class:`DagsterDaemon` on the same ``DAGSTER_HOME``. GraphQL helpers as for ``dagster dev``."""
+
+    def __init__(self, dagster_home: Path, env: dict[str, str], log_dir: Path, port: int | None = None):
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.dagster_home = dagster_home
+        argv = [str(BIN / "dagster-webserver"), "-h", "127.0.0.1", "-p", str(self.port),
+                "-w", str(REPO / "workspace.yaml")]  # fmt: skip
+        Service.__init__(self, "dagster-webserver", argv, log_dir, {**env, "DAGSTER_HOME": str(dagster_home)})
+
+    def wait_serving(self, timeout: float = 300) -> None:
+        """GraphQL answers and the code location is loaded (daemon health is the daemon's business)."""
+        wait_for("the webserver to answer GraphQL", lambda: self.graphql("{ version }")["version"], timeout,
+                 logs=(self,))  # fmt: skip
+        wait_for("the consoleme_assets code location to load", self._location_loaded, timeout, logs=(self,))
+        self.remember_children()
+
+    def daemons_healthy(self) -> bool:
+        return self._daemons_healthy()
+
+
+class DagsterDaemon(Service):
+    """``dagster-daemon run``: can be stopped and started again while the webserver stays up. ``name`` tells
+    the incarnations' log files apart."""
+
+    def __init__(self, dagster_home: Path, env: dict[str, str], log_dir: Path, name: str = "dagster-daemon"):
+        argv = [str(BIN / "dagster-daemon"), "run", "-w", str(REPO / "workspace.yaml")]
+        super().__init__(name, argv, log_dir, {**env, "DAGSTER_HOME": str(dagster_home)})
