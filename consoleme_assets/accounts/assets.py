@@ -7,6 +7,7 @@ from typing import Any
 import dagster as dg
 
 from ..aws.accounts import active_account_ids, discover_accounts
+from ..json_cache_asset import json_cache_asset
 from ..partitions import sync_account_partitions
 from ..resources import ConsoleMeResource
 
@@ -25,13 +26,11 @@ def accounts_preview(accounts: list[dict[str, Any]], limit: int = 50) -> dg.Tabl
     )
 
 
-@dg.asset(
-    group_name=ACCOUNTS_GROUP,
-    io_manager_key="json_cache_io_manager",
-    kinds={"aws", "redis", "s3"},
-    metadata={"consoleme_dataset": "aws_accounts"},
-    pool="aws_api",
-    tags={"consoleme_assets/dataset": "aws_accounts"},
+@json_cache_asset(
+    "aws_accounts",
+    ACCOUNTS_GROUP,
+    {"aws", "redis", "s3"},
+    calls_aws=True,
 )
 def aws_accounts(context: dg.AssetExecutionContext, consoleme: ConsoleMeResource) -> dg.Output[dict[str, Any]]:
     """Every AWS account, from Organizations (`cache_cloud_accounts.from_aws_organizations`), else the

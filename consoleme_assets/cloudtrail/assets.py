@@ -9,6 +9,7 @@ from typing import Any
 
 import dagster as dg
 
+from ..json_cache_asset import json_cache_asset
 from ..resources import ConsoleMeResource
 from .plugins import CloudTrailErrorsContext, cloudtrail_errors_source
 from .records import validate_counts
@@ -25,12 +26,10 @@ def counts_preview(counts: dict[str, int], limit: int = PREVIEW_ROWS) -> dg.Tabl
     )
 
 
-@dg.asset(
-    group_name=CLOUDTRAIL_GROUP,
-    io_manager_key="json_cache_io_manager",
-    kinds={"dynamodb", "redis"},
-    metadata={"consoleme_dataset": "cloudtrail_errors_by_arn"},
-    tags={"consoleme_assets/dataset": "cloudtrail_errors_by_arn"},
+@json_cache_asset(
+    "cloudtrail_errors_by_arn",
+    CLOUDTRAIL_GROUP,
+    {"dynamodb", "redis"},
 )
 def cloudtrail_errors_by_arn(
     context: dg.AssetExecutionContext, consoleme: ConsoleMeResource

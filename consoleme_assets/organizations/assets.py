@@ -16,6 +16,7 @@ from ..aws.organizations import (
     read_org_tree,
     read_service_control_policies,
 )
+from ..json_cache_asset import json_cache_asset
 from ..resources import ConsoleMeResource
 from .records import count_nodes, merge_org_structures, org_structure, outline, scp_entries
 
@@ -38,13 +39,11 @@ def scps_preview(scps: dict[str, list[dict[str, Any]]], limit: int = PREVIEW_ROW
     return dg.MetadataValue.table(records=rows, schema=schema)
 
 
-@dg.asset(
-    group_name=ORGANIZATIONS_GROUP,
-    io_manager_key="json_cache_io_manager",
-    kinds={"aws", "redis", "s3"},
-    metadata={"consoleme_dataset": "service_control_policies"},
-    pool="aws_api",
-    tags={"consoleme_assets/dataset": "service_control_policies"},
+@json_cache_asset(
+    "service_control_policies",
+    ORGANIZATIONS_GROUP,
+    {"aws", "redis", "s3"},
+    calls_aws=True,
 )
 def service_control_policies(
     context: dg.AssetExecutionContext, consoleme: ConsoleMeResource
@@ -75,13 +74,11 @@ def service_control_policies(
     )
 
 
-@dg.asset(
-    group_name=ORGANIZATIONS_GROUP,
-    io_manager_key="json_cache_io_manager",
-    kinds={"aws", "redis", "s3"},
-    metadata={"consoleme_dataset": "organization_structure"},
-    pool="aws_api",
-    tags={"consoleme_assets/dataset": "organization_structure"},
+@json_cache_asset(
+    "organization_structure",
+    ORGANIZATIONS_GROUP,
+    {"aws", "redis", "s3"},
+    calls_aws=True,
 )
 def organization_structure(
     context: dg.AssetExecutionContext, consoleme: ConsoleMeResource

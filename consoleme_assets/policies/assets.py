@@ -8,6 +8,7 @@ from typing import Any
 import dagster as dg
 
 from ..iam.records import allowed_to_sync_role
+from ..json_cache_asset import json_cache_asset
 from ..resources import ConsoleMeResource
 from ..settings import Settings
 from ..stores.caches import ConsoleMeCaches
@@ -60,13 +61,11 @@ def table_preview(rows: list[dict[str, Any]], limit: int = 25) -> dg.TableMetada
     )
 
 
-@dg.asset(
-    group_name=POLICIES_GROUP,
-    io_manager_key="json_cache_io_manager",
-    metadata={"consoleme_dataset": "policies_table"},
-    kinds={"pandas", "redis", "s3"},
+@json_cache_asset(
+    "policies_table",
+    POLICIES_GROUP,
+    {"pandas", "redis", "s3"},
     deps=UPSTREAM,
-    tags={"consoleme_assets/dataset": "policies_table"},
     description="ALL_POLICIES (Redis string, JSON list of rows) and its S3 copy, built with pandas from the "
     "cached roles, users, buckets, topics, queues, customer managed policies and AWS Config resources.",
 )

@@ -6,6 +6,7 @@ from typing import Any
 import dagster as dg
 
 from ..aws.dynamo_sources import scan_items
+from ..json_cache_asset import json_cache_asset
 from ..resources import ConsoleMeResource
 from .records import policy_requests_cache, principal_of
 
@@ -30,12 +31,10 @@ def requests_preview(requests: list[dict[str, Any]], limit: int = PREVIEW_ROWS) 
     )
 
 
-@dg.asset(
-    group_name=REQUESTS_GROUP,
-    io_manager_key="json_cache_io_manager",
-    kinds={"dynamodb", "redis", "s3"},
-    metadata={"consoleme_dataset": "policy_requests"},
-    tags={"consoleme_assets/dataset": "policy_requests"},
+@json_cache_asset(
+    "policy_requests",
+    REQUESTS_GROUP,
+    {"dynamodb", "redis", "s3"},
 )
 def policy_requests(consoleme: ConsoleMeResource) -> dg.Output[list[dict[str, Any]]]:
     """Every item of the policy requests table (`aws.policy_requests_dynamo_table`), v2 items shown in v3
