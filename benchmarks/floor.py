@@ -35,6 +35,7 @@ from consoleme_assets.aws.inventory import (
     sqs_queue_arns,
 )
 from consoleme_assets.aws.sessions import AwsSessions
+from consoleme_assets.concurrency import completed_in_turn
 from consoleme_assets.iam import records
 from consoleme_assets.settings import Settings, load_settings
 from consoleme_assets.stores import RedisStore, S3Store
@@ -149,14 +150,11 @@ def refresh_dataset(name: str, accounts: list[str], settings: Settings, sessions
     t0 = time.monotonic()
     failed: dict[str, str] = {}
     workers = max(1, min(settings.tuning.max_concurrent_accounts, len(accounts)))
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="account") as pool:
-        futures = {pool.submit(collect, a): a for a in accounts}
-        for future in as_completed(futures):
-            account_id = futures[future]
-            try:
-                write(account_id, future.result())  # on this thread, one account at a time
-            except Exception as exc:  # noqa: BLE001 - counted, as the asset does
-                failed[account_id] = f"{type(exc).__name__}: {exc}"
+    for account_id, future in completed_in_turn(collect, accounts, workers):  # as the asset does
+        try:
+            write(account_id, future.result())  # on this thread, one account at a time
+        except Exception as exc:  # noqa: BLE001 - counted, as the asset does
+            failed[account_id] = f"{type(exc).__name__}: {exc}"
     finalize()
     return {"seconds": round(time.monotonic() - t0, 3), "accounts": len(accounts) - len(failed), "failed": failed}
 

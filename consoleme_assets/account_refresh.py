@@ -12,13 +12,13 @@ If any account failed the step fails naming them, so Dagster marks exactly those
 
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import Any
 
 import dagster as dg
 
 from .accounts.assets import aws_accounts
 from .aws.sessions import describe_aws_error
+from .concurrency import completed_in_turn
 from .partitions import aws_accounts_partitions
 
 Collect = Callable[[str], Any]  # account id -> records
@@ -44,31 +44,28 @@ def refresh_accounts(
         t0 = time.monotonic()
         return collect(account_id), time.monotonic() - t0
 
-    with ThreadPoolExecutor(max_workers=max(1, min(max_workers, len(accounts))), thread_name_prefix="account") as pool:
-        futures = {pool.submit(timed_collect, a): a for a in accounts}
-        for future in as_completed(futures):
-            account_id = futures[future]
-            try:
-                records, seconds = future.result()
-                t0 = time.monotonic()
-                metadata = write(account_id, records)  # writes happen on this thread, one account at a time
-            except Exception as exc:  # one account's failure must not stop the others
-                failed[account_id] = describe_aws_error(exc)
-                context.log.error(f"account {account_id}: refresh failed: {failed[account_id]}")
-                continue
-            landed.append(account_id)
-            if held is not None:
-                yield dg.AssetMaterialization(asset_key=context.asset_key, partition=held[0], metadata=held[1])
-            held = (account_id, {
-                "account_id": dg.MetadataValue.text(account_id),
-                "fetch_seconds": dg.MetadataValue.float(round(seconds, 3)),
-                "write_seconds": dg.MetadataValue.float(round(time.monotonic() - t0, 3)),
-                **(describe(records) if describe else {}),
-                **metadata,
-            })
-            del records  # keep memory flat: only metadata survives the account
-            if len(landed) % 25 == 0:
-                context.log.info(f"{len(landed)}/{len(accounts)} accounts refreshed")
+    for account_id, future in completed_in_turn(timed_collect, accounts, min(max_workers, len(accounts))):
+        try:
+            records, seconds = future.result()
+            t0 = time.monotonic()
+            metadata = write(account_id, records)  # writes happen on this thread, one account at a time
+        except Exception as exc:  # one account's failure must not stop the others
+            failed[account_id] = describe_aws_error(exc)
+            context.log.error(f"account {account_id}: refresh failed: {failed[account_id]}")
+            continue
+        landed.append(account_id)
+        if held is not None:
+            yield dg.AssetMaterialization(asset_key=context.asset_key, partition=held[0], metadata=held[1])
+        held = (account_id, {
+            "account_id": dg.MetadataValue.text(account_id),
+            "fetch_seconds": dg.MetadataValue.float(round(seconds, 3)),
+            "write_seconds": dg.MetadataValue.float(round(time.monotonic() - t0, 3)),
+            **(describe(records) if describe else {}),
+            **metadata,
+        })
+        del records, future  # keep memory flat: only metadata survives the account
+        if len(landed) % 25 == 0:
+            context.log.info(f"{len(landed)}/{len(accounts)} accounts refreshed")
 
     shared: dict[str, Any] = {}
     finalize_error = None
