@@ -184,12 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--accounts", help="comma-separated ids (default: active accounts in ALL_AWS_ACCOUNTS)")
     parser.add_argument("--datasets", default=",".join(DATASETS))
     parser.add_argument("--json-out")
-    parser.add_argument("--speedups", default="", help="comma-separated benchmarks.speedups to apply first")
     args = parser.parse_args(argv)
-    if args.speedups:
-        from .speedups import apply
-
-        apply(args.speedups.split(","))
     result = run_floor(args.accounts.split(",") if args.accounts else None, tuple(args.datasets.split(",")))
     text = json.dumps(result, indent=2)
     if args.json_out:

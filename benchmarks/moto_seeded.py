@@ -158,6 +158,16 @@ def create_hub_tables(endpoint_url: str) -> None:
         )
 
 
+def _with_latency(app, seconds: float):
+    """A WSGI wrapper that delays every answer; sleeping costs no CPU, so moto's own cost is unchanged."""
+
+    def delayed(environ, start_response):
+        time.sleep(seconds)
+        return app(environ, start_response)
+
+    return delayed
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.moto_seeded", description=__doc__.split("\n\n")[0])
     parser.add_argument("--host", default="127.0.0.1")
@@ -168,6 +178,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config-rows", type=int, default=20, help="AWS Config rows per account and region")
     parser.add_argument("--manifest", help="write the manifest JSON here when ready")
     parser.add_argument("--parent-pid", type=int, default=None)
+    parser.add_argument("--latency-ms", type=float, default=0.0,
+                        help="sleep this long before answering each request (AWS is not on loopback)")
     args = parser.parse_args(argv)
 
     os.environ.pop("MOTO_ACCOUNT_ID", None)
@@ -177,8 +189,10 @@ def main(argv: list[str] | None = None) -> int:
     from werkzeug.serving import make_server
 
     manifest = seed(args.accounts, args.roles, args.users, args.config_rows)
-    server = make_server(args.host, args.port, DomainDispatcherApplication(create_backend_app), threaded=True,
-                         request_handler=MotoRequestHandler)
+    app = DomainDispatcherApplication(create_backend_app)
+    if args.latency_ms > 0:
+        app = _with_latency(app, args.latency_ms / 1000)
+    server = make_server(args.host, args.port, app, threaded=True, request_handler=MotoRequestHandler)
     import logging
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)

@@ -108,7 +108,7 @@ def redis_memory(url: str) -> dict[str, int]:
 
 
 class SeededMoto:
-    def __init__(self, accounts: int, roles: int, workdir: Path, config_rows: int):
+    def __init__(self, accounts: int, roles: int, workdir: Path, config_rows: int, latency_ms: float = 0.0):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.manifest_path = workdir / f"moto-{accounts}.json"
@@ -116,7 +116,7 @@ class SeededMoto:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "benchmarks.moto_seeded", "--port", str(self.port), "--accounts", str(accounts),
              "--roles", str(roles), "--config-rows", str(config_rows), "--manifest", str(self.manifest_path),
-             "--parent-pid", str(os.getpid())],
+             "--parent-pid", str(os.getpid()), "--latency-ms", str(latency_ms)],
             cwd=REPO, stdout=self.log, stderr=subprocess.STDOUT,
         )
         t0 = time.monotonic()
@@ -144,20 +144,20 @@ class SeededMoto:
 
 
 def bench_size(accounts: int, roles: int, redis_url: str, workdir: Path, config_rows: int,
-               max_concurrent: int | None, speedups: tuple[str, ...] = (), storage: str = "sqlite") -> dict[str, Any]:
+               max_concurrent: int | None, storage: str = "sqlite",
+               latency_ms: float = 0.0) -> dict[str, Any]:
     redis.Redis.from_url(redis_url).flushdb()
-    moto = SeededMoto(accounts, roles, workdir, config_rows)
+    moto = SeededMoto(accounts, roles, workdir, config_rows, latency_ms)
     home = workdir / f"dagster_home_{accounts}"
     try:
         with dagster_instance(storage, home, workdir) as instance_env:
-            return _bench_size(accounts, roles, redis_url, workdir, max_concurrent, speedups, storage, moto, home,
-                               instance_env)
+            return _bench_size(accounts, roles, redis_url, workdir, max_concurrent, storage, moto, home, instance_env)
     finally:
         moto.stop()
 
 
 def _bench_size(accounts: int, roles: int, redis_url: str, workdir: Path, max_concurrent: int | None,
-                speedups: tuple[str, ...], storage: str, moto: SeededMoto, home: Path,
+                storage: str, moto: SeededMoto, home: Path,
                 instance_env: dict[str, str]) -> dict[str, Any]:
     config = BENCH_CONFIG
     if max_concurrent:
@@ -186,15 +186,6 @@ def _bench_size(accounts: int, roles: int, redis_url: str, workdir: Path, max_co
                                   workdir / f"dagster-{accounts}.log")
     out["dagster"]["redis"] = redis_memory(redis_url)
     out["dagster"]["output"] = Path(out["dagster"]["log"]).read_text().strip().splitlines()[-12:]
-    for name in speedups:  # the same two runs with a candidate speed-up applied (benchmarks.speedups)
-        floor_s = workdir / f"floor-{name}-{accounts}.json"
-        out[f"floor+{name}"] = run_measured(floor + ["--speedups", name, "--json-out", str(floor_s)], env,
-                                            workdir / f"floor-{name}-{accounts}.log")
-        out[f"floor+{name}"]["detail"] = json.loads(floor_s.read_text())
-        out[f"dagster+{name}"] = run_measured(
-            [sys.executable, "-m", "benchmarks.speedups", name, "--", "refresh", "--select",
-             ",".join(PER_ACCOUNT_ASSETS)], env, workdir / f"dagster-{name}-{accounts}.log")
-        out[f"dagster+{name}"]["output"] = Path(out[f"dagster+{name}"]["log"]).read_text().strip().splitlines()[-12:]
     out["partitions"] = out["floor"]["detail"]["accounts"]
     out["ratio"] = round(out["dagster"]["wall_seconds"] / out["floor"]["wall_seconds"], 3)
     out["ratio_in_datasets"] = _in_run_ratio(out)
@@ -230,9 +221,6 @@ def summary_lines(report: dict[str, Any]) -> list[str]:
             f" (load avg after floor {f.get('loadavg_1min_after')}, after dagster {d.get('loadavg_1min_after')})",
             f"{n}: ratio dagster/floor {s['ratio']:.2f}x wall, {s['ratio_in_datasets']}x in-run "
             f"(target <= {TARGET_RATIO}x: {'met' if s['ratio'] <= TARGET_RATIO else 'NOT met'})",
-            *[f"{n}: with speed-up {k.split('+', 1)[1]}: {k.split('+')[0]} wall {v['wall_seconds']:.1f}s, "
-              f"peak RSS {mib(v['peak_rss_bytes'])}, exit {v['exit_code']}"
-              for k, v in s.items() if "+" in k],
             f"{n}: Redis used_memory {mib(d['redis']['used_memory_bytes'])} (peak {mib(d['redis']['used_memory_peak_bytes'])})",
         ]
     p = report.get("policies_table")
@@ -250,7 +238,8 @@ def write_markdown(report: dict[str, Any], path: Path) -> None:
           f"Machine: {m['cpus']} vCPU, {m['memory_gib']} GiB, {m['platform']}, Python {m['python']}. "
           f"Run at {report['started']}; total {report['total_seconds']:.0f} s. "
           f"max_concurrent_accounts = {report['max_concurrent_accounts']}. "
-          f"Dagster instance storage: {report.get('dagster_storage', 'sqlite')}.", "",
+          f"Dagster instance storage: {report.get('dagster_storage', 'sqlite')}. "
+          f"Added latency per AWS call: {report.get('aws_latency_ms', 0):g} ms.", "",
           "N counts account partitions (the seeded members plus the hub). Ratio = dagster wall / floor wall, "
           "both as subprocesses (interpreter start and imports included); in-run = the CLI's per-account run "
           "time / the floor's time inside its datasets.", "",
@@ -289,11 +278,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--policies-rows", type=int, default=100_000, help="policies_table size (0: skip)")
     parser.add_argument("--max-concurrent-accounts", type=int, default=None,
                         help="override consoleme_assets.max_concurrent_accounts (default: the setting, 8)")
-    parser.add_argument("--speedups", default="",
-                        help="also measure floor and dagster with these benchmarks.speedups applied (e.g. shared-loader)")
     parser.add_argument("--dagster-storage", choices=("sqlite", "postgres"), default="sqlite",
                         help="the instance the refresh records into: dagster.yaml (SQLite) or deploy/dagster.yaml "
                              "(PostgreSQL, a throwaway local cluster with fsync on)")
+    parser.add_argument("--aws-latency-ms", type=float, default=0.0,
+                        help="delay every moto answer by this much (loopback moto answers in ~1 ms, AWS in tens)")
     parser.add_argument("--out", default=str(REPO / "benchmarks"), help="where report.md/report.json go")
     args = parser.parse_args(argv)
     out_dir = Path(args.out)
@@ -307,13 +296,14 @@ def main(argv: list[str] | None = None) -> int:
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
                     "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)},
         "max_concurrent_accounts": args.max_concurrent_accounts or 8, "dagster_storage": args.dagster_storage,
+        "aws_latency_ms": args.aws_latency_ms,
         "sizes": [],
     }
     with start_redis_server(kind="auto") as server:
         url = server.url.rsplit("/", 1)[0] + "/0"
         for n in sizes:
             report["sizes"].append(bench_size(n, args.roles, url, workdir, args.config_rows, args.max_concurrent_accounts,
-                                             tuple(x for x in args.speedups.split(",") if x), args.dagster_storage))
+                                             args.dagster_storage, args.aws_latency_ms))
             for line in summary_lines({"sizes": report["sizes"][-1:]}):
                 print(line, flush=True)
         if args.policies_rows:
