@@ -207,16 +207,7 @@ def test_failed_run_alert_names_failed_accounts(instance, tmp_path):
 
     result = dg.materialize([s3_buckets], instance=instance, partition_key=B, raise_on_error=False)
     assert not result.success
-    run = instance.get_run_by_id(result.run_id)
-    failure_event = next(e for e in result.all_events if e.event_type == dg.DagsterEventType.RUN_FAILURE)
-    with webhook_receiver() as (url, received):
-        consoleme = resource(config_file(tmp_path, {"alerts": {"notifiers": ["webhook"], "webhook_url": url}}))
-        with dg.build_run_status_sensor_context(
-            sensor_name="consoleme_run_failure_alerts", dagster_event=failure_event, dagster_instance=instance,
-            dagster_run=run, resources={"consoleme": consoleme},
-        ) as status_context:
-            consoleme_run_failure_alerts(status_context.for_run_failure())
-    [alert] = received
+    [alert] = failure_alerts(instance, result, tmp_path)
     assert alert["asset"] == "s3_buckets" and alert["accounts"] == [B]
     assert alert["url"] == f"http://127.0.0.1:3000/runs/{result.run_id}"
 
@@ -249,16 +240,7 @@ def test_failed_run_alert_names_the_regions_that_failed(instance, tmp_path):
     assert not result.success
     landed = {m.partition: m.metadata for m in result.asset_materializations_for_node("sqs_queues")}
     assert sorted(landed) == [A, C] and landed[A]["regions_failed"].value == {"us-west-2": throttled}
-    run = instance.get_run_by_id(result.run_id)
-    failure_event = next(e for e in result.all_events if e.event_type == dg.DagsterEventType.RUN_FAILURE)
-    with webhook_receiver() as (url, received):
-        consoleme = resource(config_file(tmp_path, {"alerts": {"notifiers": ["webhook"], "webhook_url": url}}))
-        with dg.build_run_status_sensor_context(
-            sensor_name="consoleme_run_failure_alerts", dagster_event=failure_event, dagster_instance=instance,
-            dagster_run=run, resources={"consoleme": consoleme},
-        ) as status_context:
-            consoleme_run_failure_alerts(status_context.for_run_failure())
-    [alert] = received
+    [alert] = failure_alerts(instance, result, tmp_path)
     assert alert["asset"] == "sqs_queues" and alert["accounts"] == [B]
     text = alert["message"]
     assert f"sqs_queues failed for account(s) {B}" in text
@@ -301,3 +283,17 @@ def test_cloudwatch_metrics_per_asset_and_account(instance, tmp_path, aws_env, m
     assert ("rows", (("Account", A), ("Asset", "s3_buckets"))) in found
     assert ("fetch_seconds", (("Account", A), ("Asset", "s3_buckets"))) in found
     assert ("time_since_last_success", (("Asset", "s3_buckets"),)) in found
+
+
+def failure_alerts(instance, result, tmp_path) -> list[dict]:
+    """What consoleme_run_failure_alerts posts to a webhook for the failed run `result`."""
+    run = instance.get_run_by_id(result.run_id)
+    failure_event = next(e for e in result.all_events if e.event_type == dg.DagsterEventType.RUN_FAILURE)
+    with webhook_receiver() as (url, received):
+        consoleme = resource(config_file(tmp_path, {"alerts": {"notifiers": ["webhook"], "webhook_url": url}}))
+        with dg.build_run_status_sensor_context(
+            sensor_name="consoleme_run_failure_alerts", dagster_event=failure_event, dagster_instance=instance,
+            dagster_run=run, resources={"consoleme": consoleme},
+        ) as status_context:
+            consoleme_run_failure_alerts(status_context.for_run_failure())
+    return list(received)
