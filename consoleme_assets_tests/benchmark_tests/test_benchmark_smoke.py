@@ -30,6 +30,9 @@ def test_benchmark_runs_and_writes_report(tmp_path: Path) -> None:
     assert not any(d["failed"] for d in size["floor"]["detail"]["datasets"].values())
     assert size["ratio"] > 0 and size["dagster"]["redis"]["used_memory_bytes"] > 0
     assert report["policies_table"]["rows"] > 1000
+    cost = size["event_cost"]  # the event-log probe ran on the same instance, 3 partitions x 6 assets
+    assert cost["partitions"] == 18 and cost["planned_ms_per_event"] > 0 and cost["materialization_ms_per_event"] > 0
+    assert "Dagster event log (sqlite)" in proc.stdout
     md = (tmp_path / "report.md").read_text()
     assert "ratio" in md and "policies_table" in md
     assert "ratio dagster/floor" in proc.stdout and "policies_table" in proc.stdout
