@@ -40,9 +40,8 @@ check: install
 
 # The tests start their own redis-server and moto server on free loopback ports (one pair per xdist worker);
 # the e2e tests (marker e2e; `-m 'not e2e'` skips them) also start the sandbox, PostgreSQL and `dagster dev`.
-# One worker more than CPUs, stealing work: the live staleness test spends most of its ~10 minutes asleep.
 test: install redis-server e2e-system-deps check
-	$(BIN)/pytest -q -n $$(( $$(nproc) + 1 )) --dist worksteal
+	$(BIN)/pytest -q -n auto
 
 # Sandbox (seeded moto org + Redis) in the background, then the Dagster UI on 127.0.0.1:3000.
 dev: install

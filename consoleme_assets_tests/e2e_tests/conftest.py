@@ -25,9 +25,6 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if "e2e_tests" in str(item.fspath):
             item.add_marker(pytest.mark.e2e)
-    # The live staleness test takes ~10 minutes, mostly waiting for freshness windows to pass: start it first,
-    # so the other xdist workers (`make test` runs one more than there are CPUs) work through the rest meanwhile.
-    items.sort(key=lambda item: 0 if "test_staleness_alerts" in str(item.fspath) else 1)
 
 
 @dataclass
