@@ -190,8 +190,16 @@ def run_flow(dev: DagsterDev, redis_url: str, logs: tuple[Service, ...]) -> Flow
     timings["backfill"] = time.monotonic() - t0
 
     # Every per-account asset now reports every partition materialized.
+    # (Polled: right after the runs end, Dagster's partition-status cache can still count them as materializing.)
     for key in per_account:
-        stats = dev.graphql(PARTITION_KEYS, {"path": key.split("/")})["assetNodeOrError"]["partitionStats"]
+        stats: dict = {}
+
+        def settled(key: str = key) -> bool:
+            nonlocal stats
+            stats = dev.graphql(PARTITION_KEYS, {"path": key.split("/")})["assetNodeOrError"]["partitionStats"]
+            return stats["numMaterializing"] == 0 and stats["numMaterialized"] == len(accounts)
+
+        wait_for(f"{key}'s partition status to settle", settled, 120, logs=logs, interval=2)
         assert stats["numPartitions"] == len(accounts) and stats["numMaterialized"] == len(accounts), (key, stats)
         assert stats["numFailed"] == 0, (key, stats)
 
