@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 import threading
 import time
 from collections import Counter
@@ -157,6 +159,10 @@ class Stack:
         port = free_port()  # alert links name the UI: the config needs the port before the webserver starts
         config = write_config(tmp_path / "consoleme.yaml", self.names, self.webhook.url, f"http://127.0.0.1:{port}")
         self.env["CONSOLEME_ASSETS_CONFIG"] = str(config)
+        # Create the instance's storage once, first: the webserver and the daemon starting on an empty home at the
+        # same moment race on its alembic migrations ("more than one head present").
+        subprocess.run([str(Path(sys.executable).parent / "dagster"), "instance", "migrate"], check=True,
+                       env={**self.env, "DAGSTER_HOME": str(self.home)}, capture_output=True, timeout=300)
         self.web = DagsterWebserver(self.home, self.env, self.logs, port=port)
         self.started.append(self.web)
         self.daemons: list[DagsterDaemon] = []
