@@ -43,7 +43,8 @@ check: install
 test: install redis-server e2e-system-deps check
 	$(BIN)/pytest -q -n auto
 
-# Sandbox (seeded moto org + Redis) in the background, then the Dagster UI on 127.0.0.1:3000.
+# Sandbox (seeded moto org + Redis) in the background, then the Dagster UI on 127.0.0.1:3000. The terminal shows
+# warnings, alerts and one line per run (dagster.yaml's python_log_level); every event is in the UI.
 dev: install
 	@mkdir -p "$(DAGSTER_HOME)" && cp dagster.yaml "$(DAGSTER_HOME)/dagster.yaml"
 	@rm -f .sandbox/env; \
@@ -54,7 +55,7 @@ dev: install
 	  kill -0 $$sandbox 2>/dev/null || { echo "sandbox failed to start" >&2; exit 1; }; \
 	  sleep 0.25; \
 	done; \
-	source .sandbox/env && $(BIN)/dagster dev -h 127.0.0.1 -p 3000 -w workspace.yaml
+	source .sandbox/env && $(BIN)/dagster dev --log-level warning -h 127.0.0.1 -p 3000 -w workspace.yaml
 
 clean:
 	rm -rf $(VENV) .dagster_home .sandbox .pytest_cache

@@ -10,6 +10,7 @@ If any account failed the step fails naming them, so Dagster marks exactly those
 (planned-but-not-materialized partitions of a failed run).
 """
 
+import functools
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -18,7 +19,9 @@ import dagster as dg
 
 from .accounts.assets import aws_accounts
 from .aws.sessions import describe_aws_error
-from .concurrency import completed_in_turn
+from .concurrency import DATASET_TAG, completed_in_turn, dataset_pool
+from .observability.checks import account_check_specs, evaluate_checks
+from .observability.freshness import window_for
 from .partitions import aws_accounts_partitions
 
 Collect = Callable[[str], Any]  # account id -> records
@@ -92,21 +95,54 @@ def refresh_accounts(
         )
 
 
-def per_account_asset(name: str, description: str, group_name: str, **kwargs: Any):
-    """The shared shape of a per-account dataset: account partitions, many accounts per run."""
-    return dg.asset(
-        name=name,
-        description=description,
-        group_name=group_name,
-        partitions_def=aws_accounts_partitions,
-        # One run for any number of accounts; accounts are fetched concurrently inside it.
-        backfill_policy=dg.BackfillPolicy.single_run(),
-        output_required=False,
-        io_manager_key=kwargs.pop("io_manager_key", "account_lists_io_manager"),
-        deps=[aws_accounts],
-        kinds=kwargs.pop("kinds", {"aws", "redis", "s3"}),
-        metadata={"consoleme_dataset": name},
-        pool="aws_api",
-        tags={"consoleme_assets/dataset": name},
-        **kwargs,
-    )
+def per_account_asset(
+    name: str, description: str, group_name: str, kinds: set[str] | None = None,
+    io_manager_key: str = "account_lists_io_manager",
+):
+    """The shared shape of a per-account dataset: account partitions, many accounts per run, one pool per dataset
+    (so a second refresh of it queues, whatever launched it), and its checks evaluated in the same step.
+
+    The decorated function yields the refresh's materializations (`refresh_accounts`). After it, even when some
+    accounts failed, the selected checks run on what is cached now; then the failure, if any, is raised. A
+    check-only selection (the checks job, the cache-presence sensor) runs the checks alone, without a partition.
+    """
+
+    def decorate(refresh: Callable[..., Iterator[dg.AssetMaterialization]]) -> dg.AssetsDefinition:
+        @dg.multi_asset(
+            name=name,
+            specs=[dg.AssetSpec(
+                name,
+                description=description,
+                group_name=group_name,
+                partitions_def=aws_accounts_partitions,
+                deps=[aws_accounts],
+                kinds=kinds or {"aws", "redis", "s3"},
+                metadata={"consoleme_dataset": name},
+            ).with_io_manager_key(io_manager_key)],  # loads all accounts for a downstream asset's input
+            check_specs=account_check_specs(name),
+            can_subset=True,  # checks without a refresh
+            # One run for any number of accounts; accounts are fetched concurrently inside it.
+            backfill_policy=dg.BackfillPolicy.single_run(),
+            pool=dataset_pool(name),
+            op_tags={DATASET_TAG: name},
+        )
+        @functools.wraps(refresh)
+        def refresh_then_check(context: dg.AssetExecutionContext, **resources: Any):
+            failure: dg.Failure | None = None
+            if context.selected_asset_keys:
+                try:
+                    yield from refresh(context, **resources)
+                except dg.Failure as exc:  # some accounts failed: still check what is cached, then fail
+                    failure = exc
+            consoleme = resources["consoleme"]
+            checks = evaluate_checks(
+                sorted(context.selected_asset_check_keys), consoleme.caches(), context.instance,
+                window_for(name, consoleme.settings),
+            )
+            yield from checks
+            if failure is not None:
+                raise failure
+
+        return refresh_then_check
+
+    return decorate

@@ -4,14 +4,22 @@ from typing import Any
 
 import dagster as dg
 
+from .concurrency import DATASET_TAG
 from .partitions import aws_accounts_partitions
 
 # `*/45` fires at :00 and :45; these four crons give a true 45-minute cadence.
 EVERY_45_MINUTES = ["0 0-21/3 * * *", "45 0-21/3 * * *", "30 1-22/3 * * *", "15 2-23/3 * * *"]
 
 
-def all_accounts_run_request(context: dg.ScheduleEvaluationContext, dataset: str):
-    """One run over every account partition (range tags), tagged with the dataset so only one runs at a time."""
+def dataset_job(name: str, assets: list[dg.AssetsDefinition], **kwargs: Any):
+    """An asset job whose runs carry the run tag `consoleme_assets/dataset` = the datasets it refreshes, comma
+    separated (for filtering runs in the UI; the one-at-a-time limit is the datasets' pools)."""
+    names = sorted(k.to_user_string() for a in assets for k in a.keys)
+    return dg.define_asset_job(name, selection=assets, tags={DATASET_TAG: ",".join(names)}, **kwargs)
+
+
+def all_accounts_run_request(context: dg.ScheduleEvaluationContext):
+    """One run over every account partition (range tags)."""
     keys = context.instance.get_dynamic_partitions(aws_accounts_partitions.name)
     if not keys:
         return dg.SkipReason("no account partitions yet: materialize aws_accounts first")
@@ -20,7 +28,6 @@ def all_accounts_run_request(context: dg.ScheduleEvaluationContext, dataset: str
         tags={
             "dagster/asset_partition_range_start": keys[0],
             "dagster/asset_partition_range_end": keys[-1],
-            "consoleme_assets/dataset": dataset,
         },
     )
 
@@ -33,14 +40,12 @@ def every(schedule_name: str, cron: str | list[str], job: Any) -> dg.ScheduleDef
     )
 
 
-def every_for_all_accounts(
-    schedule_name: str, cron: str | list[str], job: Any, dataset: str
-) -> dg.ScheduleDefinition:
+def every_for_all_accounts(schedule_name: str, cron: str | list[str], job: Any) -> dg.ScheduleDefinition:
     """A schedule that runs a per-account `job` over every account partition, in one run."""
 
     @dg.schedule(name=schedule_name, cron_schedule=cron, target=job, execution_timezone="UTC",
                  default_status=dg.DefaultScheduleStatus.RUNNING)
     def _schedule(context: dg.ScheduleEvaluationContext):
-        return all_accounts_run_request(context, dataset)
+        return all_accounts_run_request(context)
 
     return _schedule

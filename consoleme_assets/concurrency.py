@@ -1,10 +1,20 @@
-"""Fetching accounts on a thread pool without buffering them all."""
+"""Fetching accounts on a thread pool without buffering them all; the per-dataset pools and run tag."""
 
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import TypeVar
 
 Item = TypeVar("Item")
+
+# Run tag naming the dataset(s) a run refreshes, set on every job and schedule launch (for filtering runs).
+DATASET_TAG = "consoleme_assets/dataset"
+
+
+def dataset_pool(name: str) -> str:
+    """The Dagster pool of a dataset's step. dagster.yaml gives every pool one slot per run (`granularity: run`):
+    a second refresh of the same dataset queues until the first ends, however it was launched (UI, backfill,
+    schedule, sensor); run tags cannot do that for UI launches, which carry no job tags."""
+    return f"consoleme/{name}"
 
 
 def completed_in_turn(fn: Callable[[Item], object], items: Iterable[Item], max_workers: int,

@@ -5,18 +5,16 @@ from typing import Any
 
 import dagster as dg
 
+from .concurrency import dataset_pool
 
-def json_cache_asset(name: str, group_name: str, kinds: set[str], calls_aws: bool = False, **kwargs: Any):
-    """`calls_aws`: the asset calls AWS APIs, so it shares the `aws_api` pool with the per-account assets."""
-    if calls_aws:
-        kwargs["pool"] = "aws_api"
+
+def json_cache_asset(name: str, group_name: str, kinds: set[str], **kwargs: Any):
     return dg.asset(
         name=name,
         group_name=group_name,
         io_manager_key="json_cache_io_manager",
         kinds=kinds,
         metadata={"consoleme_dataset": name},
-        # One refresh of a dataset at a time (dagster.yaml's tag concurrency limit).
-        tags={"consoleme_assets/dataset": name},
+        pool=dataset_pool(name),  # one refresh of a dataset at a time, however launched
         **kwargs,
     )

@@ -68,6 +68,7 @@ def run_refresh(
 ) -> list[str]:
     """Materialize `names`; returns one line per failure (empty = all good)."""
     assets = list(defs.assets or [])
+    checks = list(defs.asset_checks or [])  # selecting an asset selects its checks: they run after it
     specs = {s.key.to_user_string(): s for s in defs.resolve_all_asset_specs()}
     resources = defs.resources or {}
     run_config = {} if verbose else QUIET
@@ -79,8 +80,13 @@ def run_refresh(
     failures: list[str] = []
 
     def materialize(selection: list[str], tags: dict[str, str] | None = None) -> dg.ExecuteInProcessResult:
-        return dg.materialize(assets, selection=selection, instance=instance, resources=resources, tags=tags,
-                              raise_on_error=False, run_config=run_config)
+        result = dg.materialize([*assets, *checks], selection=selection, instance=instance, resources=resources,
+                                tags=tags, raise_on_error=False, run_config=run_config)
+        for evaluation in result.get_asset_check_evaluations():
+            if not evaluation.passed:
+                out(f"{evaluation.asset_key.to_user_string()}: check {evaluation.check_name} failed: "
+                    f"{evaluation.description}")
+        return result
 
     def report(selection: list[str], result: dg.ExecuteInProcessResult, seconds: float) -> None:
         done, failed = materialized(result), step_failures(result)

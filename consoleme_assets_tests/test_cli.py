@@ -36,6 +36,31 @@ def test_refresh_everything(cli_env, demo_org, redis_client, tmp_path):
     assert {k: json.loads(v) for k, v in redis_client.hgetall("S3_BUCKETS").items()} == demo_org.buckets
     runs = list((tmp_path / "dagster_home").glob("storage/*"))  # runs recorded in DAGSTER_HOME
     assert len(runs) >= 2
+    # Every check of every asset ran after its asset and passed (what the UI shows for this instance).
+    assert " check " not in proc.stdout, proc.stdout
+    assert latest_check_outcomes(Path(cli_env["DAGSTER_HOME"])) == {k: True for k in all_check_keys()}
+
+
+def all_check_keys() -> list[str]:
+    from consoleme_assets.definitions import defs
+
+    return sorted(k.to_user_string() for k in defs.resolve_asset_graph().asset_check_keys)
+
+
+def latest_check_outcomes(home: Path) -> dict[str, bool | None]:
+    """{check: passed?} of each check's latest execution recorded in the instance at `home`."""
+    import dagster as dg
+    from dagster._core.instance.ref import InstanceRef
+
+    from consoleme_assets.definitions import defs
+
+    out = {}
+    with dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home))) as instance:
+        for key in defs.resolve_asset_graph().asset_check_keys:
+            [record] = instance.event_log_storage.get_asset_check_execution_history(key, limit=1) or [None]
+            evaluation = record and record.event and record.event.dagster_event.event_specific_data
+            out[key.to_user_string()] = getattr(evaluation, "passed", None)
+    return out
 
 
 def test_refresh_some_accounts(cli_env, demo_org, redis_client, tmp_path):

@@ -30,7 +30,6 @@ def accounts_preview(accounts: list[dict[str, Any]], limit: int = 50) -> dg.Tabl
     "aws_accounts",
     ACCOUNTS_GROUP,
     {"aws", "redis", "s3"},
-    calls_aws=True,
 )
 def aws_accounts(context: dg.AssetExecutionContext, consoleme: ConsoleMeResource) -> dg.Output[dict[str, Any]]:
     """Every AWS account, from Organizations (`cache_cloud_accounts.from_aws_organizations`), else the

@@ -1,11 +1,9 @@
 """ConsoleMe refreshed the account list every hour (cache_cloud_account_mapping)."""
 
-import dagster as dg
-
-from ..cadences import every
+from ..cadences import dataset_job, every
 
 from .assets import aws_accounts
 
-aws_accounts_job = dg.define_asset_job("aws_accounts_job", selection=[aws_accounts])
+aws_accounts_job = dataset_job("aws_accounts_job", [aws_accounts])
 
 aws_accounts_hourly = every("aws_accounts_hourly", "0 * * * *", aws_accounts_job)

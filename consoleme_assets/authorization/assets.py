@@ -6,6 +6,7 @@ from typing import Any
 
 import dagster as dg
 
+from ..concurrency import dataset_pool
 from ..plugins import load_plugin
 from ..resources import ConsoleMeResource
 from . import mapping as build
@@ -30,7 +31,7 @@ AUTHORIZATION_GROUP = "authorization"
     },
     group_name=AUTHORIZATION_GROUP,
     deps=["iam_resources"],
-    op_tags={"consoleme_assets/dataset": "credential_authorization_mapping"},
+    pool=dataset_pool("credential_authorization_mapping"),
 )
 def credential_authorization_mappings(context: dg.AssetExecutionContext, consoleme: ConsoleMeResource):
     settings = consoleme.settings

@@ -14,7 +14,6 @@ from ..resources import ConsoleMeResource
 from ..stores.config_cache import ConfigBatch, config_batch
 
 AWS_CONFIG_GROUP = "aws_config"
-IO_MANAGER_KEY = "aws_config_io_manager"
 GLOBAL_SWITCH = "celery.cache_resources_from_aws_config_across_accounts.enabled"
 ACCOUNT_SWITCH = "celery.cache_resources_from_aws_config_for_account.{account_id}.enabled"
 
@@ -95,7 +94,8 @@ def refresh_aws_config(
     "-> Redis hash AWSCONFIG_RESOURCE_CACHE (field = ARN, value = ConsoleMe's un-wrapped item JSON with a 36 h "
     "ttl), DynamoDB consoleme_resource_cache, the per-account S3 file and the combined file.",
     group_name=AWS_CONFIG_GROUP,
-    io_manager_key=IO_MANAGER_KEY,
+    kinds={"aws", "redis", "s3", "dynamodb"},
+    io_manager_key="aws_config_io_manager",
 )
 def aws_config_resources(
     context: dg.AssetExecutionContext,

@@ -6,9 +6,8 @@ from typing import Any
 
 import dagster as dg
 
-from ..account_refresh import refresh_accounts
+from ..account_refresh import per_account_asset, refresh_accounts
 from ..aws.iam import account_authorization_details
-from ..account_refresh import per_account_asset
 from ..io_managers.iam import IamResourcesIOManager
 from ..resources import ConsoleMeResource
 from ..settings import Settings
@@ -102,8 +101,8 @@ def describe(account: IamAccount) -> dict[str, Any]:
     "spoke role) -> Redis hashes IAM_ROLE_CACHE / IAM_USER_CACHE / IAM_GROUP_CACHE / IAM_POLICY_CACHE (field = "
     "ARN), DynamoDB consoleme_iamroles_global, and the per-account and combined S3 files.",
     group_name=IAM_GROUP,
-    io_manager_key="iam_resources_io_manager",
     kinds={"aws", "redis", "s3", "dynamodb"},
+    io_manager_key="iam_resources_io_manager",
 )
 def iam_resources(
     context: dg.AssetExecutionContext,

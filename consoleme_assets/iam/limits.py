@@ -6,7 +6,8 @@ from typing import Any
 import dagster as dg
 
 from ..aws.sessions import describe_aws_error
-from ..cadences import every
+from ..cadences import dataset_job, every
+from ..concurrency import dataset_pool
 from ..resources import ConsoleMeResource
 
 
@@ -19,7 +20,7 @@ def role_usage(summary: dict[str, int]) -> dict[str, Any]:
     group_name="iam",
     kinds={"aws"},
     deps=["aws_accounts"],
-    pool="aws_api",
+    pool=dataset_pool("iam_role_limits"),
     description="IAM GetAccountSummary per active account: roles / RolesQuota. No cache is written; the "
     "ratios are in the metadata and checked by iam_role_limits_within_quota.",
 )
@@ -74,6 +75,6 @@ def iam_role_limits_within_quota(context: dg.AssetCheckExecutionContext,
                                          "unreadable_accounts": dg.MetadataValue.json(unreadable)})
 
 
-iam_role_limits_job = dg.define_asset_job("iam_role_limits_job", selection=[iam_role_limits])
+iam_role_limits_job = dataset_job("iam_role_limits_job", [iam_role_limits])
 
 iam_role_limits_daily = every("iam_role_limits_daily", "0 6 * * *", iam_role_limits_job)

@@ -21,8 +21,8 @@ from ..resources import ConsoleMeResource
 INVENTORY_GROUP = "inventory"
 
 
-def inventory_asset(name: str, description: str, **kwargs: Any):
-    return per_account_asset(name, description, group_name=INVENTORY_GROUP, **kwargs)
+def inventory_asset(name: str, description: str):
+    return per_account_asset(name, description, group_name=INVENTORY_GROUP)
 
 
 def list_preview(items: list[str], limit: int = 20) -> dict[str, Any]:

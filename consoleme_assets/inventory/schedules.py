@@ -1,13 +1,11 @@
 """Per-account datasets refresh every 45 minutes over all accounts, in one run."""
 
-import dagster as dg
-
-from ..cadences import EVERY_45_MINUTES, every_for_all_accounts
+from ..cadences import EVERY_45_MINUTES, dataset_job, every_for_all_accounts
 from .assets import managed_policies, s3_buckets, sns_topics, sqs_queues
 
 # ConsoleMe's four 45-minute account_resource_cache tasks; one run, one step per dataset, all accounts.
 INVENTORY_ASSETS = [s3_buckets, managed_policies, sqs_queues, sns_topics]
 
-inventory_job = dg.define_asset_job("inventory_job", selection=INVENTORY_ASSETS)
+inventory_job = dataset_job("inventory_job", INVENTORY_ASSETS)
 
-inventory_every_45_minutes = every_for_all_accounts("inventory_every_45_minutes", EVERY_45_MINUTES, inventory_job, "inventory")
+inventory_every_45_minutes = every_for_all_accounts("inventory_every_45_minutes", EVERY_45_MINUTES, inventory_job)

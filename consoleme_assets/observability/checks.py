@@ -1,10 +1,13 @@
 """Asset checks: per-account staleness of every partitioned asset, and the shape / emptiness / account coverage
-of every dataset as ConsoleMe's web tier reads it. Big hashes are sampled (HSCAN), never loaded whole."""
+of every dataset as ConsoleMe's web tier reads it. Big hashes are sampled (HSCAN), never loaded whole.
+
+Per-account datasets evaluate their checks inside their own refresh step (see `account_refresh`): a separate
+check step would wait for an output those assets never yield (they record one materialization per landed
+account instead) and show Skipped. Unpartitioned datasets get one `@asset_check` op each."""
 
 
 import json
 import time
-from collections.abc import Callable
 from itertools import islice
 from typing import Any
 
@@ -25,51 +28,69 @@ COVERAGE_CHECK = "covers_all_accounts"
 MUST_NOT_BE_EMPTY = {"aws_accounts", "iam_resources", "managed_policies"}
 ARN_COVERAGE_DATASETS = ["iam_resources"]  # per-account data in hashes keyed by ARN
 IAM_KINDS = {"roles": "iam_roles", "users": "iam_users", "groups": "iam_groups", "policies": "iam_policies"}
+SHAPE_DATASETS = sorted({*JSON_DATASETS, *ACCOUNT_LIST_DATASETS, "iam_resources", "aws_config_resources"})
+SHAPE_DESCRIPTION = "the cache has the fields and types ConsoleMe reads"
+COVERAGE_DESCRIPTIONS = {
+    "*": "every active account has a field in the hash",
+    "iam_resources": "every active account has its roles (and the users, groups and policies its last refresh "
+    "found) in the ARN-keyed IAM hashes",
+}
 
 
-def build_staleness_check(
-    windows: dict[str, Window], partitioned: list[str], clock: Callable[[], float] = time.time
-) -> dg.AssetChecksDefinition:
-    """One check per partitioned asset: every account partition refreshed within the asset's windows."""
+def account_check_specs(dataset: str) -> list[dg.AssetCheckSpec]:
+    """The checks a per-account dataset's own step evaluates after every refresh (and alone, in a check-only
+    run of the same op): staleness per account, plus shape and coverage where the dataset has them."""
+    specs = [dg.AssetCheckSpec(STALENESS_CHECK, asset=dataset,
+                               description="every account partition refreshed within the asset's freshness windows")]
+    if dataset in SHAPE_DATASETS:
+        specs.append(dg.AssetCheckSpec(SHAPE_CHECK, asset=dataset, description=SHAPE_DESCRIPTION))
+    if dataset in ACCOUNT_LIST_DATASETS or dataset in ARN_COVERAGE_DATASETS:
+        specs.append(dg.AssetCheckSpec(COVERAGE_CHECK, asset=dataset, description=COVERAGE_DESCRIPTIONS.get(
+            dataset, COVERAGE_DESCRIPTIONS["*"])))
+    return specs
 
-    @dg.multi_asset_check(
-        name="account_staleness_checks",
-        specs=[
-            dg.AssetCheckSpec(STALENESS_CHECK, asset=name,
-                              description="every account partition refreshed within the asset's freshness windows")
-            for name in partitioned
-        ],
-        can_subset=True,  # a single-asset launch must not drag in the other assets' checks
+
+def staleness_result(
+    instance: dg.DagsterInstance, asset_key: dg.AssetKey, window: Window, now: float
+) -> dg.AssetCheckResult:
+    """`accounts_fresh`: pass/fail for the asset, each stale account (level, age) in the metadata."""
+    accounts = instance.get_dynamic_partitions(aws_accounts_partitions.name)
+    states = account_states(instance, asset_key, accounts, window, now)
+    stale = {a: s for a, s in states.items() if s.level != "PASS"}
+    failing = sorted(a for a, s in stale.items() if s.level == "FAIL")
+    return dg.AssetCheckResult(
+        asset_key=asset_key,
+        check_name=STALENESS_CHECK,
+        passed=not stale,
+        severity=dg.AssetCheckSeverity.ERROR if failing else dg.AssetCheckSeverity.WARN,
+        description=(
+            f"{len(stale)} of {len(accounts)} accounts stale: "
+            + ", ".join(f"{a} {s.level} ({describe_age(s.age_seconds)})" for a, s in sorted(stale.items())[:20])
+        ) if stale else f"all {len(accounts)} accounts refreshed within {window.warn_minutes} min",
+        metadata={
+            "accounts": len(accounts),
+            "stale_accounts": dg.MetadataValue.json(
+                {a: {"level": s.level, "age_seconds": s.age_seconds} for a, s in sorted(stale.items())}
+            ),
+            "failing_accounts": dg.MetadataValue.json(failing),
+            "warn_minutes": window.warn_minutes,
+            "fail_minutes": window.fail_minutes,
+        },
     )
-    def account_staleness_checks(context: dg.AssetCheckExecutionContext):
-        now = clock()
-        for check_key in context.selected_asset_check_keys:
-            name = check_key.asset_key.to_user_string()
-            accounts = context.instance.get_dynamic_partitions(aws_accounts_partitions.name)
-            states = account_states(context.instance, check_key.asset_key, accounts, windows[name], now)
-            stale = {a: s for a, s in states.items() if s.level != "PASS"}
-            failing = sorted(a for a, s in stale.items() if s.level == "FAIL")
-            yield dg.AssetCheckResult(
-                asset_key=check_key.asset_key,
-                check_name=STALENESS_CHECK,
-                passed=not stale,
-                severity=dg.AssetCheckSeverity.ERROR if failing else dg.AssetCheckSeverity.WARN,
-                description=(
-                    f"{len(stale)} of {len(accounts)} accounts stale: "
-                    + ", ".join(f"{a} {s.level} ({describe_age(s.age_seconds)})" for a, s in sorted(stale.items())[:20])
-                ) if stale else f"all {len(accounts)} accounts refreshed within {windows[name].warn_minutes} min",
-                metadata={
-                    "accounts": len(accounts),
-                    "stale_accounts": dg.MetadataValue.json(
-                        {a: {"level": s.level, "age_seconds": s.age_seconds} for a, s in sorted(stale.items())}
-                    ),
-                    "failing_accounts": dg.MetadataValue.json(failing),
-                    "warn_minutes": windows[name].warn_minutes,
-                    "fail_minutes": windows[name].fail_minutes,
-                },
-            )
 
-    return account_staleness_checks
+
+def evaluate_checks(
+    check_keys: list[dg.AssetCheckKey], caches: ConsoleMeCaches, instance: dg.DagsterInstance,
+    window: Window | None = None, now: float | None = None,
+) -> list[dg.AssetCheckResult]:
+    """The results of the given checks, from what is cached now. An unreadable cache is a failed check, never a
+    crashed step: the step that called this may have refreshed data that must still be recorded."""
+    return [
+        staleness_result(instance, key.asset_key, window, time.time() if now is None else now)
+        if key.name == STALENESS_CHECK and window is not None
+        else dataset_result(key, caches, instance)
+        for key in sorted(check_keys, key=lambda k: (k.asset_key.to_user_string(), k.name))
+    ]
 
 
 # -- dataset shape --------------------------------------------------------------------------------------
@@ -203,46 +224,41 @@ def iam_coverage_problems(
     }
 
 
-SHAPE_DATASETS = sorted({*JSON_DATASETS, *ACCOUNT_LIST_DATASETS, "iam_resources", "aws_config_resources"})
+def dataset_result(check_key: dg.AssetCheckKey, caches: ConsoleMeCaches,
+                   instance: dg.DagsterInstance) -> dg.AssetCheckResult:
+    """`cache_shape` or `covers_all_accounts` of one dataset, read from the store ConsoleMe's web tier reads."""
+    dataset = check_key.asset_key.to_user_string()
+    try:
+        if check_key.name == SHAPE_CHECK:
+            problems, metadata = shape_problems(caches, dataset)
+        elif dataset in ARN_COVERAGE_DATASETS:
+            problems, metadata = iam_coverage_problems(caches, instance)
+        else:
+            problems, metadata = coverage_problems(caches, dataset)
+    except Exception as exc:  # an unreadable cache is a failed check, not a crashed step
+        problems, metadata = [f"{dataset}: reading the cache failed: {type(exc).__name__}: {exc}"], {}
+    return dg.AssetCheckResult(
+        asset_key=check_key.asset_key,
+        check_name=check_key.name,
+        passed=not problems,
+        severity=dg.AssetCheckSeverity.ERROR if check_key.name == SHAPE_CHECK else dg.AssetCheckSeverity.WARN,
+        description="; ".join(problems[:5]) if problems else "ok",
+        metadata={**metadata, "problems": dg.MetadataValue.json(problems)},
+    )
 
 
-def build_dataset_checks(asset_names: list[str]) -> dg.AssetChecksDefinition:
-    """Shape (+ not empty) on every dataset present, and account coverage on the per-account list hashes and the
-    ARN-keyed IAM hashes."""
-    specs = [
-        dg.AssetCheckSpec(SHAPE_CHECK, asset=name, description="the cache has the fields and types ConsoleMe reads")
-        for name in SHAPE_DATASETS if name in asset_names
-    ] + [
-        dg.AssetCheckSpec(COVERAGE_CHECK, asset=name, description="every active account has a field in the hash")
-        for name in sorted(ACCOUNT_LIST_DATASETS) if name in asset_names
-    ] + [
-        dg.AssetCheckSpec(COVERAGE_CHECK, asset=name,
-                          description="every active account has its roles (and the users, groups and policies its "
-                          "last refresh found) in the ARN-keyed IAM hashes")
-        for name in ARN_COVERAGE_DATASETS if name in asset_names
-    ]
+def build_dataset_checks(asset_names: list[str]) -> list[dg.AssetChecksDefinition]:
+    """`cache_shape` (+ not empty) of each unpartitioned dataset, one check op per asset: a check that shares
+    an op with another asset's check would be skipped whenever that other asset fails in the same run.
+    Per-account datasets evaluate their checks in their own step (`account_check_specs`)."""
+    out = []
+    for name in asset_names:
+        if name not in SHAPE_DATASETS:
+            continue
 
-    @dg.multi_asset_check(name="dataset_checks", specs=specs, can_subset=True)
-    def dataset_checks(context: dg.AssetCheckExecutionContext, consoleme: ConsoleMeResource):
-        caches = consoleme.caches()
-        for check_key in context.selected_asset_check_keys:
-            dataset = check_key.asset_key.to_user_string()
-            try:
-                if check_key.name == SHAPE_CHECK:
-                    problems, metadata = shape_problems(caches, dataset)
-                elif dataset in ARN_COVERAGE_DATASETS:
-                    problems, metadata = iam_coverage_problems(caches, context.instance)
-                else:
-                    problems, metadata = coverage_problems(caches, dataset)
-            except Exception as exc:  # an unreadable cache is a failed check, not a crashed step
-                problems, metadata = [f"{dataset}: reading the cache failed: {type(exc).__name__}: {exc}"], {}
-            yield dg.AssetCheckResult(
-                asset_key=check_key.asset_key,
-                check_name=check_key.name,
-                passed=not problems,
-                severity=dg.AssetCheckSeverity.ERROR if check_key.name == SHAPE_CHECK else dg.AssetCheckSeverity.WARN,
-                description="; ".join(problems[:5]) if problems else "ok",
-                metadata={**metadata, "problems": dg.MetadataValue.json(problems)},
-            )
+        @dg.asset_check(asset=name, name=SHAPE_CHECK, description=SHAPE_DESCRIPTION)
+        def _shape(context: dg.AssetCheckExecutionContext, consoleme: ConsoleMeResource) -> dg.AssetCheckResult:
+            return dataset_result(context.check_specs[0].key, consoleme.caches(), context.instance)
 
-    return dataset_checks
+        out.append(_shape)
+    return out

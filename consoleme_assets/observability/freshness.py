@@ -64,6 +64,19 @@ def window_for_cadence(cadence_minutes: int) -> Window:
     return Window(warn, fail)
 
 
+def window_for(name: str, settings: Settings) -> Window:
+    """One asset's window: the cadence rule, then its override in the settings."""
+    base = window_for_cadence(CADENCE_MINUTES.get(name, DEFAULT_CADENCE_MINUTES))
+    override = settings.observability.freshness.get(name)
+    warn = override.warn_minutes if override and override.warn_minutes is not None else base.warn_minutes
+    fail = override.fail_minutes if override and override.fail_minutes is not None else base.fail_minutes
+    if warn >= fail:  # one side overridden past the other's default
+        raise ValueError(
+            f"consoleme_assets.freshness.{name}: warn window {warn} min must be less than fail window {fail} min"
+        )
+    return Window(warn, fail)
+
+
 def freshness_windows(asset_names: list[str], settings: Settings) -> dict[str, Window]:
     """The window of every asset: the cadence rule, then the settings' overrides (checked against the assets)."""
     overrides = settings.observability.freshness
@@ -72,18 +85,7 @@ def freshness_windows(asset_names: list[str], settings: Settings) -> dict[str, W
         raise ValueError(
             f"consoleme_assets.freshness names unknown asset(s) {', '.join(unknown)}; known: {', '.join(sorted(asset_names))}"
         )
-    out = {}
-    for name in asset_names:
-        base = window_for_cadence(CADENCE_MINUTES.get(name, DEFAULT_CADENCE_MINUTES))
-        override = overrides.get(name)
-        warn = override.warn_minutes if override and override.warn_minutes is not None else base.warn_minutes
-        fail = override.fail_minutes if override and override.fail_minutes is not None else base.fail_minutes
-        if warn >= fail:  # one side overridden past the other's default
-            raise ValueError(
-                f"consoleme_assets.freshness.{name}: warn window {warn} min must be less than fail window {fail} min"
-            )
-        out[name] = Window(warn, fail)
-    return out
+    return {name: window_for(name, settings) for name in asset_names}
 
 
 def materializable_asset_names(defs: dg.Definitions) -> list[str]:

@@ -48,9 +48,11 @@ class LogSink:
         self.logger = logger or log
 
     def emit(self, metrics: list[Metric]) -> None:
+        """One DEBUG line per metric (in the sensor's tick log), no INFO line: a tick emits up to ~180 metrics a
+        minute, and the tick's summary already counts them."""
         for m in metrics:
             dims = ",".join(f"{k}={v}" for k, v in sorted(m.dimensions.items()))
-            self.logger.info(f"metric {m.name}{{{dims}}} {m.value:g} {m.unit}")
+            self.logger.debug(f"metric {m.name}{{{dims}}} {m.value:g} {m.unit}")
 
 
 class NullSink:

@@ -43,7 +43,6 @@ def scps_preview(scps: dict[str, list[dict[str, Any]]], limit: int = PREVIEW_ROW
     "service_control_policies",
     ORGANIZATIONS_GROUP,
     {"aws", "redis", "s3"},
-    calls_aws=True,
 )
 def service_control_policies(
     context: dg.AssetExecutionContext, consoleme: ConsoleMeResource
@@ -78,7 +77,6 @@ def service_control_policies(
     "organization_structure",
     ORGANIZATIONS_GROUP,
     {"aws", "redis", "s3"},
-    calls_aws=True,
 )
 def organization_structure(
     context: dg.AssetExecutionContext, consoleme: ConsoleMeResource

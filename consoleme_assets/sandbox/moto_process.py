@@ -1,11 +1,13 @@
 """Run moto's HTTP server in this process (``python -m consoleme_assets.sandbox.moto_process``).
 
-Before serving, three small patches make moto fit the sandbox:
+Before serving, four small patches make moto fit the sandbox:
 
 * Organizations ``CreateAccount`` derives the new account id from the account's email, so a seeded
   organisation has the same ids on every run (moto draws them at random).
 * ``/moto-api/reset`` also forgets which organisation each member account belonged to; moto keeps that
   map outside its backends, so it would otherwise survive a reset.
+* AWS Config's ``SelectResourceConfig`` answers with the buckets, queues, topics and roles moto holds in
+  the account and region (moto answers nothing unless results are planted in its own process).
 * Only a handful of AWS-managed IAM policies are loaded per account. Moto either loads none (then
   attaching ``arn:aws:iam::aws:policy/ReadOnlyAccess`` fails) or all ~1,600, which costs about a
   second per account and makes every reset slow. ``--aws-managed-policies all`` restores the full set.
@@ -121,10 +123,63 @@ def _patch_iam_managed_policies(mode: str) -> None:
     iam_models.IAMBackend._init_aws_policies = init_demo_aws_policies
 
 
+def config_items(account_id: str, region: str) -> list[dict[str, Any]]:
+    """What AWS Config would have recorded in one account and region: its buckets (in their region), queues,
+    topics and, in us-east-1, its IAM roles; in the shape `select *` returns."""
+    from moto.iam.models import iam_backends
+    from moto.s3.models import s3_backends
+    from moto.sns.models import sns_backends
+    from moto.sqs.models import sqs_backends
+
+    def item(resource_type: str, arn: str, resource_id: str, name: str, configuration: dict) -> dict[str, Any]:
+        return {
+            "version": "1.3", "accountId": account_id, "configurationItemStatus": "OK",
+            "configurationItemCaptureTime": "2026-01-01T00:00:00.000Z", "arn": arn, "resourceType": resource_type,
+            "resourceId": resource_id, "resourceName": name, "awsRegion": region,
+            "availabilityZone": "Regional" if resource_type != "AWS::IAM::Role" else "Not Applicable",
+            "tags": [], "configuration": configuration, "supplementaryConfiguration": {}, "relationships": [],
+        }
+
+    items = []
+    for bucket in s3_backends[account_id]["global"].buckets.values():
+        if bucket.region_name == region:
+            items.append(item("AWS::S3::Bucket", bucket.arn, bucket.name, bucket.name, {"name": bucket.name}))
+    for queue in sqs_backends[account_id][region].queues.values():
+        url = f"https://sqs.{region}.amazonaws.com/{account_id}/{queue.name}"
+        items.append(item("AWS::SQS::Queue", queue.queue_arn, url, queue.name, {"QueueName": queue.name}))
+    for topic in sns_backends[account_id][region].topics.values():
+        items.append(item("AWS::SNS::Topic", topic.arn, topic.arn, topic.name, {"TopicName": topic.name}))
+    if region == "us-east-1":
+        for role in iam_backends[account_id]["global"].roles.values():
+            items.append(item("AWS::IAM::Role", role.arn, role.id, role.name, {"roleName": role.name}))
+    return items
+
+
+def _patch_config_select() -> None:
+    """SelectResourceConfig answers from the resources moto holds (moto returns nothing unless results are
+    planted in-process), so the sandbox's aws_config_resources has data. Planted results still win."""
+    from moto.config import models as config_models
+
+    select = config_models.ConfigBackend.select_resource_config
+    if getattr(select, "_consoleme_sandbox", False):
+        return
+
+    def select_from_inventory(self: Any, expression: str, limit: int | None = None,
+                              next_token: str | None = None) -> Any:
+        if expression in self._expression_results or self.query_results_queue:
+            return select(self, expression, limit, next_token)
+        rows = [json.dumps(row) for row in config_items(self.account_id, self.region_name)]  # AWS sends text
+        return rows, {"SelectFields": [{"Name": "*"}]}, None
+
+    select_from_inventory._consoleme_sandbox = True  # type: ignore[attr-defined]
+    config_models.ConfigBackend.select_resource_config = select_from_inventory
+
+
 def install_patches(aws_managed_policies: str = "demo") -> None:
     """Apply the sandbox patches to moto in this process (idempotent)."""
     _patch_organizations()
     _patch_iam_managed_policies(aws_managed_policies)
+    _patch_config_select()
 
 
 def serve(

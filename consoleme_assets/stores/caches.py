@@ -160,6 +160,32 @@ class ConsoleMeCaches:
         value = self.redis.get_json(key)
         return default if value is None else value
 
+    # -- presence --------------------------------------------------------------------------------
+
+    def dataset_key(self, name: str) -> str | None:
+        """The Redis key ConsoleMe's web tier reads for a dataset (for IAM: the roles hash); None when the dataset
+        writes no Redis key."""
+        if name in JSON_DATASETS:
+            return JSON_DATASETS[name].redis_key(self.settings)
+        if name in ACCOUNT_LIST_DATASETS:
+            return ACCOUNT_LIST_DATASETS[name].redis_key(self.settings)
+        keys = self.settings.redis_keys
+        return {"iam_resources": keys.iam_roles, "aws_config_resources": keys.aws_config_resources}.get(name)
+
+    def hash_size(self, key: str) -> int:
+        return self.redis.client.hlen(key)
+
+    def lost_keys(self, keys: list[str]) -> set[str]:
+        """The keys that are gone together with their LAST_UPDATED stamp: the store was flushed or failed over
+        to an empty replica. A key that only expired (CLOUDTRAIL_ERRORS_BY_ARN) or a hash emptied by a refresh
+        keeps its stamp, so it is not counted."""
+        with self.redis.client.pipeline(transaction=False) as pipe:
+            for key in keys:
+                pipe.exists(key)
+                pipe.hexists(self.redis.last_updated_key, key)
+            answers = pipe.execute()
+        return {key for i, key in enumerate(keys) if not answers[2 * i] and not answers[2 * i + 1]}
+
     # -- per-account lists -----------------------------------------------------------------------
 
     def account_list_key(self, name: str) -> str:

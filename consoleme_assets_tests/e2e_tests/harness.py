@@ -222,14 +222,17 @@ class DagsterDev(Service):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.dagster_home = dagster_home
-        argv = [str(BIN / "dagster"), "dev", "-h", "127.0.0.1", "-p", str(self.port), "-w", str(REPO / "workspace.yaml")]
+        argv = [str(BIN / "dagster"), "dev", "--log-level", "warning", "-h", "127.0.0.1", "-p", str(self.port), "-w", str(REPO / "workspace.yaml")]
         super().__init__("dagster-dev", argv, log_dir, {**env, "DAGSTER_HOME": str(dagster_home)})
 
     def graphql(self, query: str, variables: dict | None = None, timeout: float = 60) -> dict:
         body = json.dumps({"query": query, "variables": variables or {}}).encode()
         request = urllib.request.Request(f"{self.url}/graphql", data=body, headers={"Content-Type": "application/json"})
-        with _DIRECT.open(request, timeout=timeout) as response:
-            payload = json.loads(response.read())
+        try:
+            with _DIRECT.open(request, timeout=timeout) as response:
+                payload = json.loads(response.read())
+        except urllib.error.HTTPError as exc:  # GraphQL validation errors come back as HTTP 500 with a body
+            raise GraphQLError(f"HTTP {exc.code}: {exc.read().decode(errors='replace')[:3000]}") from None
         if payload.get("errors"):
             raise GraphQLError(f"GraphQL errors: {json.dumps(payload['errors'])[:2000]}")
         return payload["data"]

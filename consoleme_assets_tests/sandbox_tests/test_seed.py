@@ -156,3 +156,28 @@ def test_seeding_twice_raises_and_changes_nothing(demo_org: DemoOrg) -> None:
         seed_demo_org(demo_org.endpoint_url)
     organizations = _client(demo_org, "organizations", demo_org.management_account_id, demo_org.org_role_name)
     assert len(organizations.list_accounts()["Accounts"]) == len(demo_org.accounts) + len(demo_org.closed_accounts)
+
+
+def test_sandbox_aws_config_holds_the_seeded_resources(sandbox_env, demo_org, instance, redis_client) -> None:
+    """`make dev`'s aws_config_resources is not empty: the sandbox's AWS Config answers with what was seeded,
+    queried in the sandbox's two regions only."""
+    import dagster as dg
+
+    from consoleme_assets.definitions import defs
+    from consoleme_assets.refresh import run_refresh
+    from consoleme_assets.settings import load_settings
+
+    assert load_settings().aws_config.available_regions == ["us-east-1", "us-west-2"]
+    lines: list[str] = []
+    assert run_refresh(defs, instance, ["aws_accounts", "aws_config_resources"], None, out=lines.append) == [], lines
+    cached = set(redis_client.hkeys("AWSCONFIG_RESOURCE_CACHE"))
+    for account in demo_org.member_account_ids:
+        assert set(demo_org.queues[account]) | set(demo_org.topics[account]) <= cached, account
+        assert demo_org.role_arn(account) in cached, account
+        assert {f"arn:aws:s3:::{b}" for b in demo_org.buckets[account]} <= cached, account
+    entry = json.loads(redis_client.hget("AWSCONFIG_RESOURCE_CACHE", demo_org.queues[demo_org.member_account_ids[0]][0]))
+    assert entry["resourceType"] == "AWS::SQS::Queue" and isinstance(entry["ttl"], int)
+    [materialization] = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=dg.AssetKey("aws_config_resources"),
+                              asset_partitions=[demo_org.member_account_ids[0]]), limit=1).records
+    assert materialization.asset_materialization.metadata["regions_queried"].value == ["us-east-1", "us-west-2"]

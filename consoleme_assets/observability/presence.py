@@ -1,0 +1,133 @@
+"""Caches that Dagster says exist but the store lost (Redis flushed, failed over to an empty replica, or the
+sandbox restarted with a new Redis under an old `.dagster_home`).
+
+Each tick reads every dataset's Redis key and its LAST_UPDATED stamp (one pipelined round trip). A dataset that
+has a materialization but neither key nor stamp is lost: its `cache_shape` check is reported failed at once
+(the catalog must not show a cache that is not there), and a refill is requested, upstream first: a dataset is
+requested only when none of the datasets it is built from is lost too, so `aws_accounts` lands (and syncs the
+account partitions) before the per-account datasets, and IAM before the credential mapping.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import dagster as dg
+
+from ..concurrency import DATASET_TAG
+from ..partitions import aws_accounts_partitions
+from ..resources import ConsoleMeResource
+from .checks import SHAPE_CHECK, SHAPE_DATASETS
+
+SENSOR_NAME = "cache_presence_sensor"
+
+
+@dataclass(frozen=True)
+class Dataset:
+    name: str
+    partitioned: bool
+    ancestors: frozenset[str]  # every dataset it is built from, transitively
+    op_siblings: frozenset[str]  # datasets written by the same op (launched together)
+
+
+def datasets_of(defs: dg.Definitions, names: Iterable[str]) -> dict[str, Dataset]:
+    graph = defs.resolve_asset_graph()
+    wanted = set(names)
+
+    def ancestors(key: dg.AssetKey) -> set[str]:
+        seen: set[str] = set()
+        stack = list(graph.get(key).parent_keys)
+        while stack:
+            parent = stack.pop()
+            name = parent.to_user_string()
+            if name not in seen and graph.has(parent):
+                seen.add(name)
+                stack.extend(graph.get(parent).parent_keys)
+        return seen & wanted
+
+    out = {}
+    for name in sorted(wanted):
+        node = graph.get(dg.AssetKey.from_user_string(name))
+        out[name] = Dataset(
+            name,
+            node.partitions_def is not None,
+            frozenset(ancestors(node.key)),
+            frozenset(k.to_user_string() for k in node.execution_set_asset_keys) & wanted,
+        )
+    return out
+
+
+def refill_first(lost: set[str], datasets: dict[str, Dataset]) -> list[str]:
+    """The lost datasets to refill now: those not built from another lost one (pure)."""
+    return sorted(n for n in lost if not (datasets[n].ancestors & lost))
+
+
+def lost_check_evaluation(name: str, key: str) -> dg.AssetCheckEvaluation:
+    return dg.AssetCheckEvaluation(
+        asset_key=dg.AssetKey(name),
+        check_name=SHAPE_CHECK,
+        passed=False,
+        severity=dg.AssetCheckSeverity.ERROR,
+        description=f"Redis key {key} does not exist although {name} was materialized: the store was flushed or "
+        "replaced; a refill was requested",
+        metadata={"redis_key": key},
+    )
+
+
+def build_cache_presence_sensor(defs: dg.Definitions, names: list[str]) -> dg.SensorDefinition:
+    """`defs`: the code location's assets (for the dependency order); `names`: the datasets to watch."""
+    datasets = datasets_of(defs, names)
+
+    @dg.sensor(
+        name=SENSOR_NAME,
+        minimum_interval_seconds=30,  # one pipelined Redis round trip and one asset-records read
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        target=dg.AssetSelection.assets(*names),
+        description="Fails a dataset's cache_shape check and refills it (upstream first) when its Redis key is gone "
+        "although Dagster recorded a materialization (Redis flushed or failed over)",
+    )
+    def cache_presence_sensor(context: dg.SensorEvaluationContext, consoleme: ConsoleMeResource):
+        caches = consoleme.caches()
+        keys = {n: k for n in datasets if (k := caches.dataset_key(n))}
+        records = context.instance.get_asset_records([dg.AssetKey(n) for n in keys])
+        last = {r.asset_entry.asset_key.to_user_string(): r.asset_entry.last_materialization_storage_id
+                for r in records if r.asset_entry.last_materialization is not None}
+        if not last:
+            return dg.SkipReason("nothing materialized yet")
+        gone = caches.lost_keys([keys[n] for n in last])
+        lost = {n for n in last if keys[n] in gone}
+        reported = set(json.loads(context.cursor or "{}").get("reported", []))
+        # One failed evaluation per loss (keyed by the materialization it contradicts), not one per tick.
+        marks = {f"{n}@{last[n]}" for n in lost}
+        events = [lost_check_evaluation(n, keys[n]) for n in sorted(lost)
+                  if n in SHAPE_DATASETS and f"{n}@{last[n]}" not in reported]
+        requests = []
+        now = refill_first(lost, datasets)
+        for partitioned in (False, True):
+            group = sorted({s for n in now if datasets[n].partitioned == partitioned for s in datasets[n].op_siblings}
+                           | {n for n in now if datasets[n].partitioned == partitioned})
+            if not group:
+                continue
+            tags = {DATASET_TAG: ",".join(group), "consoleme_assets/trigger": "refill"}
+            if partitioned:
+                accounts = context.instance.get_dynamic_partitions(aws_accounts_partitions.name)
+                if not accounts:
+                    continue
+                tags |= {"dagster/asset_partition_range_start": accounts[0],
+                         "dagster/asset_partition_range_end": accounts[-1]}
+            requests.append(dg.RunRequest(
+                # The same loss asks once: the key changes when a refill lands (new materialization).
+                run_key="refill:" + ",".join(f"{n}@{last.get(n)}" for n in group),
+                asset_selection=[dg.AssetKey(n) for n in group],
+                tags=tags,
+            ))
+        if events:
+            context.log.warning(f"caches gone from Redis, refilling: {', '.join(sorted(lost))}")
+        cursor = json.dumps({"reported": sorted(marks)})
+        if not lost:
+            return dg.SensorResult(skip_reason=f"{len(last)} cached datasets present", cursor=cursor)
+        return dg.SensorResult(run_requests=requests, asset_events=events, cursor=cursor)
+
+    return cache_presence_sensor

@@ -1,0 +1,278 @@
+"""What an operator sees in the first minutes of ``dagster dev`` on a new instance, through GraphQL and the UI:
+
+1. Every schedule's first tick (evaluated and launched as the UI's "Test schedule" does) and every sensor's
+   first ticks on a fresh sandbox: no failed run, no failed tick (a schedule with nothing to do yet skips).
+2. "Materialize all" (one backfill of every asset over every account, as the UI launches it): every check of
+   every asset then shows passed, none skipped, in GraphQL and on the asset pages in Chromium.
+3. Two launches of one dataset from the catalog (no job tags): the second queues until the first ended.
+4. Redis flushed under the running instance: within one tick of ``cache_presence_sensor`` the lost datasets'
+   ``cache_shape`` checks show failed, and the caches are refilled (aws_accounts first, then IAM).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+
+import pytest
+import redis
+import yaml
+
+from .flow import (
+    BACKFILL_BAD,
+    BACKFILL_DONE,
+    BACKFILL_STATUS,
+    LAUNCH_BACKFILL,
+    LAUNCH_RUN,
+    LOCATION,
+    REPOSITORY,
+    TERMINAL_RUN,
+    _check_typename,
+    wait_for_run,
+)
+from .harness import wait_for
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(1500)]
+
+REPO_SELECTOR = {"repositoryLocationName": LOCATION, "repositoryName": REPOSITORY}
+
+AUTOMATIONS = """
+query($repo: RepositorySelector!) {
+  schedulesOrError(repositorySelector: $repo) {
+    ... on Schedules { results { name pipelineName scheduleState { status } } }
+  }
+  sensorsOrError(repositorySelector: $repo) {
+    ... on Sensors { results { name sensorState { status ticks(limit: 20) { status error { message } } } } }
+  }
+}
+"""
+
+SCHEDULE_DRY_RUN = """
+mutation($selector: ScheduleSelector!, $timestamp: Float) {
+  scheduleDryRun(selectorData: $selector, timestamp: $timestamp) {
+    __typename
+    ... on DryRunInstigationTick {
+      evaluationResult {
+        skipReason
+        error { message }
+        runRequests { runKey jobName runConfigYaml tags { key value } assetSelection { path } }
+      }
+    }
+    ... on PythonError { message stack }
+  }
+}
+"""
+
+RUNS = """
+query($filter: RunsFilter) {
+  runsOrError(filter: $filter, limit: 500) {
+    ... on Runs { results { runId jobName status startTime endTime tags { key value } } }
+  }
+}
+"""
+
+CHECKS = """
+{
+  assetNodes {
+    assetKey { path }
+    assetChecksOrError {
+      __typename
+      ... on AssetChecks {
+        checks {
+          name
+          executionForLatestMaterialization { status runId evaluation { success description } }
+        }
+      }
+    }
+  }
+}
+"""
+
+
+def check_states(dev) -> dict[str, dict]:
+    """{"asset:check": {"status", "success", "description"}} of every check, as the asset pages show them."""
+    out = {}
+    for node in dev.graphql(CHECKS)["assetNodes"]:
+        asset = "/".join(node["assetKey"]["path"])
+        for check in (node["assetChecksOrError"].get("checks") or []):
+            execution = check["executionForLatestMaterialization"] or {}
+            evaluation = execution.get("evaluation") or {}
+            out[f"{asset}:{check['name']}"] = {"status": execution.get("status"), "success": evaluation.get("success"),
+                                               "description": evaluation.get("description")}
+    return out
+
+
+def runs(dev, statuses: list[str] | None = None) -> list[dict]:
+    return dev.graphql(RUNS, {"filter": {"statuses": statuses} if statuses else {}})["runsOrError"]["results"]
+
+
+def wait_idle(dev, logs, timeout: float = 600) -> None:
+    """No run queued or in progress."""
+    active = ["QUEUED", "NOT_STARTED", "STARTING", "STARTED", "CANCELING"]
+    wait_for("every run to finish", lambda: not runs(dev, active), timeout, logs=logs, interval=3)
+
+
+def first_schedule_ticks(dev, logs) -> dict[str, str]:
+    """Every RUNNING schedule evaluated now, its run requests launched as the UI's "Test schedule" dialog does."""
+    data = dev.graphql(AUTOMATIONS, {"repo": REPO_SELECTOR})
+    outcome = {}
+    for schedule in data["schedulesOrError"]["results"]:
+        if schedule["scheduleState"]["status"] != "RUNNING":
+            continue
+        selector = {**REPO_SELECTOR, "scheduleName": schedule["name"]}
+        tick = dev.graphql(SCHEDULE_DRY_RUN, {"selector": selector, "timestamp": time.time()})["scheduleDryRun"]
+        assert tick["__typename"] == "DryRunInstigationTick", (schedule["name"], tick)
+        result = tick["evaluationResult"]
+        assert not result["error"], (schedule["name"], result["error"])
+        if result["skipReason"]:
+            outcome[schedule["name"]] = f"skipped: {result['skipReason']}"
+        for request in result["runRequests"] or []:
+            params = {
+                "selector": {**REPO_SELECTOR, "pipelineName": request["jobName"] or schedule["pipelineName"]},
+                "runConfigData": yaml.safe_load(request["runConfigYaml"]) or {},
+                "mode": "default",
+                "executionMetadata": {"tags": request["tags"]},
+            }
+            launched = _check_typename(dev.graphql(LAUNCH_RUN, {"params": params})["launchRun"], "LaunchRunSuccess",
+                                       f"launchRun({schedule['name']})", dev)
+            outcome[schedule["name"]] = launched["run"]["runId"]
+    return outcome
+
+
+def materialize_all(dev, logs, accounts: list[str]) -> str:
+    nodes = dev.graphql("{ assetNodes { assetKey { path } isMaterializable } }")["assetNodes"]
+    selection = [{"path": n["assetKey"]["path"]} for n in nodes if n["isMaterializable"]]
+    params = {"assetSelection": selection, "partitionNames": accounts, "title": "Materialize all"}
+    launched = _check_typename(dev.graphql(LAUNCH_BACKFILL, {"params": params})["launchPartitionBackfill"],
+                               "LaunchBackfillSuccess", "launchPartitionBackfill(all)", dev)
+    backfill_id = launched["backfillId"]
+
+    def done():
+        state = dev.graphql(BACKFILL_STATUS, {"id": backfill_id})["partitionBackfillOrError"]
+        assert state.get("status") not in BACKFILL_BAD, json.dumps(state)[:3000]
+        runs_ = state.get("runs") or []
+        return state.get("status") in BACKFILL_DONE and all(r["status"] in TERMINAL_RUN for r in runs_) and state
+
+    state = wait_for("Materialize all to complete", done, 900, logs=logs, interval=3)
+    failed = [r for r in state["runs"] if r["status"] != "SUCCESS"]
+    assert not failed, failed
+    return backfill_id
+
+
+def check_pages(base_url: str, artifacts, assets: dict[str, list[str]]) -> None:
+    """Each asset's Checks tab in Chromium lists its checks as Passed, none Skipped or Failed."""
+    from playwright.sync_api import sync_playwright
+
+    from .browser import CHROMIUM_FLAGS, _dismiss_popups, _wait_for_text, chromium_path
+
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="e2e-chromium-") as profile, sync_playwright() as pw:
+        context = pw.chromium.launch_persistent_context(
+            profile, executable_path=chromium_path(), headless=True, args=CHROMIUM_FLAGS,
+            viewport={"width": 1600, "height": 1000}, timeout=120_000,
+        )
+        try:
+            page = context.new_page()
+            page.set_default_timeout(120_000)
+            for asset, names in assets.items():
+                page.goto(f"{base_url}/assets/{asset}?view=checks", wait_until="domcontentloaded")
+                for name in names:
+                    _wait_for_text(page, rf"\b{re.escape(name)}\b", 120)
+                text = _wait_for_text(page, "(Passed.*){" + str(len(names)) + "}", 120)
+                _dismiss_popups(page)
+                page.screenshot(path=str(artifacts / f"checks-{asset}.png"))
+                (artifacts / f"checks-{asset}.txt").write_text(text)
+                assert not re.search(r"\bSkipped\b|\bFailed\b", text), (asset, text[:2000])
+        finally:
+            context.close()
+
+
+@pytest.mark.parametrize("stack", ["sqlite"], indirect=True)
+def test_first_minutes_checks_run_limit_and_refill(stack):
+    dev, logs = stack.dev, stack.services
+    client = redis.Redis.from_url(stack.env["REDIS_URL"], decode_responses=True)
+
+    # 1. A fresh start: the discovery sensor adds the accounts and refreshes aws_accounts; then every schedule's
+    #    first tick. Nothing turns red: a schedule with nothing to do yet skips, with its reason.
+    wait_for("the discovery sensor's first refresh of ALL_AWS_ACCOUNTS", lambda: client.exists("ALL_AWS_ACCOUNTS"),
+             180, logs=logs, interval=2)
+    wait_idle(dev, logs)
+    outcome = first_schedule_ticks(dev, logs)
+    assert outcome["credential_mapping_every_5_minutes"].startswith("skipped: IAM_ROLE_CACHE is empty"), outcome
+    wait_idle(dev, logs)
+    sensors = {s["name"]: s["sensorState"] for s in dev.graphql(AUTOMATIONS, {"repo": REPO_SELECTOR})
+               ["sensorsOrError"]["results"]}
+    bad_ticks = {n: [t["error"] for t in s["ticks"] if t["status"] == "FAILURE"] for n, s in sensors.items()}
+    assert not any(bad_ticks.values()), bad_ticks
+    assert all(s["ticks"] for n, s in sensors.items() if s["status"] == "RUNNING" and n != "consoleme_run_failure_alerts"), sensors
+    assert runs(dev, ["FAILURE", "CANCELED"]) == [], runs(dev, ["FAILURE", "CANCELED"])
+    assert len(runs(dev)) >= 3, outcome  # aws_accounts and the schedules' runs really ran
+
+    # 2. Materialize all: every check of every asset passed, none skipped.
+    accounts = sorted(a["id"] for a in json.loads(client.get("ALL_AWS_ACCOUNTS"))["accounts"] if a["status"] == "active")
+    materialize_all(dev, logs, accounts)
+    states = wait_for("every check to have a result for the latest materialization",
+                      lambda: (s := check_states(dev)) and all(v["status"] for v in s.values()) and s, 120,
+                      logs=logs, interval=2)
+    not_passed = {k: v for k, v in states.items() if v["status"] != "SUCCEEDED" or v["success"] is not True}
+    assert not not_passed, not_passed
+    for name in ("iam_resources:accounts_fresh", "iam_resources:cache_shape", "iam_resources:covers_all_accounts",
+                 "s3_buckets:covers_all_accounts", "credential_authorization_mapping:cache_shape"):
+        assert name in states, sorted(states)
+    by_asset: dict[str, list[str]] = {}
+    for key in states:
+        asset, check = key.split(":")
+        by_asset.setdefault(asset, []).append(check)
+    check_pages(dev.url, stack.artifacts, {a: by_asset[a] for a in ("iam_resources", "s3_buckets", "policies_table")})
+
+    # 3. Two launches of one dataset from the catalog (the implicit asset job: no job tags): the second queues.
+    params = {
+        "selector": {**REPO_SELECTOR, "pipelineName": "__ASSET_JOB", "assetSelection": [{"path": ["iam_resources"]}]},
+        "mode": "default",
+        "executionMetadata": {"tags": [{"key": "dagster/asset_partition_range_start", "value": accounts[0]},
+                                       {"key": "dagster/asset_partition_range_end", "value": accounts[-1]}]},
+    }
+    ids = [_check_typename(dev.graphql(LAUNCH_RUN, {"params": params})["launchRun"], "LaunchRunSuccess",
+                           "launchRun(iam_resources)", dev)["run"]["runId"] for _ in range(2)]
+    seen_queued_behind = False
+    while True:
+        status = {r["runId"]: r for r in runs(dev) if r["runId"] in ids}
+        first, second = status[ids[0]], status[ids[1]]
+        if first["status"] in ("STARTING", "STARTED") and second["status"] == "QUEUED":
+            seen_queued_behind = True
+        assert not (first["status"] in ("STARTING", "STARTED") and second["status"] in ("STARTING", "STARTED")), status
+        if all(r["status"] in TERMINAL_RUN for r in (first, second)):
+            break
+        time.sleep(0.5)
+    for run_id in ids:
+        wait_for_run(dev, run_id, 60, logs)
+    status = {r["runId"]: r for r in runs(dev) if r["runId"] in ids}
+    # Either order (the queue may take the second first), never overlapping.
+    a, b = sorted(status.values(), key=lambda r: r["startTime"])
+    assert b["startTime"] >= a["endTime"], (a, b)
+    assert seen_queued_behind or b["startTime"] >= a["endTime"]
+
+    # 4. Redis flushed (failover to an empty replica, or `make dev` restarted with a new Redis): within one
+    #    presence tick the checks of the lost caches fail, then the refill brings them back.
+    wait_idle(dev, logs)
+    client.flushall()
+    flushed = time.time()
+
+    def lost_reported():
+        s = check_states(dev)
+        return all(s[k]["success"] is False for k in ("aws_accounts:cache_shape", "iam_resources:cache_shape")) and s
+
+    states = wait_for("the lost caches' checks to fail", lost_reported, 120, logs=logs, interval=2)
+    assert "does not exist" in states["iam_resources:cache_shape"]["description"], states["iam_resources:cache_shape"]
+    reported_after = time.time() - flushed
+    wait_for("IAM_ROLE_CACHE to be refilled", lambda: client.hlen("IAM_ROLE_CACHE") > 0, 420, logs=logs, interval=3)
+    wait_for("the credential mapping to be refilled",
+             lambda: client.exists("CREDENTIAL_AUTHORIZATION_MAPPING_V1"), 420, logs=logs, interval=3)
+    wait_idle(dev, logs)
+    states = check_states(dev)
+    assert states["iam_resources:cache_shape"]["success"] is True, states["iam_resources:cache_shape"]
+    assert runs(dev, ["FAILURE", "CANCELED"]) == []
+    (stack.artifacts / "operations.json").write_text(json.dumps(
+        {"schedules": outcome, "lost_reported_after_seconds": reported_after}, indent=2))
