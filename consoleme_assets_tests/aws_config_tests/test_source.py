@@ -46,7 +46,7 @@ def test_regions_configured_or_boto3s_minus_exclusions(use_config):
     assert config_regions(settings) == REGIONS
     use_config({"aws_config": {"available_regions": ["us-east-1", "ap-east-1"]}})
     assert config_regions(load_settings()) == ["us-east-1"]  # ap-east-1 is a default exclusion
-    use_config({"api_protect": {"exclude_regions": ["us-west-2"]}})
+    use_config({"aws_config": {"available_regions": []}, "api_protect": {"exclude_regions": ["us-west-2"]}})
     regions = config_regions(load_settings(), available=["us-east-1", "us-west-2", "ap-east-1"])
     assert regions == ["us-east-1", "ap-east-1"]
 

@@ -108,7 +108,7 @@ def test_failing_region_is_named_and_keeps_its_entries_while_others_land(account
 
 
 def test_real_select_resource_config_against_moto(accounts_ready, use_config, demo_org, instance, redis_client):
-    use_config({})  # no available_regions: every region boto3 knows for "config", minus the exclusions
+    use_config({"aws_config": {"available_regions": []}})  # every region boto3 knows for "config", minus exclusions
     a = demo_org.member_account_ids[0]
     seed_entry(redis_client, a, "gone-from-config", int(time.time()) + 600)
     calls: list = []
@@ -125,10 +125,15 @@ def test_real_select_resource_config_against_moto(accounts_ready, use_config, de
     assert sorted(calls) == sorted((acct, r, r) for acct in demo_org.accounts for r in regions)
     mats = materializations(result)
     assert set(mats) == set(demo_org.accounts)
-    assert mats[a].metadata["dagster/row_count"].value == 0
     assert mats[a].metadata["regions_queried"].value == sorted(regions)
     assert mats[a].metadata["regions_failed"].value == {}
-    assert redis_client.hlen(KEY) == 0  # moto's AWS Config knows no resource: the account's entries go
+    # The sandbox's AWS Config answers with what moto holds: the account's queues and roles, not the stale entry.
+    cached = set(redis_client.hkeys(KEY))
+    assert not any("gone-from-config" in arn for arn in cached)
+    assert set(demo_org.queues[a]) | {demo_org.role_arn(a)} <= cached
+    assert mats[a].metadata["dagster/row_count"].value == len([arn for arn in cached if f":{a}:" in arn
+                                                                 or arn.startswith("arn:aws:s3:::")
+                                                                 and arn[len("arn:aws:s3:::"):] in demo_org.buckets[a]])
 
 
 def test_replica_hydrates_from_the_primary_s3_files_without_aws_config(accounts_ready, use_config, demo_org, instance,
@@ -177,5 +182,6 @@ def test_hourly_schedule_refreshes_all_accounts_in_one_run():
         assert request.tags == {
             "dagster/asset_partition_range_start": "111111111111",
             "dagster/asset_partition_range_end": "222222222222",
-            "consoleme_assets/dataset": "aws_config_resources",
         }
+        # The dataset run tag comes from the job, on every launch of it.
+        assert aws_config_hourly.job.tags == {"consoleme_assets/dataset": "aws_config_resources"}

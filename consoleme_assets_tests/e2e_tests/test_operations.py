@@ -5,7 +5,8 @@
 2. "Materialize all" (one backfill of every asset over every account, as the UI launches it): every check of
    every asset then shows passed, none skipped, in GraphQL and on the asset pages in Chromium.
 3. Two launches of one dataset from the catalog (no job tags): the second queues until the first ended.
-4. Redis flushed under the running instance: within one tick of ``cache_presence_sensor`` the lost datasets'
+4. Idle, ``dagster dev`` (started as ``make dev`` starts it) prints at most a few lines a minute.
+5. Redis flushed under the running instance: within one tick of ``cache_presence_sensor`` the lost datasets'
    ``cache_shape`` checks show failed, and the caches are refilled (aws_accounts first, then IAM).
 """
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import json
 import re
+import tempfile
 import time
 
 import pytest
@@ -161,12 +163,10 @@ def materialize_all(dev, logs, accounts: list[str]) -> str:
 
 
 def check_pages(base_url: str, artifacts, assets: dict[str, list[str]]) -> None:
-    """Each asset's Checks tab in Chromium lists its checks as Passed, none Skipped or Failed."""
+    """Each asset's Checks tab in Chromium lists each of its checks as Succeeded (not Skipped or Failed)."""
     from playwright.sync_api import sync_playwright
 
     from .browser import CHROMIUM_FLAGS, _dismiss_popups, _wait_for_text, chromium_path
-
-    import tempfile
 
     with tempfile.TemporaryDirectory(prefix="e2e-chromium-") as profile, sync_playwright() as pw:
         context = pw.chromium.launch_persistent_context(
@@ -178,13 +178,14 @@ def check_pages(base_url: str, artifacts, assets: dict[str, list[str]]) -> None:
             page.set_default_timeout(120_000)
             for asset, names in assets.items():
                 page.goto(f"{base_url}/assets/{asset}?view=checks", wait_until="domcontentloaded")
-                for name in names:
-                    _wait_for_text(page, rf"\b{re.escape(name)}\b", 120)
-                text = _wait_for_text(page, "(Passed.*){" + str(len(names)) + "}", 120)
+                # The list shows each check as "<name> <name> <latest result>".
+                rows = "".join(rf"(?=.*\b{re.escape(n)}\s+{re.escape(n)}\s+\w+)" for n in names)
+                text = _wait_for_text(page, rows, 120)
                 _dismiss_popups(page)
                 page.screenshot(path=str(artifacts / f"checks-{asset}.png"))
                 (artifacts / f"checks-{asset}.txt").write_text(text)
-                assert not re.search(r"\bSkipped\b|\bFailed\b", text), (asset, text[:2000])
+                shown = {n: re.search(rf"\b{re.escape(n)}\s+{re.escape(n)}\s+(\w+)", text).group(1) for n in names}
+                assert shown == {n: "Succeeded" for n in names}, (asset, shown)
         finally:
             context.close()
 
@@ -213,9 +214,11 @@ def test_first_minutes_checks_run_limit_and_refill(stack):
     # 2. Materialize all: every check of every asset passed, none skipped.
     accounts = sorted(a["id"] for a in json.loads(client.get("ALL_AWS_ACCOUNTS"))["accounts"] if a["status"] == "active")
     materialize_all(dev, logs, accounts)
-    states = wait_for("every check to have a result for the latest materialization",
-                      lambda: (s := check_states(dev)) and all(v["status"] for v in s.values()) and s, 120,
-                      logs=logs, interval=2)
+    # (The 15-minute checks schedule may be evaluating them right now: wait for a finished result.)
+    states = wait_for("every check to have a finished result for the latest materialization",
+                      lambda: (s := check_states(dev)) and all(v["status"] not in (None, "IN_PROGRESS")
+                                                               for v in s.values()) and s,
+                      300, logs=logs, interval=2)
     not_passed = {k: v for k, v in states.items() if v["status"] != "SUCCEEDED" or v["success"] is not True}
     assert not not_passed, not_passed
     for name in ("iam_resources:accounts_fresh", "iam_resources:cache_shape", "iam_resources:covers_all_accounts",
@@ -225,6 +228,7 @@ def test_first_minutes_checks_run_limit_and_refill(stack):
     for key in states:
         asset, check = key.split(":")
         by_asset.setdefault(asset, []).append(check)
+    assert dev.graphql("mutation { setNuxSeen }")["setNuxSeen"] is True  # the first-visit pop-up, as Skip does
     check_pages(dev.url, stack.artifacts, {a: by_asset[a] for a in ("iam_resources", "s3_buckets", "policies_table")})
 
     # 3. Two launches of one dataset from the catalog (the implicit asset job: no job tags): the second queues.
@@ -254,9 +258,15 @@ def test_first_minutes_checks_run_limit_and_refill(stack):
     assert b["startTime"] >= a["endTime"], (a, b)
     assert seen_queued_behind or b["startTime"] >= a["endTime"]
 
-    # 4. Redis flushed (failover to an empty replica, or `make dev` restarted with a new Redis): within one
-    #    presence tick the checks of the lost caches fail, then the refill brings them back.
+    # 4. Idle, the terminal stays quiet: sensors tick every 30-60 s without a line; only runs and alerts speak.
     wait_idle(dev, logs)
+    before = len(dev.log_path.read_text(errors="replace").splitlines())
+    time.sleep(45)
+    idle_lines = dev.log_path.read_text(errors="replace").splitlines()[before:]
+    assert len(idle_lines) <= 3, "\n".join(idle_lines)
+
+    # 5. Redis flushed (failover to an empty replica, or `make dev` restarted with a new Redis): within one
+    #    presence tick the checks of the lost caches fail, then the refill brings them back.
     client.flushall()
     flushed = time.time()
 
@@ -268,11 +278,9 @@ def test_first_minutes_checks_run_limit_and_refill(stack):
     assert "does not exist" in states["iam_resources:cache_shape"]["description"], states["iam_resources:cache_shape"]
     reported_after = time.time() - flushed
     wait_for("IAM_ROLE_CACHE to be refilled", lambda: client.hlen("IAM_ROLE_CACHE") > 0, 420, logs=logs, interval=3)
-    wait_for("the credential mapping to be refilled",
-             lambda: client.exists("CREDENTIAL_AUTHORIZATION_MAPPING_V1"), 420, logs=logs, interval=3)
-    wait_idle(dev, logs)
-    states = check_states(dev)
-    assert states["iam_resources:cache_shape"]["success"] is True, states["iam_resources:cache_shape"]
+    # (The rest of the chain, tick by tick, is observability_tests/test_presence.py.)
     assert runs(dev, ["FAILURE", "CANCELED"]) == []
+
     (stack.artifacts / "operations.json").write_text(json.dumps(
-        {"schedules": outcome, "lost_reported_after_seconds": reported_after}, indent=2))
+        {"schedules": outcome, "lost_reported_after_seconds": reported_after, "idle_lines_in_45_s": len(idle_lines)},
+        indent=2))
