@@ -6,7 +6,13 @@ import dagster as dg
 from ..cadences import every
 
 from .assets import cloudtrail_errors_by_arn
+from .denies_asset import cloudtrail_denies
 
 cloudtrail_errors_job = dg.define_asset_job("cloudtrail_errors_job", selection=[cloudtrail_errors_by_arn])
+
+# Launched by cloudtrail_denies_sensor: the queue into consoleme_cloudtrail, then the counts from the table.
+cloudtrail_denies_job = dg.define_asset_job(
+    "cloudtrail_denies_job", selection=[cloudtrail_denies, cloudtrail_errors_by_arn]
+)
 
 cloudtrail_errors_hourly = every("cloudtrail_errors_hourly", "0 * * * *", cloudtrail_errors_job)
