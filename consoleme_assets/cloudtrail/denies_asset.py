@@ -77,12 +77,14 @@ def cloudtrail_denies(context: dg.AssetExecutionContext, consoleme: ConsoleMeRes
     conf = settings.cloudtrail_denies
     if not conf.enabled:
         return dg.MaterializeResult(metadata={"skipped": "celery.cache_cloudtrail_denies.enabled is not true"})
+    accounts = set(context.instance.get_dynamic_partitions(aws_accounts_partitions.name))
+    if not accounts:  # every event would be rejected as an unknown account: leave them queued
+        return dg.MaterializeResult(metadata={"skipped": "no account partitions yet: materialize aws_accounts first"})
     queue = denies_queue(settings)
     client = queue_client(consoleme.sessions, queue, conf.assume_role)
     url = queue_url_from_arn(client, queue)
     caches = consoleme.caches()
     table = settings.tables.cloudtrail
-    accounts = set(context.instance.get_dynamic_partitions(aws_accounts_partitions.name))
 
     received = written = 0
     new_ids: list[str] = []

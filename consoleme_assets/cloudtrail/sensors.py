@@ -14,7 +14,7 @@ from ..aws.queues import QueueError, approximate_message_count, queue_client, qu
 from ..partitions import aws_accounts_partitions
 from ..resources import ConsoleMeResource
 from .denies_asset import denies_queue
-from .schedules import cloudtrail_denies_job
+from .schedules import DENIES_RUN_TAGS, cloudtrail_denies_job
 
 ACTIVE_STATUSES = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,
                    dg.DagsterRunStatus.STARTED]
@@ -55,10 +55,13 @@ def cloudtrail_denies_sensor(context: dg.SensorEvaluationContext, consoleme: Con
         return _problem(context, f"CloudTrail denies queue not read: {exc}")
     except Exception as exc:  # e.g. the assume_role refused: still a skip, named, so nothing else stops
         return _problem(context, f"CloudTrail denies queue not read: {type(exc).__name__}: {exc}")
-    if context.cursor:
-        context.log.info(f"SQS queue {queue.arn} readable again")
+    recovered = bool(context.cursor)
+    if recovered:
         context.update_cursor("")
     if not waiting:
+        if recovered:
+            context.log.info(f"SQS queue {queue.arn} is readable again (no messages)")
         return dg.SkipReason(f"no messages on {queue.arn}")
-    context.log.info(f"SQS queue {queue.arn}: about {waiting} message(s) waiting; launching {cloudtrail_denies_job.name}")
-    return dg.RunRequest(tags={"consoleme_assets/dataset": "cloudtrail_denies"})
+    context.log.info(f"SQS queue {queue.arn}{' is readable again' if recovered else ''}: about {waiting} "
+                     f"message(s) waiting; launching {cloudtrail_denies_job.name}")
+    return dg.RunRequest(tags=DENIES_RUN_TAGS)

@@ -126,11 +126,17 @@ def test_missing_queue_fails_the_run_naming_it(sandbox_env, demo_org, partitions
     assert "NonExistentQueue" in error or "QueueDoesNotExist" in error
 
 
-def test_disabled_asset_does_nothing(sandbox_env, demo_org, partitions, instance, tmp_path):
+def test_disabled_or_without_partitions_the_asset_leaves_the_queue(sandbox_env, demo_org, instance, resources,
+                                                                    tmp_path):
+    result = dg.materialize([cloudtrail_denies], instance=instance, resources=resources)
+    assert "no account partitions" in result.asset_materializations_for_node("cloudtrail_denies")[0].metadata[
+        "skipped"].value  # else every event would be rejected as an unknown account and lost
+    instance.add_dynamic_partitions("aws_accounts", sorted(demo_org.accounts))
     cfg = config(tmp_path, sandbox_env, "celery:\n  cache_cloudtrail_denies:\n    enabled: false\n")
     result = dg.materialize([cloudtrail_denies], instance=instance, resources=build_resources(cfg))
-    assert result.asset_materializations_for_node("cloudtrail_denies")[0].metadata["skipped"].value
-    assert queue_counts(demo_org)[0] == 9
+    assert result.asset_materializations_for_node("cloudtrail_denies")[0].metadata["skipped"].value == (
+        "celery.cache_cloudtrail_denies.enabled is not true")
+    assert queue_counts(demo_org)[:2] == (9, 0)
 
 
 def sensor_tick(instance, config_file=None, cursor=None):
