@@ -9,9 +9,11 @@ from .aws_config import definitions as aws_config
 from .cloudtrail import definitions as cloudtrail
 from .iam import definitions as iam
 from .inventory import definitions as inventory
+from .notifications import definitions as notifications
 from .organizations import definitions as organizations
 from .policies import definitions as policies
 from .requests import definitions as policy_requests
+from .selfservice import definitions as selfservice
 from .io_managers import AccountListIOManager, JsonCacheIOManager
 from .io_managers.aws_config import AwsConfigIOManager
 from .io_managers.iam import IamResourcesIOManager
@@ -39,8 +41,10 @@ defs = with_observability(dg.Definitions.merge(
     cloudtrail.defs,
     iam.defs,
     inventory.defs,
+    notifications.defs,
     organizations.defs,
     policies.defs,
     policy_requests.defs,
+    selfservice.defs,
     dg.Definitions(resources=build_resources()),
 ))

@@ -1,7 +1,8 @@
 """`cloudtrail_errors_by_arn`: CloudTrail error counts per IAM principal (ConsoleMe cache_cloudtrail_errors_by_arn).
 
 ConsoleMe's task also generated "cloudtrail_generated_policy" notifications (consoleme_notifications,
-ALL_NOTIFICATIONS). That is out of scope here: this asset only counts; nothing writes notifications.
+ALL_NOTIFICATIONS). That is out of scope here: this asset only counts; the `notifications` asset caches
+whatever notifications the table holds.
 """
 
 import time
@@ -12,6 +13,7 @@ import dagster as dg
 from ..json_cache_asset import json_cache_asset
 from ..resources import ConsoleMeResource
 from .plugins import CloudTrailErrorsContext, cloudtrail_errors_source
+from .denies_asset import cloudtrail_denies
 from .records import validate_counts
 
 CLOUDTRAIL_GROUP = "cloudtrail"
@@ -30,6 +32,7 @@ def counts_preview(counts: dict[str, int], limit: int = PREVIEW_ROWS) -> dg.Tabl
     "cloudtrail_errors_by_arn",
     CLOUDTRAIL_GROUP,
     {"dynamodb", "redis"},
+    deps=[cloudtrail_denies],
 )
 def cloudtrail_errors_by_arn(
     context: dg.AssetExecutionContext, consoleme: ConsoleMeResource

@@ -34,6 +34,10 @@ CADENCE_MINUTES: dict[str, int] = {
     "service_control_policies": 60,
     "organization_structure": 60,
     "iam_role_limits": 24 * 60,
+    "cloudtrail_denies": 60,  # drained every minute when enabled; the hourly run keeps it fresh when quiet
+    "templated_resources": 30,
+    "self_service_typeahead": 30,
+    "notifications": 10,
 }
 # An asset added later without an entry here still gets a policy rather than none (hourly is the common case).
 DEFAULT_CADENCE_MINUTES = 60

@@ -102,6 +102,16 @@ def accounts_document_problems(key: str, doc: Any) -> list[str]:
     return out[:MAX_PROBLEMS]
 
 
+LISTED_IN = {
+    "templated_resources": ("templated_resources", {
+        "name": _STR, "resource": _STR, "resource_type": _STR, "repository_name": _STR,
+        "template_language": _STR, "web_path": _STR, "file_path": _STR, "number_of_accounts": _INT}),
+    "self_service_typeahead": ("typeahead_entries", {
+        "icon": _STR, "number_of_affected_resources": _INT, "display_text": _STR, "details_endpoint": _STR,
+        "principal": (dict,)}),
+}
+
+
 def json_document_problems(key: str, dataset: str, doc: Any) -> list[str]:
     """The Redis string datasets (§4): the container type, and the fields of a sample of items."""
     if dataset == "aws_accounts":
@@ -134,6 +144,15 @@ def json_document_problems(key: str, dataset: str, doc: Any) -> list[str]:
                 if not isinstance(v, int) or isinstance(v, bool)][:MAX_PROBLEMS]
     if dataset == "service_control_policies":
         return [f"{key}[{org}]: expected a list of SCPs" for org, v in items if not isinstance(v, list)][:MAX_PROBLEMS]
+    if dataset in LISTED_IN:  # {"<field>": [entries]} (spec §5.17, §5.18)
+        field, required = LISTED_IN[dataset]
+        entries = doc.get(field)
+        if not isinstance(entries, list):
+            return [f"{key}: field '{field}' is missing or not a list"]
+        out = []
+        for i, entry in enumerate(entries[:200]):
+            out += fields_problems(f"{key}.{field}[{i}]", entry, required)
+        return out[:MAX_PROBLEMS]
     return []  # organization_structure: any object ({root_id: root})
 
 

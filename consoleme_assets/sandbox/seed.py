@@ -24,6 +24,8 @@ from boto3.dynamodb.types import TypeSerializer
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from .seed_events import seed_event_inputs
+
 HUB_ACCOUNT_ID = "123456789012"  # moto's default account: the hub / management account
 REGIONS = ("us-east-1", "us-west-2")
 SPOKE_ROLE = "ConsoleMe"
@@ -162,6 +164,7 @@ class DemoOrg:
     groups: dict[str, list[str]] = field(default_factory=dict)
     managed_policies: dict[str, list[str]] = field(default_factory=dict)  # customer-managed ARNs
     policy_requests: list[str] = field(default_factory=list)  # request ids
+    cloudtrail_denies_queue: str = ""  # ARN of the hub's queue, seeded with CloudTrail events (seed_events)
     regions: tuple[str, ...] = REGIONS
     spoke_role_name: str = SPOKE_ROLE
     org_role_name: str = ORG_READER_ROLE
@@ -233,6 +236,8 @@ def seed_demo_org(endpoint_url: str, region: str = "us-east-1") -> DemoOrg:
         _seed_account(aws, demo, plan, account_id)
         demo.roles[account_id].append(f"arn:aws:iam::{account_id}:role/{ORG_ACCESS_ROLE}")
     _seed_hub(aws, demo, {plan.label: account_id for plan, account_id in members})
+    demo.cloudtrail_denies_queue = seed_event_inputs(aws, {p.label: a for p, a in members}, region, HUB_ACCOUNT_ID)
+    demo.queues[HUB_ACCOUNT_ID].append(demo.cloudtrail_denies_queue)
     for listing in (demo.buckets, demo.queues, demo.topics, demo.roles, demo.users, demo.groups,
                     demo.managed_policies):  # fmt: skip
         for values in listing.values():

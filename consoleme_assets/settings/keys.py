@@ -159,6 +159,16 @@ class S3Objects(Strict):
     notifications: S3Object = s3obj(
         ("notifications.s3.bucket",), ("notifications.s3.key",), "notifications/all_notifications_v1.json.gz"
     )
+    templated_resources: S3Object = s3obj(
+        ("cache_resource_templates.s3.bucket",),
+        ("cache_resource_templates.s3.file",),
+        "cache_templated_resources/cache_templated_resources_v1.json.gz",
+    )
+    self_service_typeahead: S3Object = s3obj(
+        ("cache_self_service_typeahead.s3.bucket",),
+        ("cache_self_service_typeahead.s3.file",),
+        "cache_self_service_typeahead/cache_self_service_typeahead_v1.json.gz",
+    )
 
 
 class RedisKeys(Strict):
@@ -191,6 +201,10 @@ class RedisKeys(Strict):
     all_scps: str = ck("cache_scps_across_organizations.redis.key.all_scps_key", default="ALL_AWS_SCPS")
     org_structure: str = ck("cache_organization_structure.redis.key.org_structure_key", default="AWS_ORG_STRUCTURE")
     templated_roles: str = ck("templated_roles.redis_key", default="TEMPLATED_ROLES_v2")
+    templated_resources: str = ck("cache_resource_templates.redis.key", default="cache_templated_resources_v1")
+    self_service_typeahead: str = ck(
+        "cache_self_service_typeahead.redis.key", default="cache_self_service_typeahead_v1"
+    )
     s3_errors: str = ck("redis.s3_errors", default="S3_ERRORS")
     last_updated: str = ck(
         "store_json_results_in_redis_and_s3.last_updated_redis_key",

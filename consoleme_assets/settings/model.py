@@ -12,6 +12,7 @@ from pydantic import field_validator
 from .fields import Strict, ck, normalize_account_id
 from .keys import DynamoTables, RedisKeys, S3Object, S3Objects
 from .observability import ObservabilitySettings
+from .selfservice import CloudTrailDeniesSettings, ResourceTemplateSettings, TypeaheadSettings
 
 
 class RedisSettings(Strict):
@@ -163,6 +164,9 @@ class Settings(Strict):
     plugins: Plugins = Plugins()
     tuning: Tuning = Tuning()
     observability: ObservabilitySettings = ObservabilitySettings()
+    cloudtrail_denies: CloudTrailDeniesSettings = CloudTrailDeniesSettings()
+    resource_templates: ResourceTemplateSettings = ResourceTemplateSettings()
+    typeahead: TypeaheadSettings = TypeaheadSettings()
 
     @field_validator("owner_tags", mode="before")
     @classmethod

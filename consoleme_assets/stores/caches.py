@@ -79,6 +79,10 @@ JSON_DATASETS: dict[str, JsonDataset] = {
                     expire_seconds=86400),
         JsonDataset("service_control_policies", lambda s: s.redis_keys.all_scps, lambda s: s.s3.scps),
         JsonDataset("organization_structure", lambda s: s.redis_keys.org_structure, lambda s: s.s3.org_structure),
+        JsonDataset("templated_resources", lambda s: s.redis_keys.templated_resources,
+                    lambda s: s.s3.templated_resources),
+        JsonDataset("self_service_typeahead", lambda s: s.redis_keys.self_service_typeahead,
+                    lambda s: s.s3.self_service_typeahead),
     )
 }
 
@@ -185,6 +189,20 @@ class ConsoleMeCaches:
                 pipe.hexists(self.redis.last_updated_key, key)
             answers = pipe.execute()
         return {key for i, key in enumerate(keys) if not answers[2 * i] and not answers[2 * i + 1]}
+
+    # -- notifications ---------------------------------------------------------------------------
+
+    def write_notifications(self, by_user_or_group: dict[str, list[dict[str, Any]]]) -> WriteReport:
+        """ALL_NOTIFICATIONS = exactly these users/groups (field -> JSON list; fields of users or groups no longer
+        notified are deleted, which ConsoleMe's merge never did), then the S3 copy `{user_or_group: "<json>"}`."""
+        key = self.settings.redis_keys.all_notifications
+        encoded = {target: json.dumps(items) for target, items in sorted(by_user_or_group.items())}
+        report = WriteReport(redis_keys=[key])
+        counts = self.redis.replace_hash(key, encoded)
+        report.notes.append(f"{counts['written']} fields written, {counts['deleted']} stale fields deleted")
+        report.bytes_written += sum(len(v) for v in encoded.values())
+        self._put_s3(self.settings.s3.notifications, encoded, report)
+        return report
 
     # -- per-account lists -----------------------------------------------------------------------
 

@@ -104,3 +104,20 @@ class DynamoStore:
     def get_item(self, table: str, key: dict[str, Any]) -> dict[str, Any] | None:
         item = self.resource.Table(table).get_item(Key=to_dynamo(key)).get("Item")
         return None if item is None else from_dynamo(item)
+
+    def get_items(self, table: str, keys: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The items with these keys (BatchGetItem, 100 keys a call, unprocessed keys retried), decoded;
+        keys without an item are left out."""
+        unique = list({tuple(sorted(k.items())): k for k in keys}.values())
+        found: list[dict[str, Any]] = []
+        for start in range(0, len(unique), 100):
+            request = {table: {"Keys": [to_dynamo(k) for k in unique[start:start + 100]]}}
+            for _ in range(10):  # DynamoDB may hand back part of a batch under load
+                answer = self.resource.batch_get_item(RequestItems=request)
+                found += [from_dynamo(item) for item in answer.get("Responses", {}).get(table, [])]
+                request = answer.get("UnprocessedKeys") or {}
+                if not request:
+                    break
+            else:
+                raise RuntimeError(f"DynamoDB table {table}: BatchGetItem left keys unprocessed after 10 attempts")
+        return found

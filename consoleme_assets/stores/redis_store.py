@@ -57,6 +57,26 @@ class RedisStore:
             pipe.execute()
         return sum(len(v) for v in encoded.values())
 
+    def replace_hash(self, key: str, fields: Mapping[str, Any]) -> dict[str, int]:
+        """Make the hash exactly `fields` (JSON values), in one transaction: fields absent now are deleted.
+        Retried if another writer changed the hash meanwhile."""
+        encoded = {f: v if isinstance(v, str) else dumps_consoleme(v) for f, v in fields.items()}
+        while True:
+            with self.client.pipeline(transaction=True) as pipe:
+                try:
+                    pipe.watch(key)
+                    stale = sorted(set(pipe.hkeys(key)) - set(encoded))
+                    pipe.multi()
+                    if stale:
+                        pipe.hdel(key, *stale)
+                    if encoded:
+                        pipe.hset(key, mapping=encoded)
+                    self._stamp(pipe, key)
+                    pipe.execute()
+                    return {"written": len(encoded), "deleted": len(stale)}
+                except redis.WatchError:
+                    continue
+
     def replace_account_entries(
         self,
         account_id: str,

@@ -11,9 +11,15 @@ def test_hourly_utc_running():
     schedule = MERGED.resolve_schedule_def("cloudtrail_errors_hourly")
     assert (schedule.cron_schedule, schedule.execution_timezone) == ("0 * * * *", "UTC")
     assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
-    job = MERGED.resolve_job_def("cloudtrail_errors_job")
-    assert schedule.job_name == job.name
-    assert {k.to_user_string() for k in job.asset_layer.executable_asset_keys} == {"cloudtrail_errors_by_arn"}
+    job = MERGED.resolve_job_def("cloudtrail_denies_job")
+    assert schedule.job_name == job.name  # the queue drain too, so cloudtrail_denies stays fresh in quiet hours
+    assert {k.to_user_string() for k in job.asset_layer.executable_asset_keys} == {
+        "cloudtrail_denies", "cloudtrail_errors_by_arn"}
+    assert job.tags["consoleme_assets/dataset"] == "cloudtrail_denies,cloudtrail_errors_by_arn"
+    denies = MERGED.resolve_assets_def("cloudtrail_denies")
+    assert denies.op.pool == "consoleme/cloudtrail_denies"  # one drain at a time, however launched
+    only_counts = MERGED.resolve_job_def("cloudtrail_errors_job")
+    assert {k.to_user_string() for k in only_counts.asset_layer.executable_asset_keys} == {"cloudtrail_errors_by_arn"}
 
 
 def test_merges_with_the_code_location():

@@ -21,10 +21,11 @@ WRITE_PREFIXES = ("Put", "Create", "Delete", "Update", "BatchWrite", "Tag", "Unt
 
 
 def granted(name: str) -> set[str]:
-    """The actions a policy file allows, except statements marked `Replica*` (only a replica region calls them)."""
+    """The actions a policy file allows, except statements marked `Replica*` (only a replica region calls them)
+    or `Sensor*` (only a sensor calls them, never a refresh)."""
     doc = json.loads((DOCS / name).read_text())
-    return {a for st in doc["Statement"] if st["Effect"] == "Allow" and not st.get("Sid", "").startswith("Replica")
-            for a in st["Action"]}
+    return {a for st in doc["Statement"] if st["Effect"] == "Allow"
+            and not st.get("Sid", "").startswith(("Replica", "Sensor")) for a in st["Action"]}
 
 
 @pytest.fixture
@@ -77,10 +78,12 @@ def test_full_refresh_leaks_no_secret_and_calls_only_what_the_policies_grant(
     for principal, policy in POLICIES.items():
         assert called[principal] == granted(policy), (principal, sorted(called[principal]))
     writes = [c for c in proxy.calls if c.faulted is None and c.iam_action.split(":")[1].startswith(WRITE_PREFIXES)]
-    assert {c.iam_action for c in writes} == {"s3:PutObject", "dynamodb:BatchWriteItem"}
-    for call in writes:  # only with our own credentials, to the cache bucket and ConsoleMe's tables
+    assert {c.iam_action for c in writes} == {"s3:PutObject", "dynamodb:BatchWriteItem", "sqs:DeleteMessageBatch"}
+    denies_queue = demo_org.cloudtrail_denies_queue.rsplit(":", 1)[-1]
+    for call in writes:  # only with our own credentials, to the cache bucket, ConsoleMe's tables, the denies queue
         assert call.principal == "hub" and call.resources, call
-        assert all(r == demo_org.cache_bucket or r.startswith("consoleme_") for r in call.resources), call
+        assert all(r in (demo_org.cache_bucket, denies_queue) or r.startswith("consoleme_")
+                   for r in call.resources), call
     spoke_arns = {arn for arn in proxy.external_ids if arn.endswith(":role/ConsoleMe")}
     assert len(spoke_arns) == len(demo_org.accounts)
     assert {proxy.external_ids[arn] for arn in proxy.external_ids} == {"ext-id-4711"}

@@ -189,6 +189,8 @@ class FaultProxy:
             try:
                 doc = json.loads(body or b"{}")
                 resources = tuple(doc.get("RequestItems", {})) or ((doc["TableName"],) if "TableName" in doc else ())
+                if not resources and isinstance(doc.get("QueueUrl"), str):  # SQS (JSON protocol): the queue name
+                    resources = (doc["QueueUrl"].rstrip("/").rsplit("/", 1)[-1],)
             except (ValueError, AttributeError, TypeError):
                 pass
         elif service == "s3":

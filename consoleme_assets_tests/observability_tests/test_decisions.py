@@ -127,3 +127,18 @@ def test_metrics_for_materialization():
                                      {"dagster/row_count": 3, "fetch_seconds": 0.5, "account_id": "x"}, 10.0)
     assert {(m.name, m.value) for m in ms} == {("materializations", 1), ("rows", 3.0), ("fetch_seconds", 0.5)}
     assert all(m.dimensions == {"Asset": "s3_buckets", "Account": "111111111111"} for m in ms)
+
+
+def test_typeahead_and_templates_shape_names_the_field():
+    from consoleme_assets.observability.shapes import json_document_problems
+
+    good = {"icon": "user", "number_of_affected_resources": 1, "display_text": "app",
+            "details_endpoint": "/api/v2/roles/1/app", "principal": {"principal_type": "AwsResource"}}
+    assert json_document_problems("K", "self_service_typeahead", {"typeahead_entries": [good]}) == []
+    assert json_document_problems("K", "self_service_typeahead", {"entries": []}) == [
+        "K: field 'typeahead_entries' is missing or not a list"]
+    bad = {**good, "number_of_affected_resources": "1"}
+    assert json_document_problems("K", "self_service_typeahead", {"typeahead_entries": [bad]}) == [
+        "K.typeahead_entries[0]: field 'number_of_affected_resources' should be int, got str"]
+    assert json_document_problems("K", "templated_resources", {"templated_resources": [{"name": "x"}]})[0] == (
+        "K.templated_resources[0]: field 'resource' is missing")

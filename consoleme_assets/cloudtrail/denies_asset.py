@@ -1,0 +1,129 @@
+"""`cloudtrail_denies`: the CloudTrail denies queue drained into DynamoDB `consoleme_cloudtrail` (ConsoleMe's
+cache_cloudtrail_denies, spec §5.21).
+
+Per batch of up to 10 messages: bodies -> items (pure, `denies.py`), folded with the items already stored for
+the same request ids (BatchGetItem, not ConsoleMe's whole-table scan), only those items written (ConsoleMe
+rewrote the whole table every batch), and only then the batch deleted from the queue. A failed write fails the
+run with the batch still in the queue (it comes back after the visibility timeout). A message that cannot
+become an item is logged, naming the queue, the message and why, counted in the metadata, and deleted.
+"""
+
+
+import time
+from collections import Counter
+from typing import Any
+
+import dagster as dg
+
+from ..concurrency import dataset_pool
+from ..aws.dynamo_sources import DynamoSourceError
+from ..aws.queues import (
+    QueueArn,
+    delete_messages,
+    parse_queue_arn,
+    queue_client,
+    queue_url_from_arn,
+    receive_messages,
+)
+from ..partitions import aws_accounts_partitions
+from ..resources import ConsoleMeResource
+from ..settings import Settings
+from .denies import Rejection, account_of, deny_item, event_detail, merge_denies
+
+CLOUDTRAIL_GROUP = "cloudtrail"
+KEY_NAMES = ["arn", "request_id"]
+
+
+def denies_queue(settings: Settings) -> QueueArn:
+    """The configured queue (`{region}` filled in), or a clear error naming the key."""
+    arn = settings.cloudtrail_denies.queue_arn
+    if not arn:
+        raise ValueError("event_bridge.detect_cloudtrail_denies_and_update_cache.queue_arn is not set")
+    return parse_queue_arn(arn.format(region=settings.region))
+
+
+def items_of_batch(
+    messages: list[dict[str, Any]], settings: Settings, now: float, accounts: set[str]
+) -> tuple[list[dict[str, Any]], list[tuple[dict[str, Any], Rejection]]]:
+    """(items, [(message, rejection)]) for one received batch."""
+    conf = settings.cloudtrail_denies
+    items, rejected = [], []
+    for message in messages:
+        detail = event_detail(message.get("Body", ""))
+        result = detail if isinstance(detail, Rejection) else deny_item(
+            detail, now, conf.event_ttl, conf.event_bridge_substitutions
+        )
+        if not isinstance(result, Rejection) and account_of(result["arn"]) not in accounts:
+            result = Rejection("unknown_account", f"{result['arn']}: account {account_of(result['arn'])} is not "
+                                                  "an account partition (not a known active account)")
+        if isinstance(result, Rejection):
+            rejected.append((message, result))
+        else:
+            items.append(result)
+    return items, rejected
+
+
+@dg.asset(
+    name="cloudtrail_denies",
+    group_name=CLOUDTRAIL_GROUP,
+    kinds={"sqs", "dynamodb"},
+    pool=dataset_pool("cloudtrail_denies"),  # one drain at a time, however launched
+    description="CloudTrail errors from the denies queue (`event_bridge.detect_cloudtrail_denies_and_update_cache"
+    ".queue_arn`) into DynamoDB consoleme_cloudtrail, counts accumulated per request id; rejected messages are "
+    "logged and deleted. Launched by `cloudtrail_denies_sensor` when messages wait.",
+)
+def cloudtrail_denies(context: dg.AssetExecutionContext, consoleme: ConsoleMeResource) -> dg.MaterializeResult:
+    settings = consoleme.settings
+    conf = settings.cloudtrail_denies
+    if not conf.enabled:
+        return dg.MaterializeResult(metadata={"skipped": "celery.cache_cloudtrail_denies.enabled is not true"})
+    accounts = set(context.instance.get_dynamic_partitions(aws_accounts_partitions.name))
+    if not accounts:  # every event would be rejected as an unknown account: leave them queued
+        return dg.MaterializeResult(metadata={"skipped": "no account partitions yet: materialize aws_accounts first"})
+    queue = denies_queue(settings)
+    client = queue_client(consoleme.sessions, queue, conf.assume_role)
+    url = queue_url_from_arn(client, queue)
+    caches = consoleme.caches()
+    table = settings.tables.cloudtrail
+
+    received = written = 0
+    new_ids: list[str] = []
+    reasons: Counter[str] = Counter()
+    undeleted: list[str] = []
+    while received < conf.max_num_messages_to_process:
+        messages = receive_messages(client, queue, url, conf.max_num_messages_to_process - received)
+        if not messages:
+            break
+        received += len(messages)
+        items, rejected = items_of_batch(messages, settings, time.time(), accounts)
+        for message, why in rejected:
+            context.log.warning(f"SQS queue {queue.arn}: message {message.get('MessageId')} rejected and deleted: {why}")
+            reasons[why.reason] += 1
+        if items:
+            try:
+                existing = caches.dynamo.get_items(table, [{k: i[k] for k in KEY_NAMES} for i in items])
+                merged = merge_denies(items, {e["request_id"]: e for e in existing})
+                written += caches.dynamo.put_items(table, merged.items, KEY_NAMES)
+            except Exception as exc:  # the batch stays in the queue; name the table
+                raise DynamoSourceError(table, f"{type(exc).__name__}: {exc}") from exc
+            new_ids += merged.new_request_ids
+        undeleted += delete_messages(client, queue, url, messages)
+    if undeleted:
+        context.log.warning(f"SQS queue {queue.arn}: {len(undeleted)} message(s) not deleted, they will be "
+                            f"received again: {undeleted[:10]}")
+    more = received >= conf.max_num_messages_to_process
+    if received:
+        context.log.info(f"SQS queue {queue.arn}: {received} message(s), {written} item(s) written "
+                         f"({len(new_ids)} new), {sum(reasons.values())} rejected"
+                         + ("; more are waiting (max_num_messages_to_process)" if more else ""))
+    return dg.MaterializeResult(metadata={
+        "queue_arn": queue.arn,
+        "table": table,
+        "messages_received": received,
+        "items_written": written,
+        "new_items": len(new_ids),
+        "messages_rejected": sum(reasons.values()),
+        "rejected_by_reason": dg.MetadataValue.json(dict(sorted(reasons.items()))),
+        "messages_not_deleted": len(undeleted),
+        "reached_max_messages": more,
+    })

@@ -1,0 +1,1 @@
+"""ConsoleMe's notifications cache (cache_notifications)."""

@@ -1,0 +1,12 @@
+"""ConsoleMe ran cache_notifications only on demand (after a notification was written, and after
+cache_cloudtrail_errors_by_arn). Without those triggers here, a schedule keeps ALL_NOTIFICATIONS in step with
+the table and marks expired notifications; the web tier still refreshes it itself when it writes one."""
+
+import dagster as dg
+
+from ..cadences import every
+from .assets import notifications
+
+notifications_job = dg.define_asset_job("notifications_job", selection=[notifications])
+
+notifications_every_10_minutes = every("notifications_every_10_minutes", "*/10 * * * *", notifications_job)
