@@ -30,6 +30,9 @@ def observability_defs(defs: dg.Definitions, settings: Settings) -> dg.Definitio
         "observability_checks_job",
         selection=dg.AssetSelection.all_asset_checks(),
         description="Every asset check alone, on what is cached now (no refresh)",
+        # One process for all checks (seconds), not a subprocess per check op: the run holds every per-account
+        # dataset's pool while it runs, so it must be short.
+        executor_def=dg.in_process_executor,
     )
     return dg.Definitions(
         asset_checks=datasets,

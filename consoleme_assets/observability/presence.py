@@ -11,6 +11,7 @@ account partitions) before the per-account datasets, and IAM before the credenti
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -22,6 +23,7 @@ from ..resources import ConsoleMeResource
 from .checks import SHAPE_CHECK, SHAPE_DATASETS
 
 SENSOR_NAME = "cache_presence_sensor"
+REFILL_RETRY_SECONDS = 600
 
 
 @dataclass(frozen=True)
@@ -98,16 +100,22 @@ def build_cache_presence_sensor(defs: dg.Definitions, names: list[str]) -> dg.Se
             return dg.SkipReason("nothing materialized yet")
         gone = caches.lost_keys([keys[n] for n in last])
         lost = {n for n in last if keys[n] in gone}
-        reported = set(json.loads(context.cursor or "{}").get("reported", []))
+        state = json.loads(context.cursor or "{}")
+        reported = set(state.get("reported", []))
+        # {dataset: [materialization storage id, time]} of refills asked for and not landed yet: one refill per
+        # loss, asked again only if it has not landed after REFILL_RETRY_SECONDS (its run failed or was removed).
+        requested = {n: v for n, v in (state.get("requested") or {}).items() if n in lost and v[0] == last[n]}
+        now = time.time()
         # One failed evaluation per loss (keyed by the materialization it contradicts), not one per tick.
         marks = {f"{n}@{last[n]}" for n in lost}
         events = [lost_check_evaluation(n, keys[n]) for n in sorted(lost)
                   if n in SHAPE_DATASETS and f"{n}@{last[n]}" not in reported]
+        due = {n for n in refill_first(lost, datasets)
+               if n not in requested or now - requested[n][1] > REFILL_RETRY_SECONDS}
         requests = []
-        now = refill_first(lost, datasets)
         for partitioned in (False, True):
-            group = sorted({s for n in now if datasets[n].partitioned == partitioned for s in datasets[n].op_siblings}
-                           | {n for n in now if datasets[n].partitioned == partitioned})
+            group = sorted({s for n in due if datasets[n].partitioned == partitioned for s in datasets[n].op_siblings}
+                           | {n for n in due if datasets[n].partitioned == partitioned})
             if not group:
                 continue
             tags = {DATASET_TAG: ",".join(group), "consoleme_assets/trigger": "refill"}
@@ -118,14 +126,14 @@ def build_cache_presence_sensor(defs: dg.Definitions, names: list[str]) -> dg.Se
                 tags |= {"dagster/asset_partition_range_start": accounts[0],
                          "dagster/asset_partition_range_end": accounts[-1]}
             requests.append(dg.RunRequest(
-                # The same loss asks once: the key changes when a refill lands (new materialization).
-                run_key="refill:" + ",".join(f"{n}@{last.get(n)}" for n in group),
+                run_key=f"refill:{','.join(group)}:{int(now)}",
                 asset_selection=[dg.AssetKey(n) for n in group],
                 tags=tags,
             ))
+            requested.update({n: [last.get(n), now] for n in group if n in lost})
         if events:
             context.log.warning(f"caches gone from Redis, refilling: {', '.join(sorted(lost))}")
-        cursor = json.dumps({"reported": sorted(marks)})
+        cursor = json.dumps({"reported": sorted(marks), "requested": requested}, sort_keys=True)
         if not lost:
             return dg.SensorResult(skip_reason=f"{len(last)} cached datasets present", cursor=cursor)
         return dg.SensorResult(run_requests=requests, asset_events=events, cursor=cursor)
