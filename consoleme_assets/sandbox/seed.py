@@ -24,6 +24,8 @@ from boto3.dynamodb.types import TypeSerializer
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from .events import seed_role_change_queue
+
 HUB_ACCOUNT_ID = "123456789012"  # moto's default account: the hub / management account
 REGIONS = ("us-east-1", "us-west-2")
 SPOKE_ROLE = "ConsoleMe"
@@ -162,6 +164,8 @@ class DemoOrg:
     groups: dict[str, list[str]] = field(default_factory=dict)
     managed_policies: dict[str, list[str]] = field(default_factory=dict)  # customer-managed ARNs
     policy_requests: list[str] = field(default_factory=list)  # request ids
+    role_change_queue: str = ""  # queue ARN (hub); its good events name role_changes (path-less role ARNs)
+    role_changes: list[str] = field(default_factory=list)
     regions: tuple[str, ...] = REGIONS
     spoke_role_name: str = SPOKE_ROLE
     org_role_name: str = ORG_READER_ROLE
@@ -233,6 +237,9 @@ def seed_demo_org(endpoint_url: str, region: str = "us-east-1") -> DemoOrg:
         _seed_account(aws, demo, plan, account_id)
         demo.roles[account_id].append(f"arn:aws:iam::{account_id}:role/{ORG_ACCESS_ROLE}")
     _seed_hub(aws, demo, {plan.label: account_id for plan, account_id in members})
+    demo.role_change_queue, demo.role_changes = seed_role_change_queue(
+        aws.client("sqs"), HUB_ACCOUNT_ID, [account_id for _, account_id in members], region)
+    demo.queues[HUB_ACCOUNT_ID].append(demo.role_change_queue)
     for listing in (demo.buckets, demo.queues, demo.topics, demo.roles, demo.users, demo.groups,
                     demo.managed_policies):  # fmt: skip
         for values in listing.values():
