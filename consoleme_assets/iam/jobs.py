@@ -47,20 +47,25 @@ class RoleOutcome:
     notes: list[str] = field(default_factory=list)
 
 
-def refresh_role(consoleme: ConsoleMeResource, cache: IamCache, requested_arn: str,
-                 clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.timezone.utc)) -> RoleOutcome:
-    """Read the role from IAM and write ConsoleMe's refresh_iam_role entry (spec §5.20) to DynamoDB and
-    IAM_ROLE_CACHE. A role IAM no longer has (or the roles.allowed_* filter excludes) loses its cached entry;
-    one never cached is reported "not found"."""
+def fetch_role(consoleme: ConsoleMeResource, requested_arn: str) -> tuple[str, str, dict | None]:
+    """(account id, role name, the role in GAAD's shape or None if IAM has no such role)."""
     account_id, role_name = parse_role_arn(requested_arn)
-    settings = consoleme.settings
-    detail = role_detail(consoleme.sessions, account_id, role_name)
+    return account_id, role_name, role_detail(consoleme.sessions, account_id, role_name)
+
+
+def store_role(consoleme: ConsoleMeResource, cache: IamCache, requested_arn: str,
+               fetched: tuple[str, str, dict | None],
+               clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.timezone.utc)) -> RoleOutcome:
+    """Write ConsoleMe's refresh_iam_role entry (spec §5.20) to DynamoDB and IAM_ROLE_CACHE. A role IAM no
+    longer has (or the roles.allowed_* filter excludes) loses its cached entry; one never cached is reported
+    "not found". Called on one thread: the stores' clients are shared."""
+    account_id, role_name, detail = fetched
     problems = records.detail_problems("roles", detail, account_id) if detail is not None else []
     if problems:  # the cached entry and item stay as they were (last good), as in iam_resources
         raise RoleRejected(f"account {account_id}: role {requested_arn} rejected: {'; '.join(problems)}; "
                            "its cached entry is kept")
     filtered = detail is not None and not records.allowed_to_sync_role(
-        detail["Arn"], records.tags_of(detail), settings.role_filter)
+        detail["Arn"], records.tags_of(detail), consoleme.settings.role_filter)
     if detail is None or filtered:
         cached = cache.cached_role_arns(account_id, role_name)
         cache.remove_roles(account_id, cached)
@@ -85,7 +90,8 @@ def refresh_iam_role(
 ) -> dg.Output[None]:
     parse_role_arn(config.role_arn)
     try:
-        outcome = refresh_role(consoleme, iam_resources_io_manager.cache(), config.role_arn)
+        outcome = store_role(consoleme, iam_resources_io_manager.cache(), config.role_arn,
+                             fetch_role(consoleme, config.role_arn))
     except RoleRejected as exc:
         raise dg.Failure(description=str(exc)) from None
     context.log.info(f"{config.role_arn}: {outcome.action}" + (f" ({'; '.join(outcome.notes)})" if outcome.notes else ""))
@@ -143,11 +149,11 @@ def refresh_changed_roles(
     landed: list[tuple[ChangedRoleConfig, RoleOutcome]] = []
     failed: dict[str, str] = {}
     workers = min(len(roles), consoleme.settings.tuning.max_concurrent_accounts) or 1
-    for arn, future in completed_in_turn(lambda a: refresh_role(consoleme, cache, a), list(roles), workers, "role"):
-        exc = future.exception()
-        if exc is None:
-            landed.append((roles[arn], future.result()))
-        else:
+    # IAM reads in parallel; the writes here, one at a time.
+    for arn, future in completed_in_turn(lambda a: fetch_role(consoleme, a), list(roles), workers, "role"):
+        try:
+            landed.append((roles[arn], store_role(consoleme, cache, arn, future.result())))
+        except Exception as exc:  # noqa: BLE001 - one role's failure must not keep the others from landing
             failed[arn] = describe_aws_error(exc) if isinstance(exc, ClientError) else str(exc) or repr(exc)
             context.log.error(f"{arn}: not refreshed, its messages stay queued: {failed[arn]}")
     handles = [h for changed, _ in landed for h in changed.receipt_handles]
