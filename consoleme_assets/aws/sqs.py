@@ -9,7 +9,9 @@ from typing import Any
 
 from .sessions import AwsSessions
 
-_QUEUE_ARN_RE = re.compile(r"^arn:(?P<partition>[\w-]+):sqs:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):(?P<name>[\w-]{1,80}(\.fifo)?)$")
+_QUEUE_ARN_RE = re.compile(
+    r"^arn:(?P<partition>[\w-]+):sqs:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):(?P<name>[\w-]{1,80}(\.fifo)?)$"
+)
 RECEIVE_LIMIT = 10  # ReceiveMessage's and DeleteMessageBatch's maximum
 
 

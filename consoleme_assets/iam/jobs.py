@@ -94,7 +94,8 @@ def refresh_iam_role(
                              fetch_role(consoleme, config.role_arn))
     except RoleRejected as exc:
         raise dg.Failure(description=str(exc)) from None
-    context.log.info(f"{config.role_arn}: {outcome.action}" + (f" ({'; '.join(outcome.notes)})" if outcome.notes else ""))
+    notes = f" ({'; '.join(outcome.notes)})" if outcome.notes else ""
+    context.log.info(f"{config.role_arn}: {outcome.action}{notes}")
     return dg.Output(None, metadata={"role_arn": outcome.arn, "action": outcome.action,
                                      **({"notes": dg.MetadataValue.json(outcome.notes)} if outcome.notes else {})})
 

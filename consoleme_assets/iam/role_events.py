@@ -109,8 +109,9 @@ class ChangedRole:
 
     def add(self, change: RoleChange) -> None:
         self.message_ids.append(change.message_id)
-        if change.event_time is not None and (self.first_event_time is None or change.event_time < self.first_event_time):
-            self.first_event_time = change.event_time
+        when = change.event_time
+        if when is not None and (self.first_event_time is None or when < self.first_event_time):
+            self.first_event_time = when
 
 
 def coalesce(changes: list[RoleChange]) -> dict[str, ChangedRole]:

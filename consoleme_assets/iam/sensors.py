@@ -12,7 +12,6 @@ they come back after the visibility timeout and are tried again. Messages that n
 ConsoleMe left those without `detail` to come back forever.
 """
 
-
 import dagster as dg
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -22,8 +21,8 @@ from ..aws.sqs import delete_messages, parse_queue_arn, queue_client, queue_url,
 from ..partitions import aws_accounts_partitions
 from ..resources import ConsoleMeResource
 from ..stores.iam_cache import IamCache
-from .role_events import Rejected, coalesce, parse_role_change
 from .jobs import role_changes_job
+from .role_events import Rejected, coalesce, parse_role_change
 
 ENABLED_KEY = "celery.trigger_credential_mapping_refresh_from_role_changes.enabled"
 QUEUE_KEY = "event_bridge.detect_role_changes_and_update_cache.queue_arn"

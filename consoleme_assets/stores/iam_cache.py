@@ -148,7 +148,8 @@ class IamCache:
         """The account's IAM_ROLE_CACHE fields for the role called `role_name`, whatever its path (a role name
         is unique in its account; events name the role without its path)."""
         fields = self.caches.redis.owned_fields(self.redis_key("roles"), account_id, _owned_by(account_id))
-        return sorted(f for f in fields if f.split(":", 5)[-1].startswith("role/") and f.rsplit("/", 1)[-1] == role_name)
+        return sorted(f for f in fields
+                      if f.split(":", 5)[-1].startswith("role/") and f.rsplit("/", 1)[-1] == role_name)
 
     def write_role(self, entry: dict[str, Any]) -> list[str]:
         """DynamoDB item, then the IAM_ROLE_CACHE field; returns notes (e.g. no table, item too big)."""
