@@ -107,5 +107,8 @@ def test_refresh_role(cli_env, demo_org, redis_client, tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == f"{arn}: updated"
     assert json.loads(redis_client.hget("IAM_ROLE_CACHE", arn))["arn"] == arn
+    never = f"arn:aws:iam::{demo_org.member_account_ids[0]}:role/never-existed"
+    proc = run_cli(cli_env, "refresh-role", never, cwd=tmp_path)
+    assert proc.returncode == 0 and proc.stdout.strip() == f"{never}: not found", proc.stderr
     proc = run_cli(cli_env, "refresh-role", "not-an-arn", cwd=tmp_path)
     assert proc.returncode == 2 and "is not an IAM role ARN" in proc.stderr

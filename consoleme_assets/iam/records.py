@@ -70,6 +70,26 @@ def role_entry(detail: dict[str, Any], account_id: str, ttl: int, owner_keys: li
     }
 
 
+_NOT_IN_REFRESHED_POLICY = ("RoleName", "RoleId", "MaxSessionDuration", "_version")
+
+
+def refreshed_role_entry(detail: dict[str, Any], account_id: str, ttl: int, templated: str | None) -> dict[str, Any]:
+    """The entry ConsoleMe's refresh_iam_role writes (spec §5.20), unlike the GAAD path's `role_entry`: a
+    `permissions_boundary` field (the role's PermissionsBoundary, {} without one), no `owner`, and a `policy`
+    without RoleName/RoleId/MaxSessionDuration (which go to `name`/`resourceId`)."""
+    policy = {k: v for k, v in detail.items() if k not in _NOT_IN_REFRESHED_POLICY}
+    return {
+        "arn": detail["Arn"],
+        "name": detail.get("RoleName") or detail["Arn"].split("/")[-1],
+        "resourceId": detail.get("RoleId"),
+        "accountId": account_id,
+        "ttl": ttl,
+        "policy": detail_json(policy),
+        "permissions_boundary": detail.get("PermissionsBoundary") or {},
+        "templated": templated,
+    }
+
+
 def user_entry(detail: dict[str, Any], account_id: str, ttl: int, owner_keys: list[str]) -> dict[str, Any]:
     return {
         "arn": detail["Arn"],

@@ -25,6 +25,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from .seed_events import seed_event_inputs
+from .events import seed_role_change_queue
 
 HUB_ACCOUNT_ID = "123456789012"  # moto's default account: the hub / management account
 REGIONS = ("us-east-1", "us-west-2")
@@ -165,6 +166,8 @@ class DemoOrg:
     managed_policies: dict[str, list[str]] = field(default_factory=dict)  # customer-managed ARNs
     policy_requests: list[str] = field(default_factory=list)  # request ids
     cloudtrail_denies_queue: str = ""  # ARN of the hub's queue, seeded with CloudTrail events (seed_events)
+    role_change_queue: str = ""  # queue ARN (hub); its good events name role_changes (path-less role ARNs)
+    role_changes: list[str] = field(default_factory=list)
     regions: tuple[str, ...] = REGIONS
     spoke_role_name: str = SPOKE_ROLE
     org_role_name: str = ORG_READER_ROLE
@@ -238,6 +241,9 @@ def seed_demo_org(endpoint_url: str, region: str = "us-east-1") -> DemoOrg:
     _seed_hub(aws, demo, {plan.label: account_id for plan, account_id in members})
     demo.cloudtrail_denies_queue = seed_event_inputs(aws, {p.label: a for p, a in members}, region, HUB_ACCOUNT_ID)
     demo.queues[HUB_ACCOUNT_ID].append(demo.cloudtrail_denies_queue)
+    demo.role_change_queue, demo.role_changes = seed_role_change_queue(
+        aws.client("sqs"), HUB_ACCOUNT_ID, [account_id for _, account_id in members], region)
+    demo.queues[HUB_ACCOUNT_ID].append(demo.role_change_queue)
     for listing in (demo.buckets, demo.queues, demo.topics, demo.roles, demo.users, demo.groups,
                     demo.managed_policies):  # fmt: skip
         for values in listing.values():

@@ -119,6 +119,15 @@ class Plugins(Strict):
     group_mapping: str | None = ck("consoleme_assets.plugins.group_mapping")
 
 
+class RoleChangeSettings(Strict):
+    """Role changes from an EventBridge-fed SQS queue (ConsoleMe's trigger_credential_mapping_refresh_from_role_changes)."""
+
+    enabled: bool = ck("celery.trigger_credential_mapping_refresh_from_role_changes.enabled", default=False)
+    # `{region}` is replaced by `aws.region`, so one file serves every region's deployment.
+    queue_arn: str | None = ck("event_bridge.detect_role_changes_and_update_cache.queue_arn")
+    assume_role: str | None = ck("event_bridge.detect_role_changes_and_update_cache.assume_role")
+
+
 class Tuning(Strict):
     """Our own knobs, under `consoleme_assets:` (ConsoleMe ignores the section)."""
 
@@ -162,6 +171,7 @@ class Settings(Strict):
     credential_mapping: CredentialMappingSettings = CredentialMappingSettings()
     role_limits: RoleLimitSettings = RoleLimitSettings()
     plugins: Plugins = Plugins()
+    role_changes: RoleChangeSettings = RoleChangeSettings()
     tuning: Tuning = Tuning()
     observability: ObservabilitySettings = ObservabilitySettings()
     cloudtrail_denies: CloudTrailDeniesSettings = CloudTrailDeniesSettings()
@@ -222,6 +232,11 @@ class Settings(Strict):
         if self.sts_endpoint_url:
             return self.sts_endpoint_url.format(region=self.region)
         return None
+
+    def role_change_queue_arn(self) -> str | None:
+        """The role-change queue's ARN with `{region}` filled in (None when unset)."""
+        arn = self.role_changes.queue_arn
+        return arn.replace("{region}", self.region) if arn else None
 
     def s3_bucket_for(self, obj: S3Object) -> str | None:
         return obj.bucket or self.consoleme_s3_bucket

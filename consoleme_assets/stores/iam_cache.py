@@ -139,6 +139,39 @@ class IamCache:
         report.notes += account.notes
         return report, counts
 
+    # -- one role at a time (refresh_iam_role, role-change events) ----------------------------------
+
+    def role_count(self) -> int:
+        return int(self.caches.redis.client.hlen(self.redis_key("roles")))
+
+    def cached_role_arns(self, account_id: str, role_name: str) -> list[str]:
+        """The account's IAM_ROLE_CACHE fields for the role called `role_name`, whatever its path (a role name
+        is unique in its account; events name the role without its path)."""
+        fields = self.caches.redis.owned_fields(self.redis_key("roles"), account_id, _owned_by(account_id))
+        return sorted(f for f in fields
+                      if f.split(":", 5)[-1].startswith("role/") and f.rsplit("/", 1)[-1] == role_name)
+
+    def write_role(self, entry: dict[str, Any]) -> list[str]:
+        """DynamoDB item, then the IAM_ROLE_CACHE field; returns notes (e.g. no table, item too big)."""
+        notes = []
+        dynamo, table = self.caches.dynamo, self.settings.tables.iam_roles
+        if dynamo is not None and not dynamo.table_exists(table):
+            notes.append(f"DynamoDB table {table} does not exist: role item not written")
+        elif dynamo is not None and len(dumps_consoleme(entry)) > DYNAMO_ITEM_LIMIT:
+            notes.append(f"{entry['arn']} is over DynamoDB's 400 KB item limit: kept in Redis only")
+        elif dynamo is not None:
+            dynamo.put_items(table, [entry], ROLE_KEY_NAMES)
+        self.caches.redis.set_account_field(self.redis_key("roles"), str(entry["accountId"]), entry["arn"], entry)
+        return notes
+
+    def remove_roles(self, account_id: str, arns: list[str]) -> None:
+        """Drop the roles' DynamoDB items and IAM_ROLE_CACHE fields (roles that no longer exist)."""
+        dynamo, table = self.caches.dynamo, self.settings.tables.iam_roles
+        if dynamo is not None and arns and dynamo.table_exists(table):
+            dynamo.delete_items(table, [{"arn": arn, "accountId": account_id} for arn in arns], ROLE_KEY_NAMES)
+        for arn in arns:
+            self.caches.redis.delete_account_field(self.redis_key("roles"), account_id, arn)
+
     def write_combined(self) -> WriteReport:
         """cache_all_{roles,users,groups,policies}_v1.json.gz = {arn: entry JSON string} from each whole hash."""
         report = WriteReport()

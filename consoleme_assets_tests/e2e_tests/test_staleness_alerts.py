@@ -132,6 +132,8 @@ def write_config(path: Path, names: list[str], webhook_url: str, ui_base_url: st
     """A ConsoleMe config file: the sandbox's, plus short windows for every asset and the webhook."""
     path.write_text(yaml.safe_dump({
         "extends": [str(SANDBOX_CONFIG)],
+        # Only this test refreshes anything: no runs from the sandbox's queued role-change events either.
+        "celery": {"trigger_credential_mapping_refresh_from_role_changes": {"enabled": False}},
         "consoleme_assets": {
             "ui_base_url": ui_base_url,
             "alerts": {"notifiers": ["log", "webhook"], "webhook_url": webhook_url},
