@@ -28,6 +28,8 @@ def observability_defs(defs: dg.Definitions, settings: Settings) -> dg.Definitio
     checks_job = dg.define_asset_job(
         "observability_checks_job", selection=dg.AssetSelection.checks(staleness, datasets)
     )
+    interval = settings.observability.alerts.sensor_interval_seconds
+    alerts = build_alert_sensor(windows, partitioned, interval_seconds=interval)
     return dg.Definitions(
         asset_checks=[staleness, datasets],
         jobs=[checks_job],
@@ -40,7 +42,7 @@ def observability_defs(defs: dg.Definitions, settings: Settings) -> dg.Definitio
                 default_status=dg.DefaultScheduleStatus.RUNNING,
             )
         ],
-        sensors=[build_alert_sensor(windows, partitioned), consoleme_run_failure_alerts, build_metrics_sensor(names)],
+        sensors=[alerts, consoleme_run_failure_alerts, build_metrics_sensor(names)],
     )
 
 

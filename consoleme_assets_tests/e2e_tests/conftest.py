@@ -21,10 +21,21 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "e2e: end-to-end tests of dagster dev (deselect with -m 'not e2e')")
 
 
+# The longest tests first (most of their time is spent waiting on Dagster's daemons): with `--dist worksteal`
+# (`make test`) each starts on a worker of its own at once, and the other workers work through the rest meanwhile.
+SLOWEST_FIRST = ("test_staleness_alerts.py", "test_dagster_dev.py")
+
+
 def pytest_collection_modifyitems(items):
     for item in items:
         if "e2e_tests" in str(item.fspath):
             item.add_marker(pytest.mark.e2e)
+
+    def rank(item) -> int:
+        name = item.path.name
+        return SLOWEST_FIRST.index(name) if name in SLOWEST_FIRST else len(SLOWEST_FIRST)
+
+    items.sort(key=rank)  # stable: everything else keeps its order
 
 
 @dataclass
