@@ -188,9 +188,16 @@ class Stack:
                        env={**self.env, "DAGSTER_HOME": str(self.home)}, capture_output=True, timeout=300)
         self.web = DagsterWebserver(self.home, self.env, self.logs, port=port)
         self.started.append(self.web)
+        self.web.wait_serving()
+        # Before the daemon first runs: the schedules off (a 5-minute one firing during setup would refresh, or
+        # fail and alert, at a moment the test does not choose), and the alert sensor off until the first
+        # refresh has landed (a slow first refresh on a busy machine would otherwise be judged against the short
+        # windows from the sensor's first tick; that rule has its own test in observability_tests:
+        # test_new_install_is_not_stale_before_it_could_refresh).
+        stop_schedules(self)
+        stop_alert_sensor(self)
         self.daemons: list[DagsterDaemon] = []
         self.start_daemon()
-        self.web.wait_serving()
         self.wait_daemon_healthy()
 
     @property
@@ -199,7 +206,7 @@ class Stack:
 
     @property
     def services(self) -> tuple[Service, ...]:
-        return (self.web, self.sandbox, *(d for d in self.daemons if d.running()))
+        return (self.web, self.sandbox, *(d for d in getattr(self, "daemons", []) if d.running()))
 
     def start_daemon(self) -> None:
         daemon = DagsterDaemon(self.home, self.env, self.logs, name=f"dagster-daemon-{len(self.daemons) + 1}")
@@ -387,11 +394,6 @@ def test_daemon_stopped_two_cadences_flags_stale_assets_and_alerts_once(stack: S
         policy = nodes[name]["internalFreshnessPolicy"]
         assert policy == {"failWindowSeconds": FAIL_MINUTES * 60, "warnWindowSeconds": WARN_MINUTES * 60}, (name, policy)
     assert alert_sensor(stack)["minIntervalSeconds"] == ALERT_INTERVAL_SECONDS  # the settings' interval too
-    stop_schedules(stack)
-    # Off until the first refresh has landed: a slow first refresh on a busy machine would otherwise be judged
-    # against the short windows from the sensor's first tick (that rule has its own test in observability_tests:
-    # test_new_install_is_not_stale_before_it_could_refresh).
-    stop_alert_sensor(stack)
 
     # 1. Everything refreshed: fresh, and a sensor tick after the last materialization sends nothing.
     accounts = materialize_everything(stack, per_account)
