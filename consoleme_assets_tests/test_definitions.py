@@ -34,10 +34,11 @@ def test_workspace_validates_with_dagster_cli(tmp_path):
 
 
 def test_schedule_refreshes_all_accounts_in_one_run():
-    with dg.instance_for_test() as instance:
-        context = dg.build_schedule_context(
-            instance=instance, scheduled_execution_time=dt.datetime(2026, 1, 1, 0, 45, tzinfo=dt.UTC)
-        )
+    # The context as a context manager: on exit it closes the instance it opens from the ref (left open, that
+    # instance stays Dagster's current defs-state storage for every later test in the worker).
+    with dg.instance_for_test() as instance, dg.build_schedule_context(
+        instance=instance, scheduled_execution_time=dt.datetime(2026, 1, 1, 0, 45, tzinfo=dt.UTC)
+    ) as context:
         assert isinstance(inventory_every_45_minutes(context), dg.SkipReason)
         instance.add_dynamic_partitions("aws_accounts", ["111111111111", "222222222222", "333333333333"])
         request = inventory_every_45_minutes(context)

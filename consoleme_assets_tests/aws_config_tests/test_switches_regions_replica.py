@@ -167,10 +167,9 @@ def test_replica_hydrates_from_the_primary_s3_files_without_aws_config(accounts_
 
 
 def test_hourly_schedule_refreshes_all_accounts_in_one_run():
-    with dg.instance_for_test() as instance:
-        context = dg.build_schedule_context(
-            instance=instance, scheduled_execution_time=dt.datetime(2026, 1, 1, 1, 10, tzinfo=dt.UTC)
-        )
+    with dg.instance_for_test() as instance, dg.build_schedule_context(
+        instance=instance, scheduled_execution_time=dt.datetime(2026, 1, 1, 1, 10, tzinfo=dt.UTC)
+    ) as context:  # closes the instance it opens from the ref (see test_definitions.py)
         assert isinstance(aws_config_hourly(context), dg.SkipReason)
         instance.add_dynamic_partitions("aws_accounts", ["111111111111", "222222222222"])
         request = aws_config_hourly(context)
