@@ -95,4 +95,22 @@ def demo_org(moto: MotoServer) -> DemoOrg:
     return seed_demo_org(moto.url)
 
 
+@pytest.fixture(autouse=True)
+def _no_definitions_load_state_left_behind() -> Iterator[None]:
+    """Dagster keeps the definitions load context in a class attribute and the current instance's defs-state
+    storage in a context variable. A test leaving either set would make every later test in its worker resolve
+    definitions against it, so results would depend on which tests shared a worker and in what order (any
+    `-n`, `--dist worksteal`). Fail the test that leaves one behind, naming it, and clear it for the next."""
+    from dagster._core.definitions.definitions_load_context import DefinitionsLoadContext
+    from dagster._core.storage.defs_state import base as defs_state
+
+    yield
+    left = {"DefinitionsLoadContext": DefinitionsLoadContext.is_set(),
+            "DefsStateStorage": defs_state.DefsStateStorage.get() is not None}  # fmt: skip
+    if any(left.values()):
+        DefinitionsLoadContext._instance = None
+        defs_state._current_storage.set(None)
+        pytest.fail(f"left Dagster load state set for the next test: {[k for k, v in left.items() if v]}")
+
+
 pytest_plugins = ["consoleme_assets_tests.fixtures"]

@@ -4,8 +4,6 @@ import json
 import os
 import subprocess
 import sys
-import time
-from pathlib import Path
 
 import pytest
 
@@ -97,7 +95,7 @@ def test_failed_account_exits_non_zero_naming_it(cli_env, demo_org, tmp_path):
                    cwd=tmp_path)
     assert proc.returncode == 1
     member = demo_org.member_account_ids[0]
-    assert f"FAILED accounts" in proc.stdout and member in proc.stdout
+    assert "FAILED accounts" in proc.stdout and member in proc.stdout
     assert f"account {member}: cannot assume" in proc.stderr
 
 

@@ -75,7 +75,7 @@ def seed(url):
     for name, keys in TABLES.items():
         ddb.create_table(TableName=name, BillingMode="PAY_PER_REQUEST",
                          AttributeDefinitions=[{"AttributeName": k, "AttributeType": "S"} for k in keys],
-                         KeySchema=[{"AttributeName": k, "KeyType": t} for k, t in zip(keys, ["HASH", "RANGE"])])
+                         KeySchema=[{"AttributeName": k, "KeyType": t} for k, t in zip(keys, ["HASH", "RANGE"], strict=False)])
     ddb.put_item(TableName="consoleme_policy_requests", Item={
         "request_id": {"S": "r-1"}, "arn": {"S": role}, "status": {"S": "pending"},
         "request_time": {"N": "1700000000"}, "username": {"S": "alice@example.org"}, "version": {"S": "2"},

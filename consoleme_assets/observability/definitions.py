@@ -34,6 +34,8 @@ def observability_defs(defs: dg.Definitions, settings: Settings) -> dg.Definitio
         # dataset's pool while it runs, so it must be short.
         executor_def=dg.in_process_executor,
     )
+    interval = settings.observability.alerts.sensor_interval_seconds
+    alerts = build_alert_sensor(windows, partitioned, interval_seconds=interval)
     return dg.Definitions(
         asset_checks=datasets,
         jobs=[checks_job],
@@ -46,12 +48,8 @@ def observability_defs(defs: dg.Definitions, settings: Settings) -> dg.Definitio
                 default_status=dg.DefaultScheduleStatus.RUNNING,
             )
         ],
-        sensors=[
-            build_alert_sensor(windows, partitioned),
-            consoleme_run_failure_alerts,
-            build_metrics_sensor(names),
-            build_cache_presence_sensor(defs, names),
-        ],
+        sensors=[alerts, consoleme_run_failure_alerts, build_metrics_sensor(names),
+                 build_cache_presence_sensor(defs, names)],
     )
 
 

@@ -101,11 +101,12 @@ def asset_statuses(
 
 
 def build_alert_sensor(
-    windows: dict[str, Window], partitioned: list[str], clock: Callable[[], float] = time.time
+    windows: dict[str, Window], partitioned: list[str], clock: Callable[[], float] = time.time,
+    interval_seconds: int = 60,
 ) -> dg.SensorDefinition:
     @dg.sensor(
         name="consoleme_alerts_sensor",
-        minimum_interval_seconds=60,
+        minimum_interval_seconds=interval_seconds,
         default_status=dg.DefaultSensorStatus.RUNNING,
         description="One alert per asset and freshness change (asset or its accounts WARN/FAIL, recovered)",
     )

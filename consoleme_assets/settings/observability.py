@@ -33,6 +33,8 @@ class AlertSettings(Strict):
     sns_topic_arn: str | None = ck("consoleme_assets.alerts.sns_topic_arn")
     webhook_url: str | None = ck("consoleme_assets.alerts.webhook_url")
     webhook_timeout_seconds: float = ck("consoleme_assets.alerts.webhook_timeout_seconds", default=10.0, gt=0)
+    # How often the alert sensor judges freshness (Dagster's sensor loop runs every 5 s, so less is moot).
+    sensor_interval_seconds: int = ck("consoleme_assets.alerts.sensor_interval_seconds", default=60, ge=5)
 
     @model_validator(mode="after")
     def _targets(self) -> "AlertSettings":

@@ -1,7 +1,6 @@
 """Credential authorization mapping (spec §6.4): pure generators and the asset end to end."""
 
 import json
-import sys
 import textwrap
 
 import dagster as dg

@@ -47,7 +47,7 @@ def test_disabled_account_is_not_queried_nor_touched(accounts_ready, use_config,
     a = demo_org.member_account_ids[0]
     use_config(switches(disabled_account=a))
     kept = seed_entry(redis_client, a, "a-bucket", int(time.time()) + 600)
-    expired = seed_entry(redis_client, "999999999999", "expired", int(time.time()) - 60)
+    seed_entry(redis_client, "999999999999", "expired", int(time.time()) - 60)
     calls: list = []
     result = refresh(instance, injected_source(calls=calls), tags=all_accounts_tags(instance))
     assert result.success
@@ -172,10 +172,9 @@ def test_replica_hydrates_from_the_primary_s3_files_without_aws_config(accounts_
 
 
 def test_hourly_schedule_refreshes_all_accounts_in_one_run():
-    with dg.instance_for_test() as instance:
-        context = dg.build_schedule_context(
-            instance=instance, scheduled_execution_time=dt.datetime(2026, 1, 1, 1, 10, tzinfo=dt.timezone.utc)
-        )
+    with dg.instance_for_test() as instance, dg.build_schedule_context(
+        instance=instance, scheduled_execution_time=dt.datetime(2026, 1, 1, 1, 10, tzinfo=dt.UTC)
+    ) as context:  # closes the instance it opens from the ref (see test_definitions.py)
         assert isinstance(aws_config_hourly(context), dg.SkipReason)
         instance.add_dynamic_partitions("aws_accounts", ["111111111111", "222222222222"])
         request = aws_config_hourly(context)

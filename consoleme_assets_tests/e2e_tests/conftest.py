@@ -5,6 +5,7 @@ Logs, results and screenshots are kept under ``.artifacts/e2e/<profile>/`` (giti
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,10 +22,44 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "e2e: end-to-end tests of dagster dev (deselect with -m 'not e2e')")
 
 
+# The longest tests, longest first; most of their time is spent waiting on Dagster's daemons.
+SLOWEST = (
+    "test_staleness_alerts.py::test_daemon_stopped_two_cadences_flags_stale_assets_and_alerts_once",
+    "test_dagster_dev.py::test_dagster_dev_postgres[postgres]",
+    "test_dagster_dev.py::test_dagster_dev_sqlite_with_browser[sqlite]",
+)
+
+
+def worksteal_chunk_starts(total: int, workers: int) -> list[int]:
+    """Where each worker's first share of the collection starts: `--dist worksteal` hands the collection out in
+    contiguous shares (xdist's WorkStealingScheduling: remaining // workers left) and steals from their ends."""
+    starts, at = [], 0
+    for left in range(workers, 0, -1):
+        starts.append(at)
+        at += (total - at) // left
+    return starts
+
+
 def pytest_collection_modifyitems(items):
     for item in items:
         if "e2e_tests" in str(item.fspath):
             item.add_marker(pytest.mark.e2e)
+    # Each of the longest tests heads a worker's share, so they start at once on different workers and the
+    # others work through the rest meanwhile (`make test` runs one worker more than CPUs). Every worker
+    # collects the same order (xdist requires it): this depends only on the items and the worker count.
+    slow = [next(i for i in items if i.nodeid.endswith(name)) for name in SLOWEST if any(
+        i.nodeid.endswith(name) for i in items)]
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    if not slow or workers < 2:
+        return
+    rest = [i for i in items if i not in slow]
+    starts = worksteal_chunk_starts(len(items), workers)
+    heads: dict[int, list] = {}
+    for n, item in enumerate(slow):
+        heads.setdefault(starts[n % workers], []).append(item)
+    for at in sorted(heads):  # front to back: each block lands at its final position
+        rest[at:at] = heads[at]
+    items[:] = rest
 
 
 @dataclass

@@ -1,6 +1,5 @@
 """Redis killed in the middle of a refresh (a dedicated redis-server, stopped and restarted on its port)."""
 
-import json
 import threading
 
 import pytest

@@ -2,7 +2,6 @@
 
 import datetime as dt
 import json
-import os
 import time
 
 from consoleme_assets.iam import records
@@ -37,7 +36,7 @@ def test_user_group_policy_entry_shapes():
 
 
 def test_ttl_is_utc_whatever_the_host_timezone(monkeypatch):
-    now = dt.datetime(2026, 1, 1, 12, 0, tzinfo=dt.timezone.utc)
+    now = dt.datetime(2026, 1, 1, 12, 0, tzinfo=dt.UTC)
     expected = int(now.timestamp()) + 36 * 3600
     for tz in ("UTC", "America/Los_Angeles", "Asia/Kolkata"):
         monkeypatch.setenv("TZ", tz)

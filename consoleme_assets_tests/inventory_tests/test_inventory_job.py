@@ -24,10 +24,10 @@ def test_job_selects_the_four_inventory_datasets():
 
 def test_one_scheduled_run_refreshes_every_dataset_for_every_account(accounts_ready, demo_org, instance,
                                                                       redis_client):
-    context = dg.build_schedule_context(
-        instance=instance, scheduled_execution_time=dt.datetime(2026, 1, 1, 0, 45, tzinfo=dt.timezone.utc)
-    )
-    request = inventory_every_45_minutes(context)
+    with dg.build_schedule_context(  # closes the instance it opens from the ref (see test_definitions.py)
+        instance=instance, scheduled_execution_time=dt.datetime(2026, 1, 1, 0, 45, tzinfo=dt.UTC)
+    ) as context:
+        request = inventory_every_45_minutes(context)
     assert isinstance(request, dg.RunRequest)
     assert request.tags["dagster/asset_partition_range_start"] == instance.get_dynamic_partitions("aws_accounts")[0]
 

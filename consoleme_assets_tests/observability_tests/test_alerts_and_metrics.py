@@ -294,3 +294,25 @@ def failure_alerts(instance, result, tmp_path) -> list[dict]:
         ) as status_context:
             consoleme_run_failure_alerts(status_context.for_run_failure())
     return list(received)
+
+
+def test_alert_sensor_interval_comes_from_the_settings(tmp_path):
+    """consoleme_assets.alerts.sensor_interval_seconds sets how often Dagster runs the alert sensor (60 s when
+    unset); under Dagster's 5-second sensor loop it is refused, naming the key."""
+    import pytest
+
+    from consoleme_assets.accounts import definitions as accounts
+    from consoleme_assets.definitions import build_resources
+    from consoleme_assets.observability.definitions import observability_defs
+    from consoleme_assets.settings import SettingsError, load_settings
+
+    def interval(alerts: dict) -> int:
+        settings = load_settings(config_file(tmp_path, {"alerts": alerts}), env={})
+        domain = dg.Definitions.merge(accounts.defs, dg.Definitions(resources=build_resources()))
+        sensors = {s.name: s for s in observability_defs(domain, settings).sensors}
+        return sensors["consoleme_alerts_sensor"].minimum_interval_seconds
+
+    assert interval({}) == 60
+    assert interval({"sensor_interval_seconds": 5}) == 5
+    with pytest.raises(SettingsError, match="sensor_interval_seconds"):
+        interval({"sensor_interval_seconds": 1})

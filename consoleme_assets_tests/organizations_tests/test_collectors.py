@@ -84,7 +84,7 @@ def test_account_that_left_while_read_is_skipped(stubbed):
     root = {"Id": "r-ab12", "Arn": "arn:aws:organizations::111111111111:root/o-abcdefghij/r-ab12", "Name": "Root",
             "PolicyTypes": []}  # fmt: skip
     account = {"Id": MASTER, "Arn": "arn:x", "Email": "m@example.com", "Name": "master", "Status": "ACTIVE",
-               "JoinedMethod": "CREATED", "JoinedTimestamp": dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc)}  # fmt: skip
+               "JoinedMethod": "CREATED", "JoinedTimestamp": dt.datetime(2024, 1, 1, tzinfo=dt.UTC)}  # fmt: skip
     stub.add_response("list_roots", {"Roots": [root]}, {"MaxResults": 20})
     stub.add_response("list_children", {"Children": []},
                       {"ParentId": "r-ab12", "ChildType": "ORGANIZATIONAL_UNIT", "MaxResults": 20})

@@ -55,7 +55,7 @@ def test_missing_description_is_an_empty_string_and_missing_content_an_error():
         scp_entries([RawScp(SUMMARY, policy={"PolicySummary": SUMMARY})], "111111111111")
 
 
-JOINED = dt.datetime(2024, 5, 1, 12, 0, 30, 500000, tzinfo=dt.timezone.utc)
+JOINED = dt.datetime(2024, 5, 1, 12, 0, 30, 500000, tzinfo=dt.UTC)
 
 
 def tree():

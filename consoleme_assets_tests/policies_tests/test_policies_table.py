@@ -23,7 +23,7 @@ def refresh(instance, resources, *assets):
 
 def test_one_row_per_cached_resource(sandbox_env, demo_org, instance, resources, redis_client):
     refresh(instance, resources, iam_resources, s3_buckets)
-    config_item = {"arn": "arn:aws:lambda:us-east-1:%s:function:f" % demo_org.member_account_ids[0],
+    config_item = {"arn": f"arn:aws:lambda:us-east-1:{demo_org.member_account_ids[0]}:function:f",
                    "resourceType": "AWS::Lambda::Function", "accountId": demo_org.member_account_ids[0]}
     redis_client.hset("AWSCONFIG_RESOURCE_CACHE", config_item["arn"], json.dumps(config_item))
     redis_client.set("CLOUDTRAIL_ERRORS_BY_ARN", json.dumps({demo_org.roles[demo_org.member_account_ids[0]][0]: 7}))
