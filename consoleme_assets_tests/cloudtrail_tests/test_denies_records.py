@@ -13,7 +13,7 @@ ACCOUNT = "111122223333"
 def s3_event(when=NOW - 600, **detail):
     event = cloudtrail_event(
         ACCOUNT, "service/app", "alice@example.com", "s3.amazonaws.com", "GetObject", "AccessDenied",
-        f"User: x is not authorized to perform: s3:GetObject on resource: arn:aws:s3:::bucket/key.txt", when)
+        "User: x is not authorized to perform: s3:GetObject on resource: arn:aws:s3:::bucket/key.txt", when)
     event["detail"].update(detail)
     return event
 

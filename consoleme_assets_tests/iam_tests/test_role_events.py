@@ -13,7 +13,7 @@ from consoleme_assets.iam.role_events import (
 from consoleme_assets.sandbox.events import role_change_event, sns_envelope
 
 ACCOUNT = "111122223333"
-WHEN = dt.datetime(2026, 12, 4, 15, 0, 0, tzinfo=dt.timezone.utc)
+WHEN = dt.datetime(2026, 12, 4, 15, 0, 0, tzinfo=dt.UTC)
 
 
 def test_raw_and_sns_wrapped_events_name_the_same_role():
@@ -92,7 +92,7 @@ def test_queue_arn():
 def test_refreshed_role_entry_is_consolemes_refresh_path_variant():
     detail = {
         "Path": "/service/", "RoleName": "app", "RoleId": "AROAEXAMPLE", "Arn": f"arn:aws:iam::{ACCOUNT}:role/service/app",
-        "CreateDate": dt.datetime(2024, 5, 6, 7, 8, 9, tzinfo=dt.timezone.utc), "MaxSessionDuration": 3600,
+        "CreateDate": dt.datetime(2024, 5, 6, 7, 8, 9, tzinfo=dt.UTC), "MaxSessionDuration": 3600,
         "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": []}, "Description": "d",
         "PermissionsBoundary": {"PermissionsBoundaryType": "Policy",
                                 "PermissionsBoundaryArn": "arn:aws:iam::aws:policy/PowerUserAccess"},

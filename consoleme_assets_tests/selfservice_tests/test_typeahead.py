@@ -15,7 +15,7 @@ from consoleme_assets.selfservice.typeahead import principal_entry, template_ent
 
 KEY = "cache_self_service_typeahead_v1"
 S3_KEY = "cache_self_service_typeahead/cache_self_service_typeahead_v1.json.gz"
-TTL = int(dt.datetime(2027, 1, 1, tzinfo=dt.timezone.utc).timestamp())
+TTL = int(dt.datetime(2027, 1, 1, tzinfo=dt.UTC).timestamp())
 TEMPLATE = {
     "name": "app-role", "owner": "team-x@example.com", "include_accounts": ["demo-*"], "exclude_accounts": [],
     "number_of_accounts": 3, "resource": "iamroles/app.yaml", "resource_type": "iam_role",
