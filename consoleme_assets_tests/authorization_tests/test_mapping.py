@@ -124,3 +124,19 @@ def test_internal_plugin_through_a_real_entry_point(iam_ready, instance, redis_c
     result = materialize_mapping(instance, build_resources(str(cfg)))
     assert not result.success
     assert "no entry point 'missing'" in str(result.get_step_failure_events()[0].step_failure_data.error)
+
+
+def test_schedule_skips_with_its_reason_while_iam_is_empty(sandbox_env, instance, redis_client, iam_ready):
+    """A new install: the 5-minute schedule waits for the first IAM refresh (grey, with the reason) instead of
+    launching a run bound to fail (red); once IAM_ROLE_CACHE has roles it asks for a run."""
+    from consoleme_assets.authorization.schedules import credential_mapping_every_5_minutes
+
+    def tick():
+        with dg.build_schedule_context(instance=instance, resources=build_resources()) as context:
+            return credential_mapping_every_5_minutes(context)
+
+    assert isinstance(tick(), dg.RunRequest)  # iam_ready filled IAM_ROLE_CACHE
+    redis_client.delete("IAM_ROLE_CACHE")
+    skipped = tick()
+    assert isinstance(skipped, dg.SkipReason)
+    assert skipped.skip_message == "IAM_ROLE_CACHE is empty: waiting for the first iam_resources refresh"
