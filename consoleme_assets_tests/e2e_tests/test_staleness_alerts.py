@@ -279,7 +279,9 @@ def launch(stack: Stack, assets: list[str], tags: dict[str, str] | None = None) 
 
 
 def launch_job(stack: Stack, job: str) -> str:
-    params = {"selector": {**REPO_SELECTOR, "pipelineName": job}, "mode": "default", "runConfigData": IN_PROCESS}
+    # observability_checks_job already runs in one process (its own executor): no executor config for it.
+    config = {} if job == "observability_checks_job" else IN_PROCESS
+    params = {"selector": {**REPO_SELECTOR, "pipelineName": job}, "mode": "default", "runConfigData": config}
     result = _check_typename(stack.web.graphql(LAUNCH_RUN, {"params": params})["launchRun"], "LaunchRunSuccess",
                              f"launchRun({job})", stack.web)  # fmt: skip
     return result["run"]["runId"]
