@@ -35,7 +35,7 @@ from consoleme_assets.aws.inventory import (
     sqs_queue_arns,
 )
 from consoleme_assets.aws.sessions import AwsSessions
-from consoleme_assets.concurrency import completed_in_turn
+from consoleme_assets.lib.concurrency import completed_in_turn
 from consoleme_assets.iam import records
 from consoleme_assets.settings import Settings, load_settings
 from consoleme_assets.stores import RedisStore, S3Store

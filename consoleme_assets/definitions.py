@@ -12,7 +12,7 @@ from .inventory import definitions as inventory
 from .notifications import definitions as notifications
 from .organizations import definitions as organizations
 from .policies import definitions as policies
-from .requests import definitions as policy_requests
+from .policy_requests import definitions as policy_requests
 from .selfservice import definitions as selfservice
 from .io_managers import AccountListIOManager, JsonCacheIOManager
 from .io_managers.aws_config import AwsConfigIOManager

@@ -8,7 +8,7 @@ import redis
 from pydantic import PrivateAttr
 
 from .aws.sessions import AwsSessions
-from .redis_url import redact_url
+from .settings.redis_url import redact_url
 from .settings import Settings, load_settings
 from .stores import RedisStore, S3Store
 from .stores.dynamo_store import DynamoStore

@@ -49,7 +49,7 @@ def test_schedule_refreshes_all_accounts_in_one_run():
 def test_cadence_is_really_every_45_minutes():
     from dagster._utils.schedules import cron_string_iterator  # the evaluator Dagster itself uses
 
-    from consoleme_assets.cadences import EVERY_45_MINUTES
+    from consoleme_assets.lib.cadences import EVERY_45_MINUTES
 
     start = dt.datetime(2026, 1, 1, tzinfo=dt.UTC).timestamp()
     ticks = sorted({

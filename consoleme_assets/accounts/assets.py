@@ -7,8 +7,8 @@ from typing import Any
 import dagster as dg
 
 from ..aws.accounts import active_account_ids, discover_accounts
-from ..json_cache_asset import json_cache_asset
-from ..partitions import sync_account_partitions
+from ..lib.json_cache_asset import json_cache_asset
+from ..lib.partitions import sync_account_partitions
 from ..resources import ConsoleMeResource
 
 ACCOUNTS_GROUP = "accounts"

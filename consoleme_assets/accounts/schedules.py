@@ -1,6 +1,6 @@
 """ConsoleMe refreshed the account list every hour (cache_cloud_account_mapping)."""
 
-from ..cadences import dataset_job, every
+from ..lib.cadences import dataset_job, every
 
 from .assets import aws_accounts
 

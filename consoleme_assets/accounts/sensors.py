@@ -4,7 +4,7 @@
 import dagster as dg
 
 from ..aws.accounts import active_account_ids, discover_accounts
-from ..partitions import aws_accounts_partitions, partition_changes
+from ..lib.partitions import aws_accounts_partitions, partition_changes
 from ..resources import ConsoleMeResource
 from .assets import aws_accounts
 

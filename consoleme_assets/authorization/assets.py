@@ -6,8 +6,8 @@ from typing import Any
 
 import dagster as dg
 
-from ..concurrency import dataset_pool
-from ..plugins import load_plugin
+from ..lib.concurrency import dataset_pool
+from ..lib.plugins import load_plugin
 from ..resources import ConsoleMeResource
 from . import mapping as build
 

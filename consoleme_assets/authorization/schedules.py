@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from ..cadences import dataset_job
+from ..lib.cadences import dataset_job
 from ..resources import ConsoleMeResource
 from .assets import credential_authorization_mappings
 

@@ -6,9 +6,9 @@ from typing import Any
 
 import dagster as dg
 
-from ..account_refresh import refresh_accounts
+from ..lib.account_refresh import refresh_accounts
 from ..aws.config_resources import AwsConfigSource
-from ..account_refresh import per_account_asset
+from ..lib.account_refresh import per_account_asset
 from ..io_managers.aws_config import AwsConfigIOManager
 from ..resources import ConsoleMeResource
 from ..stores.config_cache import ConfigBatch, config_batch

@@ -1,6 +1,6 @@
 """ConsoleMe refreshed AWS Config resources every hour, all accounts at once."""
 
-from ..cadences import dataset_job, every_for_all_accounts
+from ..lib.cadences import dataset_job, every_for_all_accounts
 from .assets import aws_config_resources
 
 aws_config_job = dataset_job("aws_config_job", [aws_config_resources])

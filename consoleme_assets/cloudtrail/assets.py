@@ -10,7 +10,7 @@ from typing import Any
 
 import dagster as dg
 
-from ..json_cache_asset import json_cache_asset
+from ..lib.json_cache_asset import json_cache_asset
 from ..resources import ConsoleMeResource
 from .plugins import CloudTrailErrorsContext, cloudtrail_errors_source
 from .denies_asset import cloudtrail_denies

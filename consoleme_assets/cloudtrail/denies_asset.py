@@ -15,7 +15,7 @@ from typing import Any
 
 import dagster as dg
 
-from ..concurrency import dataset_pool
+from ..lib.concurrency import dataset_pool
 from ..aws.dynamo_sources import DynamoSourceError
 from ..aws.queues import (
     QueueArn,
@@ -25,7 +25,7 @@ from ..aws.queues import (
     queue_url_from_arn,
     receive_messages,
 )
-from ..partitions import aws_accounts_partitions
+from ..lib.partitions import aws_accounts_partitions
 from ..resources import ConsoleMeResource
 from ..settings import Settings
 from .denies import Rejection, account_of, deny_item, event_detail, merge_denies

@@ -7,7 +7,7 @@ any other name is an entry point in the group `consoleme_assets.plugins`, e.g. i
     my_cloudtrail_errors = "my_package.cloudtrail:errors_by_arn"
 
 A source is a callable taking a `CloudTrailErrorsContext` and returning `{principal_arn: error_count}`.
-It is resolved (by the shared `consoleme_assets.plugins.load_plugin`) when the asset runs, so a missing
+It is resolved (by the shared `consoleme_assets.lib.plugins.load_plugin`) when the asset runs, so a missing
 plugin fails that run, naming the entry point, and leaves the cached counts as they were.
 """
 
@@ -20,7 +20,7 @@ from typing import Any
 
 from ..aws.dynamo_sources import scan_items
 from ..aws.sessions import AwsSessions
-from ..plugins import GROUP, PluginError, load_plugin
+from ..lib.plugins import GROUP, PluginError, load_plugin
 from ..settings import Settings
 from ..stores.caches import ConsoleMeCaches
 from .records import count_errors_by_arn

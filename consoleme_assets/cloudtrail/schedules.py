@@ -6,7 +6,7 @@ not), so that event-driven asset stays fresh through quiet hours; `cloudtrail_de
 same job whenever messages wait. The asset's pool allows one drain at a time, so two runs never accumulate counts
 for the same item at once."""
 
-from ..cadences import dataset_job, every
+from ..lib.cadences import dataset_job, every
 
 from .assets import cloudtrail_errors_by_arn
 from .denies_asset import cloudtrail_denies

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dagster as dg
 
 from ..aws.queues import QueueError, approximate_message_count, queue_client, queue_url_from_arn
-from ..partitions import aws_accounts_partitions
+from ..lib.partitions import aws_accounts_partitions
 from ..resources import ConsoleMeResource
 from .denies_asset import denies_queue
 from .schedules import cloudtrail_denies_job

@@ -5,7 +5,7 @@ import time
 
 import dagster as dg
 
-from ..cadences import every
+from ..lib.cadences import every
 from ..resources import ConsoleMeResource
 from ..stores.iam_cache import ROLE_KEY_NAMES, IamCache
 

@@ -11,7 +11,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from ..aws.iam import role_detail
 from ..aws.sessions import describe_aws_error
 from ..aws.sqs import delete_messages, parse_queue_arn, queue_client, queue_url
-from ..concurrency import completed_in_turn
+from ..lib.concurrency import completed_in_turn
 from ..io_managers.iam import IamResourcesIOManager
 from ..resources import ConsoleMeResource
 from ..settings import normalize_account_id

@@ -6,8 +6,8 @@ from typing import Any
 import dagster as dg
 
 from ..aws.sessions import describe_aws_error
-from ..cadences import dataset_job, every
-from ..concurrency import dataset_pool
+from ..lib.cadences import dataset_job, every
+from ..lib.concurrency import dataset_pool
 from ..resources import ConsoleMeResource
 
 

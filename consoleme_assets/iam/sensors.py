@@ -18,7 +18,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from ..authorization.schedules import credential_mapping_job
 from ..aws.sessions import describe_aws_error
 from ..aws.sqs import delete_messages, parse_queue_arn, queue_client, queue_url, receive_messages
-from ..partitions import aws_accounts_partitions
+from ..lib.partitions import aws_accounts_partitions
 from ..resources import ConsoleMeResource
 from ..stores.iam_cache import IamCache
 from .jobs import role_changes_job

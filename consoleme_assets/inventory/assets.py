@@ -6,7 +6,7 @@ from typing import Any
 
 import dagster as dg
 
-from ..account_refresh import per_account_asset, refresh_accounts
+from ..lib.account_refresh import per_account_asset, refresh_accounts
 from ..aws.inventory import (
     RegionalListing,
     enabled_regions,

@@ -1,6 +1,6 @@
 """Per-account datasets refresh every 45 minutes over all accounts, in one run."""
 
-from ..cadences import EVERY_45_MINUTES, dataset_job, every_for_all_accounts
+from ..lib.cadences import EVERY_45_MINUTES, dataset_job, every_for_all_accounts
 from .assets import managed_policies, s3_buckets, sns_topics, sqs_queues
 
 # ConsoleMe's four 45-minute account_resource_cache tasks; one run, one step per dataset, all accounts.

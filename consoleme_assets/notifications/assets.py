@@ -11,7 +11,7 @@ import time
 
 import dagster as dg
 
-from ..concurrency import dataset_pool
+from ..lib.concurrency import dataset_pool
 from ..aws.dynamo_sources import scan_items
 from ..resources import ConsoleMeResource
 from .records import group_notifications

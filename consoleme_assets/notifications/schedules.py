@@ -4,7 +4,7 @@ the table and marks expired notifications; the web tier still refreshes it itsel
 
 import dagster as dg
 
-from ..cadences import every
+from ..lib.cadences import every
 from .assets import notifications
 
 notifications_job = dg.define_asset_job("notifications_job", selection=[notifications])

@@ -13,7 +13,7 @@ from typing import Any
 
 import dagster as dg
 
-from ..partitions import aws_accounts_partitions
+from ..lib.partitions import aws_accounts_partitions
 from ..resources import ConsoleMeResource
 from ..stores.caches import ACCOUNT_LIST_DATASETS, JSON_DATASETS, ConsoleMeCaches
 from . import shapes

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 import dagster as dg
 
-from ..concurrency import DATASET_TAG
-from ..partitions import aws_accounts_partitions
+from ..lib.concurrency import DATASET_TAG
+from ..lib.partitions import aws_accounts_partitions
 from ..resources import ConsoleMeResource
 from .checks import SHAPE_CHECK, SHAPE_DATASETS
 

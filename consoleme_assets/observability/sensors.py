@@ -10,7 +10,7 @@ from typing import Any
 
 import dagster as dg
 
-from ..partitions import aws_accounts_partitions
+from ..lib.partitions import aws_accounts_partitions
 from ..resources import ConsoleMeResource
 from .alerts import BAD, Alert, AssetStatus, asset_alerts, run_failure_alerts, worst
 from .compat import compat_values, write_compat_keys

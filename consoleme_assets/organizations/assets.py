@@ -16,7 +16,7 @@ from ..aws.organizations import (
     read_org_tree,
     read_service_control_policies,
 )
-from ..json_cache_asset import json_cache_asset
+from ..lib.json_cache_asset import json_cache_asset
 from ..resources import ConsoleMeResource
 from .records import count_nodes, merge_org_structures, org_structure, outline, scp_entries
 

@@ -1,6 +1,6 @@
 """ConsoleMe refreshed SCPs and the organization structure hourly; one hourly run does both."""
 
-from ..cadences import dataset_job, every
+from ..lib.cadences import dataset_job, every
 
 from .assets import organization_structure, service_control_policies
 

@@ -8,7 +8,7 @@ from typing import Any
 import dagster as dg
 
 from ..iam.records import allowed_to_sync_role
-from ..json_cache_asset import json_cache_asset
+from ..lib.json_cache_asset import json_cache_asset
 from ..resources import ConsoleMeResource
 from ..settings import Settings
 from ..stores.caches import ConsoleMeCaches

@@ -1,6 +1,6 @@
 """ConsoleMe rebuilt the policies table every 30 minutes."""
 
-from ..cadences import dataset_job, every
+from ..lib.cadences import dataset_job, every
 
 from .assets import policies_table
 

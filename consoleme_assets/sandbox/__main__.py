@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import TextIO
 
-from consoleme_assets.redis_url import redact_url
+from consoleme_assets.settings.redis_url import redact_url
 from consoleme_assets.sandbox import SANDBOX_CONFIG
 from consoleme_assets.sandbox.seed import DemoOrg, seed_demo_org
 from consoleme_assets.sandbox.servers import ServerStartError, start_moto_server, start_redis_server

@@ -7,7 +7,7 @@ import dagster as dg
 
 from ..accounts.assets import aws_accounts
 from ..iam.assets import iam_resources
-from ..json_cache_asset import json_cache_asset
+from ..lib.json_cache_asset import json_cache_asset
 from ..resources import ConsoleMeResource
 from .checkout import read_checkout
 from .templates import templates_in_checkout

@@ -3,7 +3,7 @@ one job refreshes both, templates first (the typeahead lists them)."""
 
 import dagster as dg
 
-from ..cadences import every
+from ..lib.cadences import every
 from .assets import self_service_typeahead, templated_resources
 
 self_service_job = dg.define_asset_job(

@@ -117,7 +117,7 @@ def settings_from_tree(tree: ConfigTree, env: Mapping[str, str] | None = None) -
 def _check_redis_url(settings: Settings) -> None:
     from urllib.parse import urlparse
 
-    from ..redis_url import redact_url, redis_url_problem
+    from .redis_url import redact_url, redis_url_problem
 
     url = settings.effective_redis_url
     parsed = urlparse(url)

@@ -11,7 +11,7 @@ import dagster as dg
 
 from consoleme_assets.aws.config_resources import AwsConfigSource, config_regions
 from consoleme_assets.aws_config.schedules import aws_config_hourly
-from consoleme_assets.partitions import aws_accounts_partitions
+from consoleme_assets.lib.partitions import aws_accounts_partitions
 from consoleme_assets.settings import load_settings
 
 from .helpers import (

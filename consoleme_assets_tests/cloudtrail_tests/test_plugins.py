@@ -3,7 +3,7 @@
 import pytest
 
 from consoleme_assets.cloudtrail.plugins import cloudtrail_errors_source, dynamodb_cloudtrail_errors
-from consoleme_assets.plugins import PluginError
+from consoleme_assets.lib.plugins import PluginError
 from consoleme_assets_tests.cloudtrail_tests.plugin_dist import PLUGIN_SOURCE, install_plugin_dist
 
 

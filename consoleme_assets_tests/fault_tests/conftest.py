@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import boto3
 import pytest
 
-from consoleme_assets.refresh import run_refresh
+from consoleme_assets.cli.refresh import run_refresh
 from consoleme_assets_tests.faults.proxy import FaultProxy
 
 # Values that change on every write (epochs), so two runs over the same AWS data differ only in them.

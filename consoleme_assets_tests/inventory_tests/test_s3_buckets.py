@@ -10,7 +10,7 @@ from botocore.exceptions import ClientError
 from consoleme_assets.accounts.assets import aws_accounts
 from consoleme_assets.inventory import assets as inventory_assets
 from consoleme_assets.inventory.assets import s3_buckets
-from consoleme_assets.partitions import aws_accounts_partitions
+from consoleme_assets.lib.partitions import aws_accounts_partitions
 from consoleme_assets.stores.encoding import open_envelope
 
 

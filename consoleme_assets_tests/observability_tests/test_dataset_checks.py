@@ -7,7 +7,7 @@ import dagster as dg
 import pytest
 
 from consoleme_assets.definitions import defs as code_location
-from consoleme_assets.refresh import run_refresh
+from consoleme_assets.cli.refresh import run_refresh
 
 
 @pytest.fixture

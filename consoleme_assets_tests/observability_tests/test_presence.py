@@ -8,7 +8,7 @@ import dagster as dg
 from consoleme_assets.definitions import build_resources
 from consoleme_assets.definitions import defs as code_location
 from consoleme_assets.observability.presence import SENSOR_NAME, datasets_of, refill_first
-from consoleme_assets.refresh import run_refresh
+from consoleme_assets.cli.refresh import run_refresh
 
 NAMES = ["aws_accounts", "iam_resources", "s3_buckets", "credential_authorization_mapping",
          "reverse_authorization_mapping", "policies_table"]

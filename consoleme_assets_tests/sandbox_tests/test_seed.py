@@ -164,7 +164,7 @@ def test_sandbox_aws_config_holds_the_seeded_resources(sandbox_env, demo_org, in
     import dagster as dg
 
     from consoleme_assets.definitions import defs
-    from consoleme_assets.refresh import run_refresh
+    from consoleme_assets.cli.refresh import run_refresh
     from consoleme_assets.settings import load_settings
 
     assert load_settings().aws_config.available_regions == ["us-east-1", "us-west-2"]

@@ -2,7 +2,7 @@
 
 import copy
 
-from consoleme_assets.requests.records import policy_requests_cache, principal_of, request_time, to_v3
+from consoleme_assets.policy_requests.records import policy_requests_cache, principal_of, request_time, to_v3
 
 ARN = "arn:aws:iam::111122223333:role/app"
 

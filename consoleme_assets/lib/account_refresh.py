@@ -17,11 +17,11 @@ from typing import Any
 
 import dagster as dg
 
-from .accounts.assets import aws_accounts
-from .aws.sessions import describe_aws_error
+from ..accounts.assets import aws_accounts
+from ..aws.sessions import describe_aws_error
 from .concurrency import DATASET_TAG, completed_in_turn, dataset_pool
-from .observability.checks import account_check_specs, evaluate_checks
-from .observability.freshness import window_for
+from ..observability.checks import account_check_specs, evaluate_checks
+from ..observability.freshness import window_for
 from .partitions import aws_accounts_partitions
 
 Collect = Callable[[str], Any]  # account id -> records

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import dagster as dg
 
-from .resources import RedisUnreachable, check_redis
+from ..resources import RedisUnreachable, check_redis
 from .refresh import RefreshInputError, print_failures, run_refresh, step_failures
-from .settings import normalize_account_id
+from ..settings import normalize_account_id
 
 
 def _instance() -> dg.DagsterInstance:
@@ -22,8 +22,8 @@ def _instance() -> dg.DagsterInstance:
 
 
 def refresh(select: list[str] | None, accounts: list[str] | None, verbose: bool = False) -> int:
-    from .definitions import defs
-    from .settings import load_settings
+    from ..definitions import defs
+    from ..settings import load_settings
 
     known = sorted(
         key.to_user_string()
@@ -54,9 +54,9 @@ def refresh(select: list[str] | None, accounts: list[str] | None, verbose: bool 
 
 def refresh_role(role_arn: str) -> int:
     """Re-read one role (ConsoleMe's refresh_iam_role) through the refresh_iam_role_job."""
-    from .definitions import defs
-    from .iam.jobs import parse_role_arn
-    from .settings import load_settings
+    from ..definitions import defs
+    from ..iam.jobs import parse_role_arn
+    from ..settings import load_settings
 
     try:
         parse_role_arn(role_arn)
@@ -99,13 +99,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.config:
         os.environ["CONSOLEME_ASSETS_CONFIG"] = str(Path(args.config).resolve())
     if args.command == "sandbox":
-        from .sandbox.__main__ import main as sandbox_main
-
+        try:
+            from ..sandbox.__main__ import main as sandbox_main
+        except ModuleNotFoundError as exc:  # moto/fakeredis come with the extra only
+            print(f"error: the sandbox needs the 'sandbox' extra ({exc.name} is not installed): "
+                  "pip install 'consoleme-assets[sandbox]'", file=sys.stderr)
+            return 2
         return sandbox_main(rest)
     if rest:
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
     split = lambda v: [p.strip() for p in v.split(",") if p.strip()] if v else None  # noqa: E731
-    from .settings import SettingsError
+    from ..settings import SettingsError
 
     try:
         if args.command == "refresh-role":
@@ -115,6 +119,3 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -8,7 +8,7 @@ import pytest
 
 from consoleme_assets.aws import dynamo_sources
 from consoleme_assets.aws.dynamo_sources import DynamoSourceError, scan_items
-from consoleme_assets.requests.assets import policy_requests
+from consoleme_assets.policy_requests.assets import policy_requests
 from consoleme_assets.sandbox import seed
 from consoleme_assets.stores.dynamo_store import DynamoStore
 from consoleme_assets.stores.encoding import open_envelope

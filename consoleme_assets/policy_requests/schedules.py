@@ -1,6 +1,6 @@
 """ConsoleMe's beat ran cache_policy_requests every 5 minutes (its docs say hourly; the code says 5 minutes)."""
 
-from ..cadences import dataset_job, every
+from ..lib.cadences import dataset_job, every
 
 from .assets import policy_requests
 

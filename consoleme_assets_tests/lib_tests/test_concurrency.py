@@ -4,7 +4,7 @@ import threading
 
 import pytest
 
-from consoleme_assets.concurrency import completed_in_turn
+from consoleme_assets.lib.concurrency import completed_in_turn
 
 
 def test_each_item_once_and_submissions_bounded_by_the_consumer():

@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import dagster as dg
 
-from .partitions import aws_accounts_partitions
+from ..lib.partitions import aws_accounts_partitions
 
 QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 

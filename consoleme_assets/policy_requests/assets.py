@@ -6,7 +6,7 @@ from typing import Any
 import dagster as dg
 
 from ..aws.dynamo_sources import scan_items
-from ..json_cache_asset import json_cache_asset
+from ..lib.json_cache_asset import json_cache_asset
 from ..resources import ConsoleMeResource
 from .records import policy_requests_cache, principal_of
 

@@ -1,0 +1,1 @@
+"""The asset framework shared by every domain: per-account refresh, cadences, partitions, pools, plugins."""
