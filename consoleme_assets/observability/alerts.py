@@ -3,8 +3,9 @@
 One alert per asset and change. An asset's state on a tick is one `AssetStatus`: its level (the worse of its
 asset-wide freshness and its accounts' levels) and its non-PASS accounts. Only a change of that state alerts,
 with one message per asset naming the asset, its stale accounts, how stale, and the UI page: PASS/UNKNOWN ->
-WARN/FAIL, WARN <-> FAIL, an account going stale or fresh again, and WARN/FAIL -> PASS (recovery). First
-sightings of PASS are not news. The sensor (sensors.py) judges freshness itself with the FreshnessDaemon's rule,
+WARN/FAIL, WARN <-> FAIL, an account going stale (or staler), and WARN/FAIL -> PASS (recovery, naming every
+account that was stale). Not news: accounts turning fresh while the asset stays stale (a refresh landing
+account by account), and first sightings of PASS. The sensor (sensors.py) judges freshness itself with the FreshnessDaemon's rule,
 so after a daemon restart it does not matter which of the two evaluates first: a stale asset alerts once, not
 once for the sensor's view and again when Dagster's state catches up.
 """
@@ -74,11 +75,24 @@ class AssetStatus:
 
 
 def _changed(before: dict[str, Any] | None, now: AssetStatus) -> bool:
+    """News: the level moved (PASS/WARN/FAIL, either way), or an account became stale or staler. Accounts
+    turning fresh while the asset stays stale are progress, not news: a refresh lands account by account, and
+    an alert per tick of it would bury the one that matters (the recovery, which names them all)."""
     was = (before or {}).get("level")
+    if now.level not in BAD and was not in BAD:
+        return False  # PASS / UNKNOWN after PASS / UNKNOWN / nothing: not news
+    if was != now.level:
+        return True
     was_accounts = (before or {}).get("accounts", {})
-    if now.level in BAD or was in BAD:
-        return was != now.level or was_accounts != now.memo()["accounts"]
-    return False  # PASS / UNKNOWN after PASS / UNKNOWN / nothing: not news
+    return any(ORDER.get(lv, 0) > ORDER.get(was_accounts.get(a), -1) for a, (lv, _) in now.accounts.items())
+
+
+def next_memo(previous: dict[str, Any] | None, now: AssetStatus, alerted: bool) -> dict[str, Any]:
+    """What the cursor keeps for the next tick: the state last alerted on while the asset stays stale, so
+    accounts recovering one by one are judged against it and the recovery alert names every one of them."""
+    if alerted or previous is None or now.level not in BAD:
+        return now.memo()
+    return previous
 
 
 def asset_alerts(previous: dict[str, dict[str, Any]], current: dict[str, AssetStatus], ui_base_url: str) -> list[Alert]:

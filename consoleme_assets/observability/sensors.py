@@ -12,7 +12,7 @@ import dagster as dg
 
 from ..lib.partitions import aws_accounts_partitions
 from ..resources import ConsoleMeResource
-from .alerts import BAD, Alert, AssetStatus, asset_alerts, run_failure_alerts, worst
+from .alerts import BAD, Alert, AssetStatus, asset_alerts, next_memo, run_failure_alerts, worst
 from .compat import compat_values, write_compat_keys
 from .freshness import Window
 from .metrics import Metric, build_sink, metrics_for_materialization
@@ -120,7 +120,8 @@ def build_alert_sensor(
         alerts = asset_alerts(previous, statuses, consoleme.settings.observability.ui_base_url)
         undelivered: list[Alert] = []
         errors = deliver(alerts, _notifiers(consoleme, context.log), context.log, undelivered) if alerts else []
-        memo = {name: status.memo() for name, status in statuses.items()}
+        alerted = {alert.asset for alert in alerts}
+        memo = {name: next_memo(previous.get(name), status, name in alerted) for name, status in statuses.items()}
         memo.update({name: previous[name] for name in windows if name not in statuses and name in previous})
         for alert in undelivered:  # reached no notifier: keep the old state so the next tick sends it again
             if alert.asset in previous:

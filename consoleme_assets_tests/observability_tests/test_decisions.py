@@ -68,13 +68,27 @@ def test_asset_and_its_accounts_are_one_alert():
     assert f"{c} FAIL (never refreshed)" in alert.message
     assert alert.details["accounts"][b] == {"level": "FAIL", "age_seconds": 7100.0}
     assert alerts.asset_alerts({"s3_buckets": stale.memo()}, {"s3_buckets": stale}, UI) == []
-    # One account refreshed (the asset is fresh again at asset level), two still stale: one alert, naming both.
+    # A refresh landing account by account: the asset stays FAIL while its accounts recover, which is progress,
+    # not news; the cursor keeps the state last alerted on, so the recovery names every account.
     partly = _status("FAIL", "PASS", 5.0, {b: ("FAIL", 7100.0), c: ("FAIL", None)}, 3)
-    [alert] = alerts.asset_alerts({"s3_buckets": stale.memo()}, {"s3_buckets": partly}, UI)
-    assert alert.kind == "account_staleness" and alert.details["recovered_accounts"] == [a]
-    assert "fresh again: 111111111111" in alert.message and alert.accounts == [b, c]
-    [back] = alerts.asset_alerts({"s3_buckets": partly.memo()}, {"s3_buckets": _status("PASS", age=1.0)}, UI)
-    assert back.state == "PASS" and back.accounts == [b, c]
+    assert alerts.asset_alerts({"s3_buckets": stale.memo()}, {"s3_buckets": partly}, UI) == []
+    kept = alerts.next_memo(stale.memo(), partly, alerted=False)
+    assert kept == stale.memo()
+    [back] = alerts.asset_alerts({"s3_buckets": kept}, {"s3_buckets": _status("PASS", age=1.0)}, UI)
+    assert back.state == "PASS" and back.accounts == [a, b, c] and "fresh again: " + ", ".join([a, b, c]) in back.message
+    assert alerts.next_memo(kept, _status("PASS", age=1.0), alerted=True) == {"level": "PASS", "accounts": {}}
+
+
+def test_an_account_going_stale_is_news_while_the_asset_is_stale():
+    a, b = "111111111111", "222222222222"
+    one = _status("WARN", "PASS", 5.0, {a: ("WARN", 4000.0)}, 2)
+    two = _status("WARN", "PASS", 5.0, {a: ("WARN", 4100.0), b: ("WARN", 4000.0)}, 2)
+    [alert] = alerts.asset_alerts({"s3_buckets": one.memo()}, {"s3_buckets": two}, UI)
+    assert alert.details["newly_stale_accounts"] == [b] and alert.accounts == [a, b]
+    staler = _status("WARN", "PASS", 5.0, {a: ("FAIL", 9000.0)}, 2)  # level is the asset's own worst: kept WARN here
+    [alert] = alerts.asset_alerts({"s3_buckets": one.memo()}, {"s3_buckets": staler}, UI)
+    assert alert.details["newly_stale_accounts"] == [a]
+    assert alerts.asset_alerts({"s3_buckets": two.memo()}, {"s3_buckets": one}, UI) == []  # b recovered: progress
 
 
 def test_worst():
