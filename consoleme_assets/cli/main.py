@@ -3,6 +3,8 @@
 import argparse
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import dagster as dg
@@ -12,13 +14,16 @@ from .refresh import RefreshInputError, print_failures, run_refresh, step_failur
 from ..settings import normalize_account_id
 
 
-def _instance() -> dg.DagsterInstance:
+@contextmanager
+def _instance() -> Iterator[dg.DagsterInstance]:
+    """The instance of $DAGSTER_HOME, disposed on the way out (its storage connections and run coordinator)."""
     if not os.environ.get("DAGSTER_HOME"):
         home = Path.cwd() / ".dagster_home"
         home.mkdir(exist_ok=True)
         os.environ["DAGSTER_HOME"] = str(home)
         print(f"DAGSTER_HOME not set; recording runs in {home}", file=sys.stderr)
-    return dg.DagsterInstance.get()
+    with dg.DagsterInstance.get() as instance:
+        yield instance
 
 
 def refresh(select: list[str] | None, accounts: list[str] | None, verbose: bool = False) -> int:
@@ -42,7 +47,8 @@ def refresh(select: list[str] | None, accounts: list[str] | None, verbose: bool 
             requested = {normalize_account_id(a, "--accounts entry") for a in accounts}
         settings = load_settings()  # fail now, naming the file and key, rather than inside every run
         check_redis(settings.effective_redis_url)  # and before any AWS call or cache write
-        failures = run_refresh(defs, _instance(), names, requested, verbose=verbose)
+        with _instance() as instance:
+            failures = run_refresh(defs, instance, names, requested, verbose=verbose)
     except (ValueError, RefreshInputError, RedisUnreachable) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -64,14 +70,15 @@ def refresh_role(role_arn: str) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     load_settings()
-    result = defs.resolve_job_def("refresh_iam_role_job").execute_in_process(
-        run_config={
-            "ops": {"refresh_iam_role": {"config": {"role_arn": role_arn}}},
-            "loggers": {"console": {"config": {"log_level": "CRITICAL"}}},
-        },
-        instance=_instance(),
-        raise_on_error=False,
-    )
+    with _instance() as instance:
+        result = defs.resolve_job_def("refresh_iam_role_job").execute_in_process(
+            run_config={
+                "ops": {"refresh_iam_role": {"config": {"role_arn": role_arn}}},
+                "loggers": {"console": {"config": {"log_level": "CRITICAL"}}},
+            },
+            instance=instance,
+            raise_on_error=False,
+        )
     if not result.success:
         print(f"{role_arn}: FAILED: {' | '.join(step_failures(result).values())}", file=sys.stderr)
         return 1
