@@ -35,6 +35,7 @@ from consoleme_assets.aws.inventory import (
     sqs_queue_arns,
 )
 from consoleme_assets.aws.sessions import AwsSessions
+from consoleme_assets.datasets import STORAGE
 from consoleme_assets.lib.concurrency import completed_in_turn
 from consoleme_assets.iam import records
 from consoleme_assets.settings import Settings, load_settings
@@ -57,6 +58,7 @@ def build_caches(settings: Settings, sessions: AwsSessions) -> ConsoleMeCaches:
         S3Store(sessions.client("s3")),
         DynamoStore(sessions.hub.resource("dynamodb", region_name=settings.region,
                                           endpoint_url=settings.effective_dynamodb_endpoint, config=sessions.config)),
+        storage=STORAGE,
     )
 
 

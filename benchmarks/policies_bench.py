@@ -93,6 +93,7 @@ def run(redis_url: str, rows: int) -> dict:
     from consoleme_assets.settings import load_settings
     from consoleme_assets.stores import RedisStore
     from consoleme_assets.stores.caches import ConsoleMeCaches
+    from consoleme_assets.datasets import STORAGE
     from consoleme_assets.stores.encoding import dumps_consoleme
 
     settings = load_settings()
@@ -102,7 +103,8 @@ def run(redis_url: str, rows: int) -> dict:
     counts = fill(client, settings, rows)
     fill_seconds = time.monotonic() - t0
     redis_used = int(client.info("memory")["used_memory"])
-    caches = ConsoleMeCaches(settings, RedisStore(client, settings.redis_keys.last_updated), None, None)
+    caches = ConsoleMeCaches(settings, RedisStore(client, settings.redis_keys.last_updated), None, None,
+                             storage=STORAGE)
     import gc
 
     gc.collect()

@@ -8,6 +8,7 @@ import redis
 from pydantic import PrivateAttr
 
 from .aws.sessions import AwsSessions
+from .datasets import STORAGE
 from .settings.redis_url import redact_url
 from .settings import Settings, load_settings
 from .stores import RedisStore, S3Store
@@ -89,6 +90,7 @@ class ConsoleMeResource(dg.ConfigurableResource):
                         config=self.sessions.config,
                     )
                 ),
+                storage=STORAGE,  # each dataset's storage, from its declaration
             )
         return self._caches
 

@@ -49,11 +49,11 @@ def test_schedule_refreshes_all_accounts_in_one_run():
 def test_cadence_is_really_every_45_minutes():
     from dagster._utils.schedules import cron_string_iterator  # the evaluator Dagster itself uses
 
-    from consoleme_assets.lib.cadences import EVERY_45_MINUTES
+    from consoleme_assets.lib.datasets import EVERY_45_MINUTES
 
     start = dt.datetime(2026, 1, 1, tzinfo=dt.UTC).timestamp()
     ticks = sorted({
-        t.timestamp() for cron in EVERY_45_MINUTES
+        t.timestamp() for cron in EVERY_45_MINUTES.cron
         for t, _ in zip(cron_string_iterator(start, cron, "UTC"), range(40), strict=False)  # 40 of an endless one
     })[:60]
     assert {b - a for a, b in itertools.pairwise(ticks)} == {45 * 60}

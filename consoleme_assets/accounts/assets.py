@@ -10,6 +10,7 @@ from ..aws.accounts import active_account_ids, discover_accounts
 from ..lib.json_cache_asset import json_cache_asset
 from ..lib.partitions import sync_account_partitions
 from ..resources import ConsoleMeResource
+from .datasets import AWS_ACCOUNTS
 
 ACCOUNTS_GROUP = "accounts"
 
@@ -27,7 +28,7 @@ def accounts_preview(accounts: list[dict[str, Any]], limit: int = 50) -> dg.Tabl
 
 
 @json_cache_asset(
-    "aws_accounts",
+    AWS_ACCOUNTS,
     ACCOUNTS_GROUP,
     {"aws", "redis", "s3"},
 )

@@ -6,10 +6,10 @@ from typing import Any
 
 import dagster as dg
 
-from ..lib.concurrency import dataset_pool
 from ..lib.plugins import load_plugin
 from ..resources import ConsoleMeResource
 from . import mapping as build
+from .datasets import CREDENTIAL_AUTHORIZATION_MAPPING
 
 AUTHORIZATION_GROUP = "authorization"
 
@@ -31,7 +31,7 @@ AUTHORIZATION_GROUP = "authorization"
     },
     group_name=AUTHORIZATION_GROUP,
     deps=["iam_resources"],
-    pool=dataset_pool("credential_authorization_mapping"),
+    pool=CREDENTIAL_AUTHORIZATION_MAPPING.pool,  # one op writes both
 )
 def credential_authorization_mappings(context: dg.AssetExecutionContext, consoleme: ConsoleMeResource):
     settings = consoleme.settings

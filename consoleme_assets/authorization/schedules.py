@@ -2,16 +2,17 @@
 
 import dagster as dg
 
-from ..lib.cadences import dataset_job
+from ..lib.cadences import cron_of, dataset_job
 from ..resources import ConsoleMeResource
 from .assets import credential_authorization_mappings
+from .datasets import DATASETS
 
 credential_mapping_job = dataset_job("credential_mapping_job", [credential_authorization_mappings])
 
 
 @dg.schedule(
     name="credential_mapping_every_5_minutes",
-    cron_schedule="*/5 * * * *",
+    cron_schedule=cron_of(DATASETS),
     target=credential_mapping_job,
     execution_timezone="UTC",
     default_status=dg.DefaultScheduleStatus.RUNNING,

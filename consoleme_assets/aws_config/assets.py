@@ -11,6 +11,7 @@ from ..aws.config_resources import AwsConfigSource
 from ..lib.account_refresh import per_account_asset
 from ..io_managers.aws_config import AwsConfigIOManager
 from ..resources import ConsoleMeResource
+from .datasets import AWS_CONFIG_RESOURCES
 from ..stores.config_cache import ConfigBatch, config_batch
 
 AWS_CONFIG_GROUP = "aws_config"
@@ -89,7 +90,7 @@ def refresh_aws_config(
 
 
 @per_account_asset(
-    "aws_config_resources",
+    AWS_CONFIG_RESOURCES,
     "Every AWS Config resource of each account (SelectResourceConfig in every region, through the spoke role) "
     "-> Redis hash AWSCONFIG_RESOURCE_CACHE (field = ARN, value = ConsoleMe's un-wrapped item JSON with a 36 h "
     "ttl), DynamoDB consoleme_resource_cache, the per-account S3 file and the combined file.",

@@ -12,6 +12,7 @@ import dagster as dg
 
 from ..lib.json_cache_asset import json_cache_asset
 from ..resources import ConsoleMeResource
+from .datasets import CLOUDTRAIL_ERRORS_BY_ARN
 from .plugins import CloudTrailErrorsContext, cloudtrail_errors_source
 from .denies_asset import cloudtrail_denies
 from .records import validate_counts
@@ -29,7 +30,7 @@ def counts_preview(counts: dict[str, int], limit: int = PREVIEW_ROWS) -> dg.Tabl
 
 
 @json_cache_asset(
-    "cloudtrail_errors_by_arn",
+    CLOUDTRAIL_ERRORS_BY_ARN,
     CLOUDTRAIL_GROUP,
     {"dynamodb", "redis"},
     deps=[cloudtrail_denies],

@@ -15,7 +15,7 @@ from typing import Any
 
 import dagster as dg
 
-from ..lib.concurrency import dataset_pool
+from .datasets import CLOUDTRAIL_DENIES
 from ..aws.dynamo_sources import DynamoSourceError
 from ..aws.queues import (
     QueueArn,
@@ -67,7 +67,7 @@ def items_of_batch(
     name="cloudtrail_denies",
     group_name=CLOUDTRAIL_GROUP,
     kinds={"sqs", "dynamodb"},
-    pool=dataset_pool("cloudtrail_denies"),  # one drain at a time, however launched
+    pool=CLOUDTRAIL_DENIES.pool,  # one drain at a time, however launched
     description="CloudTrail errors from the denies queue (`event_bridge.detect_cloudtrail_denies_and_update_cache"
     ".queue_arn`) into DynamoDB consoleme_cloudtrail, counts accumulated per request id; rejected messages are "
     "logged and deleted. Launched by `cloudtrail_denies_sensor` when messages wait.",

@@ -6,9 +6,10 @@ not), so that event-driven asset stays fresh through quiet hours; `cloudtrail_de
 same job whenever messages wait. The asset's pool allows one drain at a time, so two runs never accumulate counts
 for the same item at once."""
 
-from ..lib.cadences import dataset_job, every
+from ..lib.cadences import dataset_job, dataset_schedule
 
 from .assets import cloudtrail_errors_by_arn
+from .datasets import DATASETS
 from .denies_asset import cloudtrail_denies
 
 cloudtrail_errors_job = dataset_job("cloudtrail_errors_job", [cloudtrail_errors_by_arn])
@@ -16,4 +17,4 @@ cloudtrail_errors_job = dataset_job("cloudtrail_errors_job", [cloudtrail_errors_
 # Launched by cloudtrail_denies_sensor: the queue into consoleme_cloudtrail, then the counts from the table.
 cloudtrail_denies_job = dataset_job("cloudtrail_denies_job", [cloudtrail_denies, cloudtrail_errors_by_arn])
 
-cloudtrail_errors_hourly = every("cloudtrail_errors_hourly", "0 * * * *", cloudtrail_denies_job)
+cloudtrail_errors_hourly = dataset_schedule("cloudtrail_errors_hourly", cloudtrail_denies_job, DATASETS)

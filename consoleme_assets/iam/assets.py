@@ -10,6 +10,7 @@ from ..lib.account_refresh import per_account_asset, refresh_accounts
 from ..aws.iam import account_authorization_details
 from ..io_managers.iam import IamResourcesIOManager
 from ..resources import ConsoleMeResource
+from .datasets import IAM_RESOURCES
 from ..settings import Settings
 from ..stores.iam_cache import IamAccount, IamCache
 from . import records
@@ -96,7 +97,7 @@ def describe(account: IamAccount) -> dict[str, Any]:
 
 
 @per_account_asset(
-    "iam_resources",
+    IAM_RESOURCES,
     "IAM roles, users, groups and managed policies of each account (GetAccountAuthorizationDetails through the "
     "spoke role) -> Redis hashes IAM_ROLE_CACHE / IAM_USER_CACHE / IAM_GROUP_CACHE / IAM_POLICY_CACHE (field = "
     "ARN), DynamoDB consoleme_iamroles_global, and the per-account and combined S3 files.",

@@ -6,9 +6,9 @@ from typing import Any
 import dagster as dg
 
 from ..aws.sessions import describe_aws_error
-from ..lib.cadences import dataset_job, every
-from ..lib.concurrency import dataset_pool
+from ..lib.cadences import dataset_job, dataset_schedule
 from ..resources import ConsoleMeResource
+from .datasets import IAM_ROLE_LIMITS
 
 
 def role_usage(summary: dict[str, int]) -> dict[str, Any]:
@@ -20,7 +20,7 @@ def role_usage(summary: dict[str, int]) -> dict[str, Any]:
     group_name="iam",
     kinds={"aws"},
     deps=["aws_accounts"],
-    pool=dataset_pool("iam_role_limits"),
+    pool=IAM_ROLE_LIMITS.pool,
     description="IAM GetAccountSummary per active account: roles / RolesQuota. No cache is written; the "
     "ratios are in the metadata and checked by iam_role_limits_within_quota.",
 )
@@ -77,4 +77,4 @@ def iam_role_limits_within_quota(context: dg.AssetCheckExecutionContext,
 
 iam_role_limits_job = dataset_job("iam_role_limits_job", [iam_role_limits])
 
-iam_role_limits_daily = every("iam_role_limits_daily", "0 6 * * *", iam_role_limits_job)
+iam_role_limits_daily = dataset_schedule("iam_role_limits_daily", iam_role_limits_job, [IAM_ROLE_LIMITS])

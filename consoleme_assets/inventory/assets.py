@@ -7,6 +7,7 @@ from typing import Any
 import dagster as dg
 
 from ..lib.account_refresh import per_account_asset, refresh_accounts
+from ..lib.datasets import Dataset
 from ..aws.inventory import (
     RegionalListing,
     enabled_regions,
@@ -17,12 +18,13 @@ from ..aws.inventory import (
 )
 from ..io_managers import AccountListIOManager
 from ..resources import ConsoleMeResource
+from .datasets import MANAGED_POLICIES, S3_BUCKETS, SNS_TOPICS, SQS_QUEUES
 
 INVENTORY_GROUP = "inventory"
 
 
-def inventory_asset(name: str, description: str):
-    return per_account_asset(name, description, group_name=INVENTORY_GROUP)
+def inventory_asset(dataset: Dataset, description: str):
+    return per_account_asset(dataset, description, group_name=INVENTORY_GROUP)
 
 
 def list_preview(items: list[str], limit: int = 20) -> dict[str, Any]:
@@ -94,7 +96,7 @@ def refresh_account_lists(
 
 
 @inventory_asset(
-    "s3_buckets",
+    S3_BUCKETS,
     "Bucket names of each account (S3 ListBuckets through the spoke role) -> Redis hash S3_BUCKETS "
     "(field = account id, value = JSON list of names), the per-account S3 file and the combined file.",
 )
@@ -110,7 +112,7 @@ def s3_buckets(
 
 
 @inventory_asset(
-    "managed_policies",
+    MANAGED_POLICIES,
     "ARNs of every managed policy each account sees (IAM ListPolicies, no Scope: AWS-managed and the "
     "account's own) -> Redis hash IAM_MANAGED_POLICIES (field = account id, value = JSON list of ARNs) and the "
     "per-account S3 file (ConsoleMe has no combined file for it). Unlike ConsoleMe, not limited to "
@@ -137,7 +139,7 @@ def _regional(
 
 
 @inventory_asset(
-    "sqs_queues",
+    SQS_QUEUES,
     "Queue ARNs of each account in its enabled regions (SQS ListQueues through the spoke role) -> Redis hash "
     "SQS_QUEUES (field = account id, value = JSON list of ARNs), the per-account S3 file and the combined "
     "file. A region that fails keeps its previously cached queues.",
@@ -154,7 +156,7 @@ def sqs_queues(
 
 
 @inventory_asset(
-    "sns_topics",
+    SNS_TOPICS,
     "Topic ARNs of each account in its enabled regions (SNS ListTopics through the spoke role) -> Redis hash "
     "SNS_TOPICS (field = account id, value = JSON list of ARNs), the per-account S3 file and the combined "
     "file. A region that fails keeps its previously cached topics.",

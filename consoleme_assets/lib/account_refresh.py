@@ -19,7 +19,8 @@ import dagster as dg
 
 from ..accounts.assets import aws_accounts
 from ..aws.sessions import describe_aws_error
-from .concurrency import DATASET_TAG, completed_in_turn, dataset_pool
+from .concurrency import completed_in_turn
+from .datasets import Dataset
 from ..observability.checks import account_check_specs, evaluate_checks
 from ..observability.freshness import window_for
 from .partitions import aws_accounts_partitions
@@ -96,16 +97,18 @@ def refresh_accounts(
 
 
 def per_account_asset(
-    name: str, description: str, group_name: str, kinds: set[str] | None = None,
+    dataset: Dataset, description: str, group_name: str, kinds: set[str] | None = None,
     io_manager_key: str = "account_lists_io_manager",
 ):
     """The shared shape of a per-account dataset: account partitions, many accounts per run, one pool per dataset
-    (so a second refresh of it queues, whatever launched it), and its checks evaluated in the same step.
+    (so a second refresh of it queues, whatever launched it), and its declared checks evaluated in the same step.
 
     The decorated function yields the refresh's materializations (`refresh_accounts`). After it, even when some
     accounts failed, the selected checks run on what is cached now; then the failure, if any, is raised. A
     check-only selection (the checks job, the cache-presence sensor) runs the checks alone, without a partition.
     """
+
+    name = dataset.name
 
     def decorate(refresh: Callable[..., Iterator[dg.AssetMaterialization]]) -> dg.AssetsDefinition:
         @dg.multi_asset(
@@ -119,12 +122,12 @@ def per_account_asset(
                 kinds=kinds or {"aws", "redis", "s3"},
                 metadata={"consoleme_dataset": name},
             ).with_io_manager_key(io_manager_key)],  # loads all accounts for a downstream asset's input
-            check_specs=account_check_specs(name),
+            check_specs=account_check_specs(dataset),
             can_subset=True,  # checks without a refresh
             # One run for any number of accounts; accounts are fetched concurrently inside it.
             backfill_policy=dg.BackfillPolicy.single_run(),
-            pool=dataset_pool(name),
-            op_tags={DATASET_TAG: name},
+            pool=dataset.pool,
+            op_tags=dataset.run_tags,
         )
         @functools.wraps(refresh)
         def refresh_then_check(context: dg.AssetExecutionContext, **resources: Any):
@@ -137,7 +140,7 @@ def per_account_asset(
             consoleme = resources["consoleme"]
             checks = evaluate_checks(
                 sorted(context.selected_asset_check_keys), consoleme.caches(), context.instance,
-                window_for(name, consoleme.settings),
+                window_for(dataset, consoleme.settings),
             )
             yield from checks
             if failure is not None:

@@ -1,14 +1,20 @@
-"""ConsoleMe's beat cadences as Dagster schedules: every per-account dataset refreshes all accounts in one run."""
+"""ConsoleMe's beat cadences as Dagster schedules, at the cadence the datasets declare (lib/datasets.py): every
+per-account dataset refreshes all accounts in one run."""
 
+from collections.abc import Sequence
 from typing import Any
 
 import dagster as dg
 
 from .concurrency import DATASET_TAG
+from .datasets import Dataset, shared_cadence
 from .partitions import aws_accounts_partitions
 
-# `*/45` fires at :00 and :45; these four crons give a true 45-minute cadence.
-EVERY_45_MINUTES = ["0 0-21/3 * * *", "45 0-21/3 * * *", "30 1-22/3 * * *", "15 2-23/3 * * *"]
+
+def cron_of(datasets: Sequence[Dataset]) -> str | list[str]:
+    """The cron of the one schedule that refreshes `datasets` (they must declare the same cadence)."""
+    cron = shared_cadence(datasets).cron
+    return cron if isinstance(cron, str) else list(cron)
 
 
 def dataset_job(name: str, assets: list[dg.AssetsDefinition], **kwargs: Any):
@@ -33,7 +39,7 @@ def all_accounts_run_request(context: dg.ScheduleEvaluationContext):
 
 
 def every(schedule_name: str, cron: str | list[str], job: Any) -> dg.ScheduleDefinition:
-    """A schedule that runs `job` at ConsoleMe's cadence (UTC), on as soon as the daemon runs."""
+    """A schedule that runs `job` at `cron` (UTC), on as soon as the daemon runs."""
     return dg.ScheduleDefinition(
         name=schedule_name, cron_schedule=cron, target=job, execution_timezone="UTC",
         default_status=dg.DefaultScheduleStatus.RUNNING,
@@ -49,3 +55,10 @@ def every_for_all_accounts(schedule_name: str, cron: str | list[str], job: Any) 
         return all_accounts_run_request(context)
 
     return _schedule
+
+
+def dataset_schedule(schedule_name: str, job: Any, datasets: Sequence[Dataset], *,
+                     all_accounts: bool = False) -> dg.ScheduleDefinition:
+    """The schedule of the job refreshing `datasets`, at their declared cadence; per-account jobs
+    (`all_accounts`) run over every account partition, in one run."""
+    return (every_for_all_accounts if all_accounts else every)(schedule_name, cron_of(datasets), job)

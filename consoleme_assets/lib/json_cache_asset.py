@@ -5,16 +5,17 @@ from typing import Any
 
 import dagster as dg
 
-from .concurrency import dataset_pool
+from .datasets import Dataset
 
 
-def json_cache_asset(name: str, group_name: str, kinds: set[str], **kwargs: Any):
+def json_cache_asset(dataset: Dataset, group_name: str, kinds: set[str], **kwargs: Any):
+    """The asset of a declared dataset whose storage is a `JsonDataset` (written by the IO manager, by name)."""
     return dg.asset(
-        name=name,
+        name=dataset.name,
         group_name=group_name,
         io_manager_key="json_cache_io_manager",
         kinds=kinds,
-        metadata={"consoleme_dataset": name},
-        pool=dataset_pool(name),  # one refresh of a dataset at a time, however launched
+        metadata={"consoleme_dataset": dataset.name},
+        pool=dataset.pool,  # one refresh of a dataset at a time, however launched
         **kwargs,
     )

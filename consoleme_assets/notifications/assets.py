@@ -11,7 +11,7 @@ import time
 
 import dagster as dg
 
-from ..lib.concurrency import dataset_pool
+from .datasets import NOTIFICATIONS
 from ..aws.dynamo_sources import scan_items
 from ..resources import ConsoleMeResource
 from .records import group_notifications
@@ -23,7 +23,7 @@ NOTIFICATIONS_GROUP = "notifications"
     name="notifications",
     group_name=NOTIFICATIONS_GROUP,
     kinds={"dynamodb", "redis", "s3"},
-    pool=dataset_pool("notifications"),
+    pool=NOTIFICATIONS.pool,
     description="ALL_NOTIFICATIONS (field = user or group, value = JSON list of notifications) and "
     "notifications/all_notifications_v1.json.gz from consoleme_notifications; expired ones marked in the table.",
 )

@@ -4,9 +4,10 @@ the table and marks expired notifications; the web tier still refreshes it itsel
 
 import dagster as dg
 
-from ..lib.cadences import every
+from ..lib.cadences import dataset_schedule
 from .assets import notifications
+from .datasets import NOTIFICATIONS
 
 notifications_job = dg.define_asset_job("notifications_job", selection=[notifications])
 
-notifications_every_10_minutes = every("notifications_every_10_minutes", "*/10 * * * *", notifications_job)
+notifications_every_10_minutes = dataset_schedule("notifications_every_10_minutes", notifications_job, [NOTIFICATIONS])

@@ -6,16 +6,17 @@ check step would wait for an output those assets never yield (they record one ma
 account instead) and show Skipped. Unpartitioned datasets get one `@asset_check` op each."""
 
 
-import json
 import time
 from itertools import islice
 from typing import Any
 
 import dagster as dg
 
+from ..datasets import DATASETS
+from ..lib.datasets import Dataset
 from ..lib.partitions import aws_accounts_partitions
 from ..resources import ConsoleMeResource
-from ..stores.caches import ACCOUNT_LIST_DATASETS, JSON_DATASETS, ConsoleMeCaches
+from ..stores.caches import AccountListDataset, ArnHashes, ConsoleMeCaches, JsonDataset
 from . import shapes
 from .freshness import Window
 from .staleness import account_states, describe_age
@@ -24,29 +25,21 @@ SAMPLE = 200  # entries read per hash per check
 STALENESS_CHECK = "accounts_fresh"
 SHAPE_CHECK = "cache_shape"
 COVERAGE_CHECK = "covers_all_accounts"
-# Datasets ConsoleMe's web cannot work with empty (an org has accounts, roles and AWS-managed policies).
-MUST_NOT_BE_EMPTY = {"aws_accounts", "iam_resources", "managed_policies"}
-ARN_COVERAGE_DATASETS = ["iam_resources"]  # per-account data in hashes keyed by ARN
-IAM_KINDS = {"roles": "iam_roles", "users": "iam_users", "groups": "iam_groups", "policies": "iam_policies"}
-SHAPE_DATASETS = sorted({*JSON_DATASETS, *ACCOUNT_LIST_DATASETS, "iam_resources", "aws_config_resources"})
+# The datasets with a `cache_shape` check: those whose declaration names a shape.
+SHAPE_DATASETS = sorted(name for name, d in DATASETS.items() if d.shape is not None)
 SHAPE_DESCRIPTION = "the cache has the fields and types ConsoleMe reads"
-COVERAGE_DESCRIPTIONS = {
-    "*": "every active account has a field in the hash",
-    "iam_resources": "every active account has its roles (and the users, groups and policies its last refresh "
-    "found) in the ARN-keyed IAM hashes",
-}
 
 
-def account_check_specs(dataset: str) -> list[dg.AssetCheckSpec]:
+def account_check_specs(dataset: Dataset) -> list[dg.AssetCheckSpec]:
     """The checks a per-account dataset's own step evaluates after every refresh (and alone, in a check-only
-    run of the same op): staleness per account, plus shape and coverage where the dataset has them."""
-    specs = [dg.AssetCheckSpec(STALENESS_CHECK, asset=dataset,
+    run of the same op): staleness per account, plus shape and coverage where its declaration has them."""
+    name = dataset.name
+    specs = [dg.AssetCheckSpec(STALENESS_CHECK, asset=name,
                                description="every account partition refreshed within the asset's freshness windows")]
-    if dataset in SHAPE_DATASETS:
-        specs.append(dg.AssetCheckSpec(SHAPE_CHECK, asset=dataset, description=SHAPE_DESCRIPTION))
-    if dataset in ACCOUNT_LIST_DATASETS or dataset in ARN_COVERAGE_DATASETS:
-        specs.append(dg.AssetCheckSpec(COVERAGE_CHECK, asset=dataset, description=COVERAGE_DESCRIPTIONS.get(
-            dataset, COVERAGE_DESCRIPTIONS["*"])))
+    if dataset.shape is not None:
+        specs.append(dg.AssetCheckSpec(SHAPE_CHECK, asset=name, description=SHAPE_DESCRIPTION))
+    if dataset.coverage is not None:
+        specs.append(dg.AssetCheckSpec(COVERAGE_CHECK, asset=name, description=dataset.coverage))
     return specs
 
 
@@ -105,49 +98,42 @@ def active_accounts(caches: ConsoleMeCaches) -> list[str]:
     return sorted(a["id"] for a in doc.get("accounts", []) if isinstance(a, dict) and a.get("status") == "active")
 
 
-def shape_problems(caches: ConsoleMeCaches, dataset: str) -> tuple[list[str], dict[str, Any]]:
-    """(problems, metadata) for one dataset's cache."""
+def shape_problems(caches: ConsoleMeCaches, dataset: Dataset) -> tuple[list[str], dict[str, Any]]:
+    """(problems, metadata) for one dataset's cache: its declared shape, read from its declared storage."""
     settings, client = caches.settings, caches.redis.client
-    if dataset in JSON_DATASETS:
-        key = JSON_DATASETS[dataset].redis_key(settings)
-        doc = caches.read_json(dataset)
+    storage, shape, empty_because = dataset.storage, dataset.shape, dataset.not_empty_because
+    if shape is None:
+        raise KeyError(f"no shape check for dataset {dataset.name!r}")
+    if isinstance(storage, JsonDataset):
+        key = storage.redis_key(settings)
+        doc = caches.read_json(dataset.name)
         if doc is None:
             return [f"Redis key {key} does not exist"], {"redis_key": key}
-        problems = shapes.json_document_problems(key, dataset, doc)
-        size = len(doc.get("accounts", [])) if dataset == "aws_accounts" else len(doc)
-        if dataset in MUST_NOT_BE_EMPTY and size == 0:
-            problems.insert(0, f"{key} is empty: an organization has at least one account")
+        problems = shape.problems(key, doc)
+        size = shape.entries(doc)
+        if empty_because and size == 0:
+            problems.insert(0, f"{key} is empty: {empty_because}")
         return problems, {"redis_key": key, "entries": size}
-    if dataset in ACCOUNT_LIST_DATASETS:
-        key = caches.account_list_key(dataset)
+    if isinstance(storage, AccountListDataset):
+        key = caches.account_list_key(dataset.name)
         size = client.hlen(key)
-        problems = shapes.account_lists_problems(key, dataset, _sample(caches, key))
-        if dataset in MUST_NOT_BE_EMPTY and size == 0:
-            problems.insert(0, f"{key} is empty: every account has AWS-managed policies")
+        problems = shape.problems(key, _sample(caches, key))
+        if empty_because and size == 0:
+            problems.insert(0, f"{key} is empty: {empty_because}")
         return problems, {"redis_key": key, "entries": size}
-    if dataset == "iam_resources":
+    if isinstance(storage, ArnHashes):
+        keys = storage.redis_keys(settings)
         problems, sizes = [], {}
-        for kind, attr in IAM_KINDS.items():
-            key = getattr(settings.redis_keys, attr)
+        for kind, key in keys.items():
+            problems += shape.problems(key, kind, _sample(caches, key))
             sizes[key] = client.hlen(key)
-            problems += shapes.iam_entries_problems(key, kind, _sample(caches, key))
-        roles_key = settings.redis_keys.iam_roles
-        if sizes[roles_key] == 0:
-            problems.insert(0, f"{roles_key} is empty: every account has roles (at least the spoke role)")
+        first = next(iter(keys.values()))
+        if empty_because and sizes[first] == 0:
+            problems.insert(0, f"{first} is empty: {empty_because}")
+        if len(keys) == 1:
+            return problems, {"redis_key": first, "entries": sizes[first]}
         return problems, {"entries": dg.MetadataValue.json(sizes)}
-    if dataset == "aws_config_resources":
-        key = settings.redis_keys.aws_config_resources
-        problems = []
-        for arn, raw in _sample(caches, key):
-            try:
-                value = json.loads(raw)
-            except ValueError:
-                problems.append(f"{key}[{arn}]: value is not JSON")
-                continue
-            if not isinstance(value, dict) or not isinstance(value.get("ttl"), (int, float)):
-                problems.append(f"{key}[{arn}]: field 'ttl' is missing or not a number")
-        return problems[: shapes.MAX_PROBLEMS], {"redis_key": key, "entries": client.hlen(key)}
-    raise KeyError(f"no shape check for dataset {dataset!r}")
+    raise KeyError(f"dataset {dataset.name!r} declares a shape but no Redis storage to read it from")
 
 
 def coverage_problems(caches: ConsoleMeCaches, dataset: str) -> tuple[list[str], dict[str, Any]]:
@@ -188,55 +174,59 @@ def latest_counts(instance: dg.DagsterInstance, asset_key: dg.AssetKey, accounts
     return out
 
 
-def iam_coverage_problems(
-    caches: ConsoleMeCaches, instance: dg.DagsterInstance
+def arn_coverage_problems(
+    caches: ConsoleMeCaches, instance: dg.DagsterInstance, dataset: Dataset
 ) -> tuple[list[str], dict[str, Any]]:
-    """The ARN-keyed IAM hashes (field = ARN) cover the accounts: every active account in ALL_AWS_ACCOUNTS has
-    roles in IAM_ROLE_CACHE (every account has at least the spoke role), unless its latest refresh found none
-    (e.g. all filtered out by roles.allowed_tags); and an account whose latest refresh found users, groups or
-    policies has some in IAM_USER_CACHE / IAM_GROUP_CACHE / IAM_POLICY_CACHE. Only the accounts missing from a
-    hash have their latest materialization read, so a healthy cache costs one HKEYS per hash."""
+    """The ARN-keyed hashes (field = ARN) cover the accounts. For IAM: every active account in ALL_AWS_ACCOUNTS has
+    roles in IAM_ROLE_CACHE (the first kind: every account has at least the spoke role), unless its latest refresh
+    found none (e.g. all filtered out by roles.allowed_tags); and an account whose latest refresh found users,
+    groups or policies (the `counts` metadata, by kind) has some in IAM_USER_CACHE / IAM_GROUP_CACHE /
+    IAM_POLICY_CACHE. Only the accounts missing from a hash have their latest materialization read, so a healthy
+    cache costs one HKEYS per hash."""
     settings, client = caches.settings, caches.redis.client
     active = active_accounts(caches)
     problems: list[str] = []
     missing_by_key: dict[str, list[str]] = {}
     counts_cache: dict[str, dict] = {}
-    asset_key = dg.AssetKey("iam_resources")
-    for kind, attr in IAM_KINDS.items():
-        key = getattr(settings.redis_keys, attr)
+    asset_key = dg.AssetKey(dataset.name)
+    keys = dataset.storage.redis_keys(settings)
+    first_kind = next(iter(keys))
+    for kind, key in keys.items():
         missing = shapes.missing_accounts(active, dict.fromkeys(accounts_in_arn_hash(client, key), True))
         unknown = [a for a in missing if a not in counts_cache]
         counts_cache.update(latest_counts(instance, asset_key, unknown))
-        if kind == "roles":  # expected everywhere unless the last refresh found none
-            missing = [a for a in missing if counts_cache.get(a, {}).get("roles", 1) != 0]
+        if kind == first_kind:  # expected everywhere unless the last refresh found none
+            missing = [a for a in missing if counts_cache.get(a, {}).get(kind, 1) != 0]
         else:  # expected only where the last refresh found some
             missing = [a for a in missing if (counts_cache.get(a) or {}).get(kind, 0) > 0]
         if missing:
             missing_by_key[key] = missing
-            why = "" if kind == "roles" else f" although its latest refresh found {kind}"
+            why = "" if kind == first_kind else f" although its latest refresh found {kind}"
             never = [a for a in missing if a not in counts_cache]
             note = f" ({', '.join(never[:50])} never refreshed)" if never else ""
             problems.append(f"{key} has no {kind[:-1]} ARN of active account(s) {', '.join(missing[:50])}{why}{note}")
     return problems, {
-        "redis_keys": dg.MetadataValue.json([getattr(settings.redis_keys, a) for a in IAM_KINDS.values()]),
+        "redis_keys": dg.MetadataValue.json(list(keys.values())),
         "active_accounts": len(active),
         "missing_accounts": dg.MetadataValue.json(missing_by_key),
     }
 
 
-def dataset_result(check_key: dg.AssetCheckKey, caches: ConsoleMeCaches,
-                   instance: dg.DagsterInstance) -> dg.AssetCheckResult:
-    """`cache_shape` or `covers_all_accounts` of one dataset, read from the store ConsoleMe's web tier reads."""
-    dataset = check_key.asset_key.to_user_string()
+def dataset_result(check_key: dg.AssetCheckKey, caches: ConsoleMeCaches, instance: dg.DagsterInstance,
+                   dataset: Dataset | None = None) -> dg.AssetCheckResult:
+    """`cache_shape` or `covers_all_accounts` of one dataset (by default its declaration in the catalog), read
+    from the store ConsoleMe's web tier reads."""
+    name = check_key.asset_key.to_user_string()
     try:
+        dataset = dataset or DATASETS[name]
         if check_key.name == SHAPE_CHECK:
             problems, metadata = shape_problems(caches, dataset)
-        elif dataset in ARN_COVERAGE_DATASETS:
-            problems, metadata = iam_coverage_problems(caches, instance)
+        elif isinstance(dataset.storage, ArnHashes):
+            problems, metadata = arn_coverage_problems(caches, instance, dataset)
         else:
-            problems, metadata = coverage_problems(caches, dataset)
+            problems, metadata = coverage_problems(caches, name)
     except Exception as exc:  # an unreadable cache is a failed check, not a crashed step
-        problems, metadata = [f"{dataset}: reading the cache failed: {type(exc).__name__}: {exc}"], {}
+        problems, metadata = [f"{name}: reading the cache failed: {type(exc).__name__}: {exc}"], {}
     return dg.AssetCheckResult(
         asset_key=check_key.asset_key,
         check_name=check_key.name,
@@ -247,18 +237,16 @@ def dataset_result(check_key: dg.AssetCheckKey, caches: ConsoleMeCaches,
     )
 
 
-def build_dataset_checks(asset_names: list[str]) -> list[dg.AssetChecksDefinition]:
-    """`cache_shape` (+ not empty) of each unpartitioned dataset, one check op per asset: a check that shares
-    an op with another asset's check would be skipped whenever that other asset fails in the same run.
-    Per-account datasets evaluate their checks in their own step (`account_check_specs`)."""
-    out = []
-    for name in asset_names:
-        if name not in SHAPE_DATASETS:
-            continue
+def build_dataset_checks(datasets: list[Dataset]) -> list[dg.AssetChecksDefinition]:
+    """`cache_shape` (+ not empty) of each unpartitioned dataset that declares a shape, one check op per asset: a
+    check that shares an op with another asset's check would be skipped whenever that other asset fails in the
+    same run. Per-account datasets evaluate their checks in their own step (`account_check_specs`)."""
+    return [_shape_check(d) for d in datasets if d.shape is not None]
 
-        @dg.asset_check(asset=name, name=SHAPE_CHECK, description=SHAPE_DESCRIPTION)
-        def _shape(context: dg.AssetCheckExecutionContext, consoleme: ConsoleMeResource) -> dg.AssetCheckResult:
-            return dataset_result(context.check_specs[0].key, consoleme.caches(), context.instance)
 
-        out.append(_shape)
-    return out
+def _shape_check(dataset: Dataset) -> dg.AssetChecksDefinition:
+    @dg.asset_check(asset=dataset.name, name=SHAPE_CHECK, description=SHAPE_DESCRIPTION)
+    def _shape(context: dg.AssetCheckExecutionContext, consoleme: ConsoleMeResource) -> dg.AssetCheckResult:
+        return dataset_result(context.check_specs[0].key, consoleme.caches(), context.instance, dataset)
+
+    return _shape

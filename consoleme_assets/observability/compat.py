@@ -9,39 +9,24 @@ from collections.abc import Mapping
 
 import redis
 
+from ..datasets import DATASETS
+
 PREFIX = "consoleme.celery_tasks.celery_tasks."
 REPORT_TASK = "report_celery_last_success_metrics"
 
-# Our asset -> the ConsoleMe task(s) it replaces. Per-account assets also feed the `_for_account` task: in
-# ConsoleMe any one account's subtask succeeding refreshed that key, and the latest partition does the same here.
-TASKS_BY_ASSET: dict[str, tuple[str, ...]] = {
-    "aws_accounts": ("cache_cloud_account_mapping",),
-    "iam_resources": ("cache_iam_resources_across_accounts", "cache_iam_resources_for_account"),
-    "s3_buckets": ("cache_s3_buckets_across_accounts", "cache_s3_buckets_for_account"),
-    "sqs_queues": ("cache_sqs_queues_across_accounts", "cache_sqs_queues_for_account"),
-    "sns_topics": ("cache_sns_topics_across_accounts", "cache_sns_topics_for_account"),
-    "managed_policies": ("cache_managed_policies_across_accounts", "cache_managed_policies_for_account"),
-    "aws_config_resources": (
-        "cache_resources_from_aws_config_across_accounts", "cache_resources_from_aws_config_for_account",
-    ),
-    "policies_table": ("cache_policies_table_details",),
-    "policy_requests": ("cache_policy_requests",),
-    # One ConsoleMe task wrote both mappings.
-    "credential_authorization_mapping": ("cache_credential_authorization_mapping",),
-    "reverse_authorization_mapping": ("cache_credential_authorization_mapping",),
-    "cloudtrail_errors_by_arn": ("cache_cloudtrail_errors_by_arn",),
-    "service_control_policies": ("cache_scps_across_organizations",),
-    "organization_structure": ("cache_organization_structure",),
-    "iam_role_limits": ("get_iam_role_limit",),
-}
+# Our asset -> the ConsoleMe task(s) it replaces, from the declarations. Per-account assets also feed the
+# `_for_account` task: in ConsoleMe any one account's subtask succeeding refreshed that key, and the latest
+# partition does the same here.
+TASKS_BY_ASSET: dict[str, tuple[str, ...]] = {n: d.consoleme_tasks for n, d in DATASETS.items() if d.consoleme_tasks}
 
 
-def compat_values(last_success_by_asset: Mapping[str, float | None], now: float) -> dict[str, int]:
+def compat_values(last_success_by_asset: Mapping[str, float | None], now: float,
+                  tasks_by_asset: Mapping[str, tuple[str, ...]] = TASKS_BY_ASSET) -> dict[str, int]:
     """{redis key: value} for every mapped task (pure). A task with no success yet gets no last_success and a
     time_since of `now` (ConsoleMe read a missing key as 0)."""
     last_by_task: dict[str, float] = {}
     tasks: set[str] = set()
-    for asset, tasks_of in TASKS_BY_ASSET.items():
+    for asset, tasks_of in tasks_by_asset.items():
         tasks.update(tasks_of)
         last = last_success_by_asset.get(asset)
         for task in tasks_of:

@@ -1,4 +1,5 @@
-"""Freshness windows from each dataset's cadence, and applying them to the code location's assets.
+"""Freshness windows from each dataset's declared cadence (lib/datasets.py), and applying them to the code
+location's assets.
 
 Rule (minutes): warn = cadence + clamp(cadence / 3, 5, 120): one scheduled run is late by a third of the
 cadence (a run takes a few minutes; a third is slack enough not to page on a slow run);
@@ -10,38 +11,14 @@ Each window can be overridden per asset with `consoleme_assets.freshness.<asset>
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import dagster as dg
 from dagster.preview.freshness import apply_freshness_policy
 
+from ..lib.datasets import Dataset
 from ..settings import Settings
-
-# ConsoleMe's beat interval for the task each asset replaces (spec §1.4), in minutes.
-CADENCE_MINUTES: dict[str, int] = {
-    "aws_accounts": 60,
-    "iam_resources": 45,
-    "s3_buckets": 45,
-    "sqs_queues": 45,
-    "sns_topics": 45,
-    "managed_policies": 45,
-    "aws_config_resources": 60,
-    "policies_table": 30,
-    "policy_requests": 5,
-    "credential_authorization_mapping": 5,
-    "reverse_authorization_mapping": 5,
-    "cloudtrail_errors_by_arn": 60,
-    "service_control_policies": 60,
-    "organization_structure": 60,
-    "iam_role_limits": 24 * 60,
-    "cloudtrail_denies": 60,  # drained every minute when enabled; the hourly run keeps it fresh when quiet
-    "templated_resources": 30,
-    "self_service_typeahead": 30,
-    "notifications": 10,
-}
-# An asset added later without an entry here still gets a policy rather than none (hourly is the common case).
-DEFAULT_CADENCE_MINUTES = 60
-
 
 @dataclass(frozen=True)
 class Window:
@@ -68,9 +45,10 @@ def window_for_cadence(cadence_minutes: int) -> Window:
     return Window(warn, fail)
 
 
-def window_for(name: str, settings: Settings) -> Window:
-    """One asset's window: the cadence rule, then its override in the settings."""
-    base = window_for_cadence(CADENCE_MINUTES.get(name, DEFAULT_CADENCE_MINUTES))
+def window_for(dataset: Dataset, settings: Settings) -> Window:
+    """One dataset's window: the rule applied to its declared cadence, then its override in the settings."""
+    name = dataset.name
+    base = window_for_cadence(dataset.cadence.minutes)
     override = settings.observability.freshness.get(name)
     warn = override.warn_minutes if override and override.warn_minutes is not None else base.warn_minutes
     fail = override.fail_minutes if override and override.fail_minutes is not None else base.fail_minutes
@@ -81,15 +59,21 @@ def window_for(name: str, settings: Settings) -> Window:
     return Window(warn, fail)
 
 
-def freshness_windows(asset_names: list[str], settings: Settings) -> dict[str, Window]:
-    """The window of every asset: the cadence rule, then the settings' overrides (checked against the assets)."""
+def freshness_windows(
+    datasets: Mapping[str, Dataset], asset_names: list[str], settings: Settings
+) -> dict[str, Window]:
+    """The window of every asset, from its dataset's declaration, then the settings' overrides (checked against
+    the assets)."""
+    undeclared = sorted(set(asset_names) - set(datasets))
+    if undeclared:
+        raise ValueError(f"asset(s) {', '.join(undeclared)} have no dataset declaration (a domain's datasets.py)")
     overrides = settings.observability.freshness
     unknown = sorted(set(overrides) - set(asset_names))
     if unknown:
         raise ValueError(
             f"consoleme_assets.freshness names unknown asset(s) {', '.join(unknown)}; known: {', '.join(sorted(asset_names))}"
         )
-    return {name: window_for(name, settings) for name in asset_names}
+    return {name: window_for(datasets[name], settings) for name in asset_names}
 
 
 def materializable_asset_names(defs: dg.Definitions) -> list[str]:
@@ -98,9 +82,9 @@ def materializable_asset_names(defs: dg.Definitions) -> list[str]:
     )
 
 
-def with_freshness(defs: dg.Definitions, settings: Settings) -> dg.Definitions:
+def with_freshness(defs: dg.Definitions, datasets: Mapping[str, Dataset], settings: Settings) -> dg.Definitions:
     """`defs` with a time-window freshness policy on every asset (replacing any set in code)."""
-    windows = freshness_windows(materializable_asset_names(defs), settings)
+    windows = freshness_windows(datasets, materializable_asset_names(defs), settings)
 
     def apply(spec: dg.AssetSpec) -> dg.AssetSpec:
         window = windows.get(spec.key.to_user_string())

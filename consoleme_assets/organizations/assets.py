@@ -18,6 +18,7 @@ from ..aws.organizations import (
 )
 from ..lib.json_cache_asset import json_cache_asset
 from ..resources import ConsoleMeResource
+from .datasets import ORGANIZATION_STRUCTURE, SERVICE_CONTROL_POLICIES
 from .records import count_nodes, merge_org_structures, org_structure, outline, scp_entries
 
 ORGANIZATIONS_GROUP = "organizations"
@@ -40,7 +41,7 @@ def scps_preview(scps: dict[str, list[dict[str, Any]]], limit: int = PREVIEW_ROW
 
 
 @json_cache_asset(
-    "service_control_policies",
+    SERVICE_CONTROL_POLICIES,
     ORGANIZATIONS_GROUP,
     {"aws", "redis", "s3"},
 )
@@ -74,7 +75,7 @@ def service_control_policies(
 
 
 @json_cache_asset(
-    "organization_structure",
+    ORGANIZATION_STRUCTURE,
     ORGANIZATIONS_GROUP,
     {"aws", "redis", "s3"},
 )

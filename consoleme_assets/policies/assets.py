@@ -10,6 +10,7 @@ import dagster as dg
 from ..iam.records import allowed_to_sync_role
 from ..lib.json_cache_asset import json_cache_asset
 from ..resources import ConsoleMeResource
+from .datasets import POLICIES_TABLE
 from ..settings import Settings
 from ..stores.caches import ConsoleMeCaches
 from .table import HistoryUrls, TableInputs, build_policies_table
@@ -62,7 +63,7 @@ def table_preview(rows: list[dict[str, Any]], limit: int = 25) -> dg.TableMetada
 
 
 @json_cache_asset(
-    "policies_table",
+    POLICIES_TABLE,
     POLICIES_GROUP,
     {"pandas", "redis", "s3"},
     deps=UPSTREAM,

@@ -8,6 +8,7 @@ import dagster as dg
 from ..aws.dynamo_sources import scan_items
 from ..lib.json_cache_asset import json_cache_asset
 from ..resources import ConsoleMeResource
+from .datasets import POLICY_REQUESTS
 from .records import policy_requests_cache, principal_of
 
 REQUESTS_GROUP = "requests"
@@ -32,7 +33,7 @@ def requests_preview(requests: list[dict[str, Any]], limit: int = PREVIEW_ROWS) 
 
 
 @json_cache_asset(
-    "policy_requests",
+    POLICY_REQUESTS,
     REQUESTS_GROUP,
     {"dynamodb", "redis", "s3"},
 )

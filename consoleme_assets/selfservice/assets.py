@@ -9,6 +9,7 @@ from ..accounts.assets import aws_accounts
 from ..iam.assets import iam_resources
 from ..lib.json_cache_asset import json_cache_asset
 from ..resources import ConsoleMeResource
+from .datasets import SELF_SERVICE_TYPEAHEAD, TEMPLATED_RESOURCES
 from .checkout import read_checkout
 from .templates import templates_in_checkout
 from .typeahead import account_names_of, iam_role_templates, typeahead_entries
@@ -25,7 +26,7 @@ def _preview(rows: list[dict[str, Any]], columns: list[str]) -> dg.TableMetadata
     )
 
 
-@json_cache_asset("templated_resources", SELF_SERVICE_GROUP, {"git", "redis", "s3"}, deps=[aws_accounts])
+@json_cache_asset(TEMPLATED_RESOURCES, SELF_SERVICE_GROUP, {"git", "redis", "s3"}, deps=[aws_accounts])
 def templated_resources(context: dg.AssetExecutionContext, consoleme: ConsoleMeResource) -> dg.Output[dict[str, Any]]:
     """Honeybee templates from each `cache_resource_templates.repositories[]` checkout (`local_path`), matched by
     its `resource_type_parser`, with the number of active accounts each applies to. Writes
@@ -57,7 +58,7 @@ def templated_resources(context: dg.AssetExecutionContext, consoleme: ConsoleMeR
 
 
 @json_cache_asset(
-    "self_service_typeahead", SELF_SERVICE_GROUP, {"redis", "s3"},
+    SELF_SERVICE_TYPEAHEAD, SELF_SERVICE_GROUP, {"redis", "s3"},
     deps=[iam_resources, templated_resources, aws_accounts],
 )
 def self_service_typeahead(context: dg.AssetExecutionContext, consoleme: ConsoleMeResource) -> dg.Output[dict[str, Any]]:

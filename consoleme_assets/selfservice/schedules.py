@@ -3,11 +3,12 @@ one job refreshes both, templates first (the typeahead lists them)."""
 
 import dagster as dg
 
-from ..lib.cadences import every
+from ..lib.cadences import dataset_schedule
 from .assets import self_service_typeahead, templated_resources
+from .datasets import DATASETS
 
 self_service_job = dg.define_asset_job(
     "self_service_job", selection=[templated_resources, self_service_typeahead]
 )
 
-self_service_every_30_minutes = every("self_service_every_30_minutes", "*/30 * * * *", self_service_job)
+self_service_every_30_minutes = dataset_schedule("self_service_every_30_minutes", self_service_job, DATASETS)

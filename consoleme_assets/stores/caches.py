@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import threading
 from dataclasses import dataclass, field
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any, Callable
 
 from ..settings import S3Object, Settings
@@ -34,7 +34,6 @@ class AccountListDataset:
     """A hash with one field per account holding a JSON list (S3_BUCKETS, SQS_QUEUES, ...), plus a
     per-account S3 file and, for some, a combined S3 file `{account_id: "<json list>"}`."""
 
-    name: str
     redis_key: Callable[[Settings], str]
     account_file: Callable[[Settings], S3Object]
     combined_file: Callable[[Settings], S3Object] | None = None
@@ -44,54 +43,28 @@ class AccountListDataset:
 class JsonDataset:
     """A Redis string holding one JSON document, plus an S3 copy (ALL_AWS_ACCOUNTS, ALL_POLICIES, ...)."""
 
-    name: str
     redis_key: Callable[[Settings], str]
     s3_file: Callable[[Settings], S3Object] | None
     expire_seconds: int | None = None
 
 
-ACCOUNT_LIST_DATASETS: dict[str, AccountListDataset] = {
-    d.name: d
-    for d in (
-        AccountListDataset("s3_buckets", lambda s: s.redis_keys.s3_buckets, lambda s: s.s3.s3_buckets,
-                           lambda s: s.s3.s3_combined),
-        AccountListDataset("sqs_queues", lambda s: s.redis_keys.sqs_queues, lambda s: s.s3.sqs_queues,
-                           lambda s: s.s3.sqs_combined),
-        AccountListDataset("sns_topics", lambda s: s.redis_keys.sns_topics, lambda s: s.s3.sns_topics,
-                           lambda s: s.s3.sns_combined),
-        AccountListDataset("managed_policies", lambda s: s.redis_keys.iam_managed_policies,
-                           lambda s: s.s3.managed_policies),
-    )
-}
+@dataclass(frozen=True)
+class ArnHashes:
+    """Redis hashes with one field per ARN, by kind (IAM_ROLE_CACHE, ..., AWSCONFIG_RESOURCE_CACHE). The first
+    kind's hash stands for the dataset (every account has some: its presence says the cache is there)."""
 
-JSON_DATASETS: dict[str, JsonDataset] = {
-    d.name: d
-    for d in (
-        JsonDataset("aws_accounts", lambda s: s.redis_keys.all_accounts, lambda s: s.s3.accounts),
-        JsonDataset("policies_table", lambda s: s.redis_keys.all_policies, lambda s: s.s3.policies_table),
-        JsonDataset("policy_requests", lambda s: s.redis_keys.all_policy_requests, lambda s: s.s3.policy_requests),
-        JsonDataset("credential_authorization_mapping", lambda s: s.redis_keys.credential_authorization_mapping,
-                    lambda s: s.s3.credential_authorization_mapping),
-        JsonDataset("reverse_authorization_mapping", lambda s: s.redis_keys.reverse_authorization_mapping,
-                    lambda s: s.s3.reverse_authorization_mapping),
-        # ConsoleMe keeps no S3 copy of the CloudTrail error counts, and lets them expire after a day.
-        JsonDataset("cloudtrail_errors_by_arn", lambda s: s.redis_keys.cloudtrail_errors_by_arn, None,
-                    expire_seconds=86400),
-        JsonDataset("service_control_policies", lambda s: s.redis_keys.all_scps, lambda s: s.s3.scps),
-        JsonDataset("organization_structure", lambda s: s.redis_keys.org_structure, lambda s: s.s3.org_structure),
-        JsonDataset("templated_resources", lambda s: s.redis_keys.templated_resources,
-                    lambda s: s.s3.templated_resources),
-        JsonDataset("self_service_typeahead", lambda s: s.redis_keys.self_service_typeahead,
-                    lambda s: s.s3.self_service_typeahead),
-    )
-}
+    redis_keys: Callable[[Settings], dict[str, str]]  # {kind: key}, the standing-for kind first
 
 
-def _lookup(table: dict[str, Any], name: str, kind: str) -> Any:
-    try:
-        return table[name]
-    except KeyError:
-        raise KeyError(f"unknown {kind} dataset {name!r}; known: {sorted(table)}") from None
+Storage = AccountListDataset | JsonDataset | ArnHashes
+
+
+def _lookup(storage: Mapping[str, Storage], name: str, kind: type) -> Any:
+    found = storage.get(name)
+    if not isinstance(found, kind):
+        known = sorted(n for n, s in storage.items() if isinstance(s, kind))
+        raise KeyError(f"unknown {kind.__name__} dataset {name!r}; known: {known}")
+    return found
 
 
 class ConsoleMeCaches:
@@ -103,8 +76,11 @@ class ConsoleMeCaches:
         redis_store: RedisStore,
         s3_store: S3Store | None,
         dynamo_store: DynamoStore | None = None,
+        *,
+        storage: Mapping[str, Storage],
     ):
         self.settings = settings
+        self.storage = storage  # {dataset: its storage}, from the datasets' declarations
         self.redis = redis_store
         self.s3 = s3_store
         self.dynamo = dynamo_store
@@ -140,7 +116,7 @@ class ConsoleMeCaches:
     # -- one JSON document per dataset -----------------------------------------------------------
 
     def write_json(self, name: str, data: Any) -> WriteReport:
-        ds: JsonDataset = _lookup(JSON_DATASETS, name, "JSON")
+        ds: JsonDataset = _lookup(self.storage, name, JsonDataset)
         key = ds.redis_key(self.settings)
         report = WriteReport(redis_keys=[key])
         report.bytes_written += self.redis.set_json(key, data, expire_seconds=ds.expire_seconds)
@@ -149,7 +125,7 @@ class ConsoleMeCaches:
         return report
 
     def read_json(self, name: str) -> Any:
-        ds: JsonDataset = _lookup(JSON_DATASETS, name, "JSON")
+        ds: JsonDataset = _lookup(self.storage, name, JsonDataset)
         return self.redis.get_json(ds.redis_key(self.settings))
 
     def iter_json_hash(self, key: str) -> "Iterator[tuple[str, Any]]":
@@ -167,14 +143,12 @@ class ConsoleMeCaches:
     # -- presence --------------------------------------------------------------------------------
 
     def dataset_key(self, name: str) -> str | None:
-        """The Redis key ConsoleMe's web tier reads for a dataset (for IAM: the roles hash); None when the dataset
-        writes no Redis key."""
-        if name in JSON_DATASETS:
-            return JSON_DATASETS[name].redis_key(self.settings)
-        if name in ACCOUNT_LIST_DATASETS:
-            return ACCOUNT_LIST_DATASETS[name].redis_key(self.settings)
-        keys = self.settings.redis_keys
-        return {"iam_resources": keys.iam_roles, "aws_config_resources": keys.aws_config_resources}.get(name)
+        """The Redis key ConsoleMe's web tier reads for a dataset (for ARN hashes: the first kind's, e.g. the roles
+        hash); None when the dataset writes no Redis key."""
+        storage = self.storage.get(name)
+        if isinstance(storage, ArnHashes):
+            return next(iter(storage.redis_keys(self.settings).values()))
+        return storage.redis_key(self.settings) if storage is not None else None
 
     def hash_size(self, key: str) -> int:
         return self.redis.client.hlen(key)
@@ -207,11 +181,11 @@ class ConsoleMeCaches:
     # -- per-account lists -----------------------------------------------------------------------
 
     def account_list_key(self, name: str) -> str:
-        return _lookup(ACCOUNT_LIST_DATASETS, name, "account-list").redis_key(self.settings)
+        return _lookup(self.storage, name, AccountListDataset).redis_key(self.settings)
 
     def write_account_list(self, name: str, account_id: str, items: list[str]) -> WriteReport:
         """Replace one account's list: HSET <key> <account_id> <json list> (one field, atomic), then S3."""
-        ds: AccountListDataset = _lookup(ACCOUNT_LIST_DATASETS, name, "account-list")
+        ds: AccountListDataset = _lookup(self.storage, name, AccountListDataset)
         key = ds.redis_key(self.settings)
         report = WriteReport(redis_keys=[key])
         report.bytes_written += self.redis.set_fields(key, {account_id: list(items)})
@@ -220,7 +194,7 @@ class ConsoleMeCaches:
 
     def write_account_list_combined(self, name: str) -> WriteReport:
         """The combined S3 file `{account_id: "<json list>"}`, from every account now in the hash."""
-        ds: AccountListDataset = _lookup(ACCOUNT_LIST_DATASETS, name, "account-list")
+        ds: AccountListDataset = _lookup(self.storage, name, AccountListDataset)
         report = WriteReport()
         if ds.combined_file is not None:
             pairs = StringMap(self.redis.client.hscan_iter(ds.redis_key(self.settings), count=1000))
@@ -229,7 +203,7 @@ class ConsoleMeCaches:
 
     def account_list_from_s3(self, name: str, account_id: str) -> list[str]:
         """A replica's source: the account's list in the primary's combined file (else its per-account file)."""
-        ds: AccountListDataset = _lookup(ACCOUNT_LIST_DATASETS, name, "account-list")
+        ds: AccountListDataset = _lookup(self.storage, name, AccountListDataset)
         if ds.combined_file is None:
             return list(self.read_s3_once(ds.account_file(self.settings), account_id=account_id))
         combined = self.read_s3_once(ds.combined_file(self.settings))

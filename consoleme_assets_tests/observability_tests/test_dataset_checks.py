@@ -79,7 +79,8 @@ def test_empty_role_cache_fails(observed_defs, instance, redis_client):
 def test_arn_coverage_exempts_accounts_whose_refresh_found_no_roles(instance, redis_client, sandbox_env, tmp_path):
     """An account with no role in IAM_ROLE_CACHE is flagged unless its latest iam_resources materialization
     counted no roles (e.g. all filtered out by roles.allowed_tags); never-refreshed accounts are named as such."""
-    from consoleme_assets.observability.checks import iam_coverage_problems
+    from consoleme_assets.datasets import DATASETS
+    from consoleme_assets.observability.checks import arn_coverage_problems
     from consoleme_assets.resources import ConsoleMeResource
 
     from .support import materialize_at
@@ -90,6 +91,6 @@ def test_arn_coverage_exempts_accounts_whose_refresh_found_no_roles(instance, re
     redis_client.hset("IAM_ROLE_CACHE", f"arn:aws:iam::{a}:role/app", "{}")
     materialize_at(instance, "iam_resources", b, 1000.0, {"counts": dg.MetadataValue.json({"roles": 0, "users": 0})})
     caches = ConsoleMeResource().caches()
-    problems, metadata = iam_coverage_problems(caches, instance)
+    problems, metadata = arn_coverage_problems(caches, instance, DATASETS["iam_resources"])
     assert problems == [f"IAM_ROLE_CACHE has no role ARN of active account(s) {c} ({c} never refreshed)"]
     assert metadata["missing_accounts"].value == {"IAM_ROLE_CACHE": [c]}

@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from consoleme_assets.datasets import DATASETS
 from consoleme_assets.observability import alerts, compat, shapes
 from consoleme_assets.observability.freshness import Window, freshness_windows, window_for_cadence
 from consoleme_assets.observability.metrics import metrics_for_materialization
@@ -21,14 +22,14 @@ def test_window_rule(cadence, warn, fail):
 
 def test_overrides_apply_and_are_checked():
     settings = Settings.model_validate({"observability": {"freshness": {"s3_buckets": {"warn_minutes": 50}}}})
-    windows = freshness_windows(["s3_buckets", "aws_accounts"], settings)
+    windows = freshness_windows(DATASETS, ["s3_buckets", "aws_accounts"], settings)
     assert windows["s3_buckets"] == Window(50, 100) and windows["aws_accounts"] == Window(80, 130)
     bad = Settings.model_validate({"observability": {"freshness": {"s3_bucket": {"warn_minutes": 50}}}})
     with pytest.raises(ValueError, match="unknown asset.*s3_bucket"):
-        freshness_windows(["s3_buckets"], bad)
+        freshness_windows(DATASETS, ["s3_buckets"], bad)
     crossed = Settings.model_validate({"observability": {"freshness": {"s3_buckets": {"warn_minutes": 120}}}})
     with pytest.raises(ValueError, match="consoleme_assets.freshness.s3_buckets: warn window 120"):
-        freshness_windows(["s3_buckets"], crossed)
+        freshness_windows(DATASETS, ["s3_buckets"], crossed)
 
 
 def test_judge_accounts():
@@ -130,9 +131,9 @@ def test_shapes_name_the_field():
     broken = {k: v for k, v in good.items() if k != "resourceId"}
     [problem] = shapes.iam_entries_problems("IAM_ROLE_CACHE", "roles", [(good["arn"], json.dumps(broken))])
     assert "field 'resourceId' is missing" in problem and good["arn"] in problem
-    [problem] = shapes.account_lists_problems("S3_BUCKETS", "s3_buckets", [("111111111111", '["a", 3]')])
+    [problem] = shapes.BUCKET_NAMES.problems("S3_BUCKETS", [("111111111111", '["a", 3]')])
     assert "S3_BUCKETS[111111111111]" in problem
-    assert shapes.account_lists_problems("SQS_QUEUES", "sqs_queues", [("111111111111", '["q"]')])
+    assert shapes.QUEUE_ARNS.problems("SQS_QUEUES", [("111111111111", '["q"]')])
     assert shapes.missing_accounts(["1", "2"], {"1": True, "2": False}) == ["2"]
 
 
@@ -144,15 +145,14 @@ def test_metrics_for_materialization():
 
 
 def test_typeahead_and_templates_shape_names_the_field():
-    from consoleme_assets.observability.shapes import json_document_problems
-
+    typeahead, templates = (DATASETS[n].shape.problems for n in ("self_service_typeahead", "templated_resources"))
     good = {"icon": "user", "number_of_affected_resources": 1, "display_text": "app",
             "details_endpoint": "/api/v2/roles/1/app", "principal": {"principal_type": "AwsResource"}}
-    assert json_document_problems("K", "self_service_typeahead", {"typeahead_entries": [good]}) == []
-    assert json_document_problems("K", "self_service_typeahead", {"entries": []}) == [
+    assert typeahead("K", {"typeahead_entries": [good]}) == []
+    assert typeahead("K", {"entries": []}) == [
         "K: field 'typeahead_entries' is missing or not a list"]
     bad = {**good, "number_of_affected_resources": "1"}
-    assert json_document_problems("K", "self_service_typeahead", {"typeahead_entries": [bad]}) == [
+    assert typeahead("K", {"typeahead_entries": [bad]}) == [
         "K.typeahead_entries[0]: field 'number_of_affected_resources' should be int, got str"]
-    assert json_document_problems("K", "templated_resources", {"templated_resources": [{"name": "x"}]})[0] == (
+    assert templates("K", {"templated_resources": [{"name": "x"}]})[0] == (
         "K.templated_resources[0]: field 'resource' is missing")
