@@ -110,11 +110,15 @@ def receive_messages(client: Any, queue: QueueRef, url: str, max_messages: int,
         except _AWS_ERRORS as exc:
             raise _queue_error(queue, exc) from None
         messages = answer.get("Messages") or []
-        if not messages:
-            break
-        for m in messages:
+        seen = {m.message_id for m in out}
+        fresh = [m for m in messages if m["MessageId"] not in seen]
+        for m in fresh:
             count = (m.get("Attributes") or {}).get("ApproximateReceiveCount") or 1
             out.append(QueueMessage(m["MessageId"], m["ReceiptHandle"], m.get("Body") or "", _sent_at(m), int(count)))
+        # Stop when the queue is empty, or when messages come round again (their visibility timeout is shorter
+        # than this loop): each message is returned once per call.
+        if not messages or len(fresh) < len(messages):
+            break
     return out
 
 
