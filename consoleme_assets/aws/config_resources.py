@@ -1,9 +1,10 @@
 """AWS Config resources of one account: ConsoleMe's `aws_config.query(q, use_aggregator=False, account_id)`.
 
 SelectResourceConfig (Limit 100, NextToken loop) in every region of `aws_config.available_regions` (else
-boto3's regions for "config") minus `api_protect.exclude_regions`, through the spoke role. A region that
-answers with an error is skipped and named (ConsoleMe logged it to Sentry); an account whose every region
-fails raises, so its previous cache is kept rather than emptied.
+boto3's regions for "config") minus `api_protect.exclude_regions`, through the spoke role, regions in parallel
+(`regions.read_regions`). A region that answers with an error is skipped and named (ConsoleMe logged it to
+Sentry); an account whose every region fails raises (`AllRegionsFailed`), so its previous cache is kept rather
+than emptied.
 
 `AwsConfigSource` is the Dagster resource the asset calls; tests substitute a subclass.
 """
@@ -13,17 +14,16 @@ from __future__ import annotations
 import functools
 import json
 import threading
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
 import dagster as dg
-from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import Field
 
 from ..settings import Settings
-from .sessions import AwsSessions, describe_aws_error
+from .regions import REGION_ERRORS, read_regions
+from .sessions import AwsSessions
 
 QUERY_KEY = "cache_all_resources_from_aws_config.aws_config.all_resources_query"
 
@@ -38,7 +38,7 @@ class ConfigSelection:
 
     account_id: str
     rows: list[dict[str, Any]] = field(default_factory=list)
-    regions_ok: list[str] = field(default_factory=list)
+    regions_read: list[str] = field(default_factory=list)
     regions_failed: dict[str, str] = field(default_factory=dict)  # region -> error text
 
 
@@ -119,30 +119,13 @@ class AwsConfigSource(dg.ConfigurableResource):
                 )
             return self.select_region(client, account_id, region, expression)
 
-        found: dict[str, list[dict[str, Any]]] = {}
-        failed: dict[str, str] = {}
-        workers = min(self.max_concurrent_regions, len(regions))
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"config-{account_id}") as pool:
-            futures = {pool.submit(query, region): region for region in regions}
-            for future in as_completed(futures):
-                region = futures[future]
-                try:
-                    found[region] = future.result()
-                except (ClientError, BotoCoreError, AwsConfigQueryError) as exc:  # this region only
-                    failed[region] = describe_aws_error(exc)
-                except Exception as exc:  # not an AWS answer (e.g. a malformed row): the account fails
-                    pool.shutdown(wait=False, cancel_futures=True)
-                    raise RuntimeError(f"account {account_id}, region {region}: {describe_aws_error(exc)}") from exc
-        if not found:
-            first = next(iter(sorted(failed.items())))
-            raise AwsConfigQueryError(
-                f"account {account_id}: AWS Config failed in all {len(failed)} regions, e.g. {first[0]}: {first[1]}"
-            )
+        reads = read_regions(account_id, regions, "AWS Config resources", query, workers=self.max_concurrent_regions,
+                             region_errors=(*REGION_ERRORS, AwsConfigQueryError))
         return ConfigSelection(
             account_id=account_id,
-            rows=[row for region in regions for row in found.get(region, [])],  # region order: first ARN wins
-            regions_ok=sorted(found),
-            regions_failed=dict(sorted(failed.items())),
+            rows=[row for rows in reads.found.values() for row in rows],  # region order: first ARN wins
+            regions_read=sorted(reads.found),
+            regions_failed=dict(sorted(reads.failed.items())),
         )
 
     def select_region(self, client: Any, account_id: str, region: str, expression: str) -> list[dict[str, Any]]:

@@ -11,9 +11,10 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 
-from botocore.exceptions import BotoCoreError, ClientError, UnknownRegionError
+from botocore.exceptions import UnknownRegionError
 
 from ..settings import Settings
+from .regions import REGION_ERRORS, read_regions
 from .sessions import AwsSessions, describe_aws_error
 
 # Items per page where the API takes a page size: IAM ListPolicies (MaxItems) and SQS ListQueues
@@ -24,11 +25,6 @@ PAGE_SIZE = 1000
 # DescribeRegions without AllRegions lists only the account's enabled regions; checking the status as well
 # keeps that true for emulators that list every region.
 _ENABLED_OPT_IN_STATUSES = frozenset({"opt-in-not-required", "opted-in"})
-
-# Errors that mean "this region could not be listed" (skipped, as ConsoleMe does). Anything else fails the
-# account at once: a refused spoke role (AccountAccessError) is the account's problem, not a region's.
-_REGION_ERRORS = (ClientError, BotoCoreError)
-
 
 def s3_bucket_names(sessions: AwsSessions, account_id: str) -> list[str]:
     """Names of every bucket the account owns (ListBuckets is global: one call covers all regions)."""
@@ -66,7 +62,7 @@ def enabled_regions(settings: Settings, sessions: AwsSessions, account_id: str) 
     home = settings.region
     try:
         response = sessions.client("ec2", account_id=account_id, region=home).describe_regions()
-    except _REGION_ERRORS as exc:
+    except REGION_ERRORS as exc:
         raise RegionDiscoveryError(
             f"account {account_id}: cannot list enabled regions (EC2 DescribeRegions in {home}): "
             f"{describe_aws_error(exc)}"
@@ -115,16 +111,6 @@ class RegionalListing:
         return replace(self, items=items, carried_over=counts)
 
 
-class AllRegionsFailed(RuntimeError):
-    """Every region of an account failed: the account fails and keeps its previous cache whole."""
-
-    def __init__(self, account_id: str, what: str, failed: dict[str, str]):
-        details = "; ".join(f"{region}: {error}" for region, error in failed.items())
-        super().__init__(f"account {account_id}: listing {what} failed in every region ({details})")
-        self.account_id = account_id
-        self.failed = dict(failed)
-
-
 def carry_over_failed_regions(
     new: Iterable[str], previous: Iterable[str], failed_regions: Iterable[str]
 ) -> tuple[list[str], dict[str, int]]:
@@ -141,22 +127,12 @@ def carry_over_failed_regions(
 def list_by_region(
     account_id: str, regions: Iterable[str], what: str, list_region: Callable[[str], list[str]]
 ) -> RegionalListing:
-    """Run `list_region` for each region; a region that errors is recorded and skipped (ConsoleMe's
-    behaviour), unless every region errors: then the account fails (`AllRegionsFailed`)."""
-    regions = list(regions)
-    items: set[str] = set()
-    read: list[str] = []
-    failed: dict[str, str] = {}
-    for region in regions:
-        try:
-            items.update(list_region(region))
-        except _REGION_ERRORS as exc:
-            failed[region] = describe_aws_error(exc)
-            continue
-        read.append(region)
-    if regions and not read:
-        raise AllRegionsFailed(account_id, what, failed)
-    return RegionalListing(account_id=account_id, items=sorted(items), regions_read=read, regions_failed=failed)
+    """Run `list_region` for each region, in turn (see `regions.read_regions`: a region that errors is recorded
+    and skipped, unless every region errors)."""
+    reads = read_regions(account_id, regions, what, list_region)
+    items = {arn for arns in reads.found.values() for arn in arns}
+    return RegionalListing(account_id=account_id, items=sorted(items), regions_read=reads.regions_read,
+                           regions_failed=reads.failed)
 
 
 def sqs_queue_arns_in_region(sessions: AwsSessions, account_id: str, region: str) -> list[str]:

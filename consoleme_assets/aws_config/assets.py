@@ -31,7 +31,7 @@ def describe_batch(batch: ConfigBatch | None) -> dict[str, Any]:
         meta.update({
             "rows_returned": dg.MetadataValue.int(batch.rows_returned),
             "rows_without_arn": dg.MetadataValue.int(batch.rows_without_arn),
-            "regions_queried": dg.MetadataValue.json(sorted([*batch.regions_ok, *batch.regions_failed])),
+            "regions_read": dg.MetadataValue.json(batch.regions_ok),
             "regions_failed": dg.MetadataValue.json(batch.regions_failed),
         })  # fmt: skip
     return meta
@@ -67,7 +67,7 @@ def refresh_aws_config(
         if settings.is_replica:
             return io_manager.read_primary_copy(account_id)
         selection = source.select(consoleme.sessions, settings, account_id)
-        return config_batch(account_id, selection.rows, time.time(), selection.regions_ok, selection.regions_failed)
+        return config_batch(account_id, selection.rows, time.time(), selection.regions_read, selection.regions_failed)
 
     def write(account_id: str, batch: ConfigBatch | None) -> dict[str, Any]:
         if batch is None:

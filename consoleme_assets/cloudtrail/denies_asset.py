@@ -17,12 +17,14 @@ import dagster as dg
 
 from .datasets import CLOUDTRAIL_DENIES
 from ..aws.dynamo_sources import DynamoSourceError
-from ..aws.queues import (
-    QueueArn,
+from ..aws.sqs import (
+    RECEIVE_LIMIT,
+    QueueMessage,
+    QueueRef,
     delete_messages,
     parse_queue_arn,
     queue_client,
-    queue_url_from_arn,
+    queue_url,
     receive_messages,
 )
 from ..lib.partitions import aws_accounts_partitions
@@ -34,7 +36,7 @@ CLOUDTRAIL_GROUP = "cloudtrail"
 KEY_NAMES = ["arn", "request_id"]
 
 
-def denies_queue(settings: Settings) -> QueueArn:
+def denies_queue(settings: Settings) -> QueueRef:
     """The configured queue (`{region}` filled in), or a clear error naming the key."""
     arn = settings.cloudtrail_denies.queue_arn
     if not arn:
@@ -43,13 +45,13 @@ def denies_queue(settings: Settings) -> QueueArn:
 
 
 def items_of_batch(
-    messages: list[dict[str, Any]], settings: Settings, now: float, accounts: set[str]
-) -> tuple[list[dict[str, Any]], list[tuple[dict[str, Any], Rejection]]]:
+    messages: list[QueueMessage], settings: Settings, now: float, accounts: set[str]
+) -> tuple[list[dict[str, Any]], list[tuple[QueueMessage, Rejection]]]:
     """(items, [(message, rejection)]) for one received batch."""
     conf = settings.cloudtrail_denies
     items, rejected = [], []
     for message in messages:
-        detail = event_detail(message.get("Body", ""))
+        detail = event_detail(message.body)
         result = detail if isinstance(detail, Rejection) else deny_item(
             detail, now, conf.event_ttl, conf.event_bridge_substitutions
         )
@@ -82,7 +84,7 @@ def cloudtrail_denies(context: dg.AssetExecutionContext, consoleme: ConsoleMeRes
         return dg.MaterializeResult(metadata={"skipped": "no account partitions yet: materialize aws_accounts first"})
     queue = denies_queue(settings)
     client = queue_client(consoleme.sessions, queue, conf.assume_role)
-    url = queue_url_from_arn(client, queue)
+    url = queue_url(client, queue)
     caches = consoleme.caches()
     table = settings.tables.cloudtrail
 
@@ -91,13 +93,13 @@ def cloudtrail_denies(context: dg.AssetExecutionContext, consoleme: ConsoleMeRes
     reasons: Counter[str] = Counter()
     undeleted: list[str] = []
     while received < conf.max_num_messages_to_process:
-        messages = receive_messages(client, queue, url, conf.max_num_messages_to_process - received)
+        messages = receive_messages(client, queue, url, min(RECEIVE_LIMIT, conf.max_num_messages_to_process - received))
         if not messages:
             break
         received += len(messages)
         items, rejected = items_of_batch(messages, settings, time.time(), accounts)
         for message, why in rejected:
-            context.log.warning(f"SQS queue {queue.arn}: message {message.get('MessageId')} rejected and deleted: {why}")
+            context.log.warning(f"SQS queue {queue.arn}: message {message.message_id} rejected and deleted: {why}")
             reasons[why.reason] += 1
         if items:
             try:
@@ -107,7 +109,7 @@ def cloudtrail_denies(context: dg.AssetExecutionContext, consoleme: ConsoleMeRes
             except Exception as exc:  # the batch stays in the queue; name the table
                 raise DynamoSourceError(table, f"{type(exc).__name__}: {exc}") from exc
             new_ids += merged.new_request_ids
-        undeleted += delete_messages(client, queue, url, messages)
+        undeleted += delete_messages(client, queue, url, [m.receipt_handle for m in messages])
     if undeleted:
         context.log.warning(f"SQS queue {queue.arn}: {len(undeleted)} message(s) not deleted, they will be "
                             f"received again: {undeleted[:10]}")

@@ -8,23 +8,16 @@ logged once as a warning when it starts or changes (the cursor remembers it), no
 
 from __future__ import annotations
 
+import logging
+
 import dagster as dg
 
-from ..aws.queues import QueueError, approximate_message_count, queue_client, queue_url_from_arn
+from ..aws.sqs import QueueError, approximate_message_count, queue_client, queue_url
 from ..lib.partitions import aws_accounts_partitions
+from ..lib.sensors import problem_skip, unfinished_run_id
 from ..resources import ConsoleMeResource
 from .denies_asset import denies_queue
 from .schedules import cloudtrail_denies_job
-
-ACTIVE_STATUSES = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,
-                   dg.DagsterRunStatus.STARTED]
-
-
-def _problem(context: dg.SensorEvaluationContext, text: str) -> dg.SkipReason:
-    if context.cursor != text:
-        context.log.warning(text)
-        context.update_cursor(text)
-    return dg.SkipReason(text)
 
 
 @dg.sensor(
@@ -42,19 +35,18 @@ def cloudtrail_denies_sensor(context: dg.SensorEvaluationContext, consoleme: Con
         return dg.SkipReason("celery.cache_cloudtrail_denies.enabled is not true")
     if not context.instance.get_dynamic_partitions(aws_accounts_partitions.name):
         return dg.SkipReason("no account partitions yet: materialize aws_accounts first")
-    active = context.instance.get_run_records(
-        dg.RunsFilter(job_name=cloudtrail_denies_job.name, statuses=ACTIVE_STATUSES), limit=1
-    )
+    active = unfinished_run_id(context, cloudtrail_denies_job.name)
     if active:
-        return dg.SkipReason(f"run {active[0].dagster_run.run_id} is still draining the queue")
+        return dg.SkipReason(f"run {active} is still draining the queue")
     try:
         queue = denies_queue(settings)
         client = queue_client(consoleme.sessions, queue, conf.assume_role)
-        waiting = approximate_message_count(client, queue, queue_url_from_arn(client, queue))
-    except (QueueError, ValueError) as exc:
-        return _problem(context, f"CloudTrail denies queue not read: {exc}")
-    except Exception as exc:  # e.g. the assume_role refused: still a skip, named, so nothing else stops
-        return _problem(context, f"CloudTrail denies queue not read: {type(exc).__name__}: {exc}")
+        waiting = approximate_message_count(client, queue, queue_url(client, queue))
+    except (QueueError, ValueError) as exc:  # missing, refused (AccessDenied, the assume_role), malformed ARN
+        return problem_skip(context, f"CloudTrail denies queue not read: {exc}", logging.WARNING)
+    except Exception as exc:  # anything unforeseen: still a skip, named, so nothing else stops
+        return problem_skip(context, f"CloudTrail denies queue not read: {type(exc).__name__}: {exc}",
+                            logging.WARNING)
     recovered = bool(context.cursor)
     if recovered:
         context.update_cursor("")

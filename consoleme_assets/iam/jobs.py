@@ -6,13 +6,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import dagster as dg
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import ClientError
 
 from ..aws.iam import role_detail
 from ..aws.sessions import describe_aws_error
-from ..aws.sqs import delete_messages, parse_queue_arn, queue_client, queue_url
+from ..aws.sqs import QueueError, delete_messages, parse_queue_arn, queue_client, queue_url
 from ..lib.concurrency import completed_in_turn
-from ..io_managers.iam import IamResourcesIOManager
 from ..resources import ConsoleMeResource
 from ..settings import normalize_account_id
 from ..stores.iam_cache import IamCache
@@ -77,20 +76,20 @@ def store_role(consoleme: ConsoleMeResource, cache: IamCache, requested_arn: str
     return RoleOutcome(requested_arn, arn, "updated", clock(), notes)
 
 
-@dg.op(
-    description="Re-reads one IAM role from AWS and writes ConsoleMe's refresh_iam_role entry to IAM_ROLE_CACHE "
-    "and DynamoDB; a role that no longer exists is removed from both.",
-    pool="aws_api",
+def role_refresh_op(description: str):
+    """An op that re-reads roles from IAM (pool `aws_api`) and writes them through `IamCache`."""
+    return dg.op(description=description, pool="aws_api")
+
+
+@role_refresh_op(
+    "Re-reads one IAM role from AWS and writes ConsoleMe's refresh_iam_role entry to IAM_ROLE_CACHE and DynamoDB; "
+    "a role that no longer exists is removed from both."
 )
-def refresh_iam_role(
-    context: dg.OpExecutionContext,
-    config: RefreshRoleConfig,
-    consoleme: ConsoleMeResource,
-    iam_resources_io_manager: dg.ResourceParam[IamResourcesIOManager],
-) -> dg.Output[None]:
+def refresh_iam_role(context: dg.OpExecutionContext, config: RefreshRoleConfig,
+                     consoleme: ConsoleMeResource) -> dg.Output[None]:
     parse_role_arn(config.role_arn)
     try:
-        outcome = store_role(consoleme, iam_resources_io_manager.cache(), config.role_arn,
+        outcome = store_role(consoleme, IamCache(consoleme.caches()), config.role_arn,
                              fetch_role(consoleme, config.role_arn))
     except RoleRejected as exc:
         raise dg.Failure(description=str(exc)) from None
@@ -125,25 +124,19 @@ def _acknowledge(consoleme: ConsoleMeResource, queue_arn: str, handles: list[str
     try:
         queue = parse_queue_arn(queue_arn)
         client = queue_client(consoleme.sessions, queue, consoleme.settings.role_changes.assume_role)
-        return delete_messages(client, queue_url(client, queue), handles)
-    except (ValueError, ClientError, BotoCoreError, RuntimeError) as exc:
-        problem = str(exc) if isinstance(exc, ValueError) else describe_aws_error(exc)
-        return [f"queue {queue_arn}: {problem}"]
+        return delete_messages(client, queue, queue_url(client, queue), handles)
+    except (ValueError, QueueError) as exc:  # both name the queue
+        return [str(exc)]
 
 
-@dg.op(
-    description="Re-reads the roles named by role-change events (ConsoleMe's refresh_iam_role for each), writes "
-    "them to IAM_ROLE_CACHE and DynamoDB, then deletes their queue messages. Metadata: per role the action and "
-    "the lag from the event to the cache write; max and median lag.",
-    pool="aws_api",
+@role_refresh_op(
+    "Re-reads the roles named by role-change events (ConsoleMe's refresh_iam_role for each), writes them to "
+    "IAM_ROLE_CACHE and DynamoDB, then deletes their queue messages. Metadata: per role the action and the lag "
+    "from the event to the cache write; max and median lag."
 )
-def refresh_changed_roles(
-    context: dg.OpExecutionContext,
-    config: RoleChangesConfig,
-    consoleme: ConsoleMeResource,
-    iam_resources_io_manager: dg.ResourceParam[IamResourcesIOManager],
-) -> dg.Output[list[str]]:
-    cache = iam_resources_io_manager.cache()
+def refresh_changed_roles(context: dg.OpExecutionContext, config: RoleChangesConfig,
+                          consoleme: ConsoleMeResource) -> dg.Output[list[str]]:
+    cache = IamCache(consoleme.caches())
     roles = {r.role_arn: r for r in config.roles}
     for arn in roles:
         parse_role_arn(arn)  # a bad ARN in hand-written config fails before anything is written

@@ -57,13 +57,19 @@ def principal_owner(tags: list[dict[str, str]], owner_tag_keys: list[str]) -> st
     return None
 
 
+def _entry_head(detail: dict[str, Any], account_id: str, ttl: int, kind: str) -> dict[str, Any]:
+    """The fields every IAM cache entry starts with, in ConsoleMe's order; `kind` is "Role", "User", "Group" or
+    "Policy" (IAM's `<kind>Name` / `<kind>Id` fields)."""
+    name = detail.get(f"{kind}Name")
+    if kind == "Role":
+        name = name or detail["Arn"].split("/")[-1]
+    return {"arn": detail["Arn"], "name": name, "resourceId": detail.get(f"{kind}Id"), "accountId": account_id,
+            "ttl": ttl}
+
+
 def role_entry(detail: dict[str, Any], account_id: str, ttl: int, owner_keys: list[str], templated: str | None):
     return {
-        "arn": detail["Arn"],
-        "name": detail.get("RoleName") or detail["Arn"].split("/")[-1],
-        "resourceId": detail.get("RoleId"),
-        "accountId": account_id,
-        "ttl": ttl,
+        **_entry_head(detail, account_id, ttl, "Role"),
         "owner": principal_owner(tags_of(detail), owner_keys),
         "policy": detail_json(detail),
         "templated": templated,
@@ -79,11 +85,7 @@ def refreshed_role_entry(detail: dict[str, Any], account_id: str, ttl: int, temp
     without RoleName/RoleId/MaxSessionDuration (which go to `name`/`resourceId`)."""
     policy = {k: v for k, v in detail.items() if k not in _NOT_IN_REFRESHED_POLICY}
     return {
-        "arn": detail["Arn"],
-        "name": detail.get("RoleName") or detail["Arn"].split("/")[-1],
-        "resourceId": detail.get("RoleId"),
-        "accountId": account_id,
-        "ttl": ttl,
+        **_entry_head(detail, account_id, ttl, "Role"),
         "policy": detail_json(policy),
         "permissions_boundary": detail.get("PermissionsBoundary") or {},
         "templated": templated,
@@ -92,11 +94,7 @@ def refreshed_role_entry(detail: dict[str, Any], account_id: str, ttl: int, temp
 
 def user_entry(detail: dict[str, Any], account_id: str, ttl: int, owner_keys: list[str]) -> dict[str, Any]:
     return {
-        "arn": detail["Arn"],
-        "name": detail.get("UserName"),
-        "resourceId": detail.get("UserId"),
-        "accountId": account_id,
-        "ttl": ttl,
+        **_entry_head(detail, account_id, ttl, "User"),
         "owner": principal_owner(tags_of(detail), owner_keys),
         "policy": detail_json(detail),
         "templated": False,
@@ -104,27 +102,11 @@ def user_entry(detail: dict[str, Any], account_id: str, ttl: int, owner_keys: li
 
 
 def group_entry(detail: dict[str, Any], account_id: str, ttl: int) -> dict[str, Any]:
-    return {
-        "arn": detail["Arn"],
-        "name": detail.get("GroupName"),
-        "resourceId": detail.get("GroupId"),
-        "accountId": account_id,
-        "ttl": ttl,
-        "policy": detail_json(detail),
-        "templated": False,
-    }
+    return {**_entry_head(detail, account_id, ttl, "Group"), "policy": detail_json(detail), "templated": False}
 
 
 def policy_entry(detail: dict[str, Any], account_id: str, ttl: int) -> dict[str, Any]:
-    return {
-        "arn": detail["Arn"],
-        "name": detail.get("PolicyName"),
-        "resourceId": detail.get("PolicyId"),
-        "accountId": account_id,
-        "ttl": ttl,
-        "policy": detail_json(detail),
-        "templated": False,
-    }
+    return {**_entry_head(detail, account_id, ttl, "Policy"), "policy": detail_json(detail), "templated": False}
 
 
 # -- hostile data: what ConsoleMe's readers could not use -----------------------------------------

@@ -13,12 +13,10 @@ ConsoleMe left those without `detail` to come back forever.
 """
 
 import dagster as dg
-from botocore.exceptions import BotoCoreError, ClientError
-
 from ..authorization.schedules import credential_mapping_job
-from ..aws.sessions import describe_aws_error
-from ..aws.sqs import delete_messages, parse_queue_arn, queue_client, queue_url, receive_messages
+from ..aws.sqs import QueueError, delete_messages, parse_queue_arn, queue_client, queue_url, receive_messages
 from ..lib.partitions import aws_accounts_partitions
+from ..lib.sensors import problem_skip, unfinished_run_id
 from ..resources import ConsoleMeResource
 from ..stores.iam_cache import IamCache
 from .jobs import role_changes_job
@@ -29,16 +27,6 @@ QUEUE_KEY = "event_bridge.detect_role_changes_and_update_cache.queue_arn"
 # Longer than a batch run waits in the queue and runs; after it, unacknowledged messages are received again.
 VISIBILITY_TIMEOUT_SECONDS = 600
 MAX_MESSAGES_PER_TICK = 100  # one run's worth; the rest wait for the next tick
-_IN_FLIGHT = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,
-              dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.CANCELING]  # fmt: skip
-
-
-def _problem(context: dg.SensorEvaluationContext, message: str) -> dg.SensorResult:
-    """A configuration or queue problem: logged when it first appears (not every 15 s), shown on every tick."""
-    if context.cursor != message:
-        context.log.error(message)
-    return dg.SensorResult(skip_reason=message, cursor=message)
-
 
 @dg.sensor(
     name="role_change_sensor",
@@ -54,25 +42,23 @@ def role_change_sensor(context: dg.SensorEvaluationContext, consoleme: ConsoleMe
         return dg.SkipReason(f"role changes are off ({ENABLED_KEY} is not true)")
     arn = settings.role_change_queue_arn()
     if not arn:
-        return _problem(context, f"{ENABLED_KEY} is true but {QUEUE_KEY} is not set")
+        return problem_skip(context, f"{ENABLED_KEY} is true but {QUEUE_KEY} is not set")
     try:
         queue = parse_queue_arn(arn)
     except ValueError as exc:
-        return _problem(context, f"{QUEUE_KEY}: {exc}")
-    busy = context.instance.get_runs(dg.RunsFilter(job_name=role_changes_job.name, statuses=_IN_FLIGHT), limit=1)
+        return problem_skip(context, f"{QUEUE_KEY}: {exc}")
+    busy = unfinished_run_id(context, role_changes_job.name)
     if busy:
-        return dg.SkipReason(f"batch run {busy[0].run_id} is not finished yet")
+        return dg.SkipReason(f"batch run {busy} is not finished yet")
     accounts = set(context.instance.get_dynamic_partitions(aws_accounts_partitions.name))
     if not accounts:  # deciding "unknown account" now would drop every event
         return dg.SkipReason("no aws_accounts partitions yet: waiting for account discovery")
     try:
         client = queue_client(consoleme.sessions, queue, settings.role_changes.assume_role)
         url = queue_url(client, queue)
-        messages = receive_messages(client, url, MAX_MESSAGES_PER_TICK, VISIBILITY_TIMEOUT_SECONDS)
-    except (ClientError, BotoCoreError) as exc:
-        return _problem(context, f"queue {arn} (account {queue.account_id}): {describe_aws_error(exc)}")
-    except RuntimeError as exc:  # AccountAccessError: the assume_role refused
-        return _problem(context, f"queue {arn}: {exc}")
+        messages = receive_messages(client, queue, url, MAX_MESSAGES_PER_TICK, VISIBILITY_TIMEOUT_SECONDS)
+    except QueueError as exc:  # missing, AccessDenied, the assume_role refused: named with the queue
+        return problem_skip(context, str(exc))
     if not messages:
         return dg.SensorResult(skip_reason=f"queue {queue.name} is empty", cursor="")
 
@@ -90,10 +76,10 @@ def role_change_sensor(context: dg.SensorEvaluationContext, consoleme: ConsoleMe
         context.log.warning(f"queue {arn}: message {message.message_id} deleted unprocessed: {reason}")
     if dropped:
         try:
-            for failure in delete_messages(client, url, [m.receipt_handle for m, _ in dropped]):
+            for failure in delete_messages(client, queue, url, [m.receipt_handle for m, _ in dropped]):
                 context.log.warning(f"queue {arn}: deleting a dropped message failed: {failure}")
-        except (ClientError, BotoCoreError) as exc:
-            context.log.warning(f"queue {arn}: deleting dropped messages failed: {describe_aws_error(exc)}")
+        except QueueError as exc:
+            context.log.warning(f"deleting dropped messages failed: {exc}")
     if not changes:
         return dg.SensorResult(skip_reason=f"{len(dropped)} message(s) named no role to refresh (deleted)", cursor="")
 

@@ -95,78 +95,58 @@ def refresh_account_lists(
     )
 
 
-@inventory_asset(
-    S3_BUCKETS,
-    "Bucket names of each account (S3 ListBuckets through the spoke role) -> Redis hash S3_BUCKETS "
-    "(field = account id, value = JSON list of names), the per-account S3 file and the combined file.",
-)
-def s3_buckets(
-    context: dg.AssetExecutionContext,
-    consoleme: ConsoleMeResource,
-    account_lists_io_manager: dg.ResourceParam[AccountListIOManager],
-):
-    yield from refresh_account_lists(
-        context, consoleme, account_lists_io_manager, "s3_buckets",
-        from_aws=lambda account_id: s3_bucket_names(consoleme.sessions, account_id),
+def account_list_asset(
+    dataset: Dataset, description: str, from_aws: Callable[[ConsoleMeResource, str], list[str] | RegionalListing]
+) -> dg.AssetsDefinition:
+    """A per-account list dataset (`refresh_account_lists`); `from_aws(consoleme, account_id)` reads one account."""
+
+    @inventory_asset(dataset, description)
+    def refresh(
+        context: dg.AssetExecutionContext,
+        consoleme: ConsoleMeResource,
+        account_lists_io_manager: dg.ResourceParam[AccountListIOManager],
+    ):
+        yield from refresh_account_lists(context, consoleme, account_lists_io_manager, dataset.name,
+                                         from_aws=lambda account_id: from_aws(consoleme, account_id))
+
+    return refresh
+
+
+def _regional(collector: Callable[..., RegionalListing]) -> Callable[[ConsoleMeResource, str], RegionalListing]:
+    """(consoleme, account id) -> the account's listing over its enabled regions (resolved per account, §2.5)."""
+    return lambda consoleme, account_id: collector(
+        consoleme.sessions, account_id, enabled_regions(consoleme.settings, consoleme.sessions, account_id)
     )
 
 
-@inventory_asset(
+s3_buckets = account_list_asset(
+    S3_BUCKETS,
+    "Bucket names of each account (S3 ListBuckets through the spoke role) -> Redis hash S3_BUCKETS "
+    "(field = account id, value = JSON list of names), the per-account S3 file and the combined file.",
+    lambda consoleme, account_id: s3_bucket_names(consoleme.sessions, account_id),
+)
+
+managed_policies = account_list_asset(
     MANAGED_POLICIES,
     "ARNs of every managed policy each account sees (IAM ListPolicies, no Scope: AWS-managed and the "
     "account's own) -> Redis hash IAM_MANAGED_POLICIES (field = account id, value = JSON list of ARNs) and the "
     "per-account S3 file (ConsoleMe has no combined file for it). Unlike ConsoleMe, not limited to "
     "environment prod.",
+    lambda consoleme, account_id: managed_policy_arns(consoleme.sessions, account_id),
 )
-def managed_policies(
-    context: dg.AssetExecutionContext,
-    consoleme: ConsoleMeResource,
-    account_lists_io_manager: dg.ResourceParam[AccountListIOManager],
-):
-    yield from refresh_account_lists(
-        context, consoleme, account_lists_io_manager, "managed_policies",
-        from_aws=lambda account_id: managed_policy_arns(consoleme.sessions, account_id),
-    )
 
-
-def _regional(
-    consoleme: ConsoleMeResource, collector: Callable[..., RegionalListing]
-) -> Callable[[str], RegionalListing]:
-    """account id -> its listing over the account's enabled regions (resolved per account, §2.5)."""
-    return lambda account_id: collector(
-        consoleme.sessions, account_id, enabled_regions(consoleme.settings, consoleme.sessions, account_id)
-    )
-
-
-@inventory_asset(
+sqs_queues = account_list_asset(
     SQS_QUEUES,
     "Queue ARNs of each account in its enabled regions (SQS ListQueues through the spoke role) -> Redis hash "
     "SQS_QUEUES (field = account id, value = JSON list of ARNs), the per-account S3 file and the combined "
     "file. A region that fails keeps its previously cached queues.",
+    _regional(sqs_queue_arns),
 )
-def sqs_queues(
-    context: dg.AssetExecutionContext,
-    consoleme: ConsoleMeResource,
-    account_lists_io_manager: dg.ResourceParam[AccountListIOManager],
-):
-    yield from refresh_account_lists(
-        context, consoleme, account_lists_io_manager, "sqs_queues",
-        from_aws=_regional(consoleme, sqs_queue_arns),
-    )
 
-
-@inventory_asset(
+sns_topics = account_list_asset(
     SNS_TOPICS,
     "Topic ARNs of each account in its enabled regions (SNS ListTopics through the spoke role) -> Redis hash "
     "SNS_TOPICS (field = account id, value = JSON list of ARNs), the per-account S3 file and the combined "
     "file. A region that fails keeps its previously cached topics.",
+    _regional(sns_topic_arns),
 )
-def sns_topics(
-    context: dg.AssetExecutionContext,
-    consoleme: ConsoleMeResource,
-    account_lists_io_manager: dg.ResourceParam[AccountListIOManager],
-):
-    yield from refresh_account_lists(
-        context, consoleme, account_lists_io_manager, "sns_topics",
-        from_aws=_regional(consoleme, sns_topic_arns),
-    )

@@ -6,16 +6,19 @@ Every configured organization must be read for a refresh to land: if one fails, 
 both caches keep their last good value (a partial write would silently drop an organization's SCPs).
 """
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import dagster as dg
 
 from ..aws.organizations import (
+    Organization,
     configured_organizations,
     open_organization,
     read_org_tree,
     read_service_control_policies,
 )
+from ..lib.datasets import Dataset
 from ..lib.json_cache_asset import json_cache_asset
 from ..resources import ConsoleMeResource
 from .datasets import ORGANIZATION_STRUCTURE, SERVICE_CONTROL_POLICIES
@@ -23,6 +26,7 @@ from .records import count_nodes, merge_org_structures, org_structure, outline, 
 
 ORGANIZATIONS_GROUP = "organizations"
 PREVIEW_ROWS = 20
+T = TypeVar("T")
 
 
 def scps_preview(scps: dict[str, list[dict[str, Any]]], limit: int = PREVIEW_ROWS) -> dg.TableMetadataValue:
@@ -40,28 +44,38 @@ def scps_preview(scps: dict[str, list[dict[str, Any]]], limit: int = PREVIEW_ROW
     return dg.MetadataValue.table(records=rows, schema=schema)
 
 
-@json_cache_asset(
-    SERVICE_CONTROL_POLICIES,
-    ORGANIZATIONS_GROUP,
-    {"aws", "redis", "s3"},
-)
+def organization_asset(dataset: Dataset):
+    """An asset read from every configured organization into one JSON cache (Redis key + S3 copy)."""
+    return json_cache_asset(dataset, ORGANIZATIONS_GROUP, {"aws", "redis", "s3"})
+
+
+def read_each_organization(context: dg.AssetExecutionContext, consoleme: ConsoleMeResource, purpose: str,
+                           read: Callable[[Organization], T]) -> dict[str, T]:
+    """Management account id -> `read(org)` for every configured organization, in configured order, each through
+    its configured role. None configured: {} and a warning (the cache becomes {})."""
+    settings, sessions = consoleme.settings, consoleme.sessions
+    out: dict[str, T] = {}
+    for source in configured_organizations(settings):
+        org = open_organization(settings, sessions, source, purpose)
+        out[org.master_account_id] = read(org)
+    if not out:
+        context.log.warning("no organizations configured (cache_accounts_from_aws_organizations): caching {}")
+    return out
+
+
+@organization_asset(SERVICE_CONTROL_POLICIES)
 def service_control_policies(
     context: dg.AssetExecutionContext, consoleme: ConsoleMeResource
 ) -> dg.Output[dict[str, list[dict[str, Any]]]]:
     """Every SCP of every configured organization with its targets:
     `{org_master_account_id: [{"targets": [...], "policy": {...}}]}`. Writes ALL_AWS_SCPS and its S3 copy."""
-    settings, sessions = consoleme.settings, consoleme.sessions
-    scps: dict[str, list[dict[str, Any]]] = {}
-    skipped: dict[str, list[str]] = {}
-    for source in configured_organizations(settings):
-        org = open_organization(settings, sessions, source, "scps")
-        entries, gone = scp_entries(read_service_control_policies(org), org.master_account_id)
-        scps[org.master_account_id] = entries
-        if gone:
-            skipped[org.master_account_id] = gone
-            context.log.info(f"organization {org.master_account_id}: policies deleted while read, skipped: {gone}")
-    if not scps:
-        context.log.warning("no organizations configured (cache_accounts_from_aws_organizations): caching {}")
+    read = read_each_organization(
+        context, consoleme, "scps", lambda org: scp_entries(read_service_control_policies(org), org.master_account_id)
+    )
+    scps = {master: entries for master, (entries, _) in read.items()}
+    skipped = {master: gone for master, (_, gone) in read.items() if gone}
+    for master, gone in skipped.items():
+        context.log.info(f"organization {master}: policies deleted while read, skipped: {gone}")
     return dg.Output(
         scps,
         metadata={
@@ -74,29 +88,17 @@ def service_control_policies(
     )
 
 
-@json_cache_asset(
-    ORGANIZATION_STRUCTURE,
-    ORGANIZATIONS_GROUP,
-    {"aws", "redis", "s3"},
-)
+@organization_asset(ORGANIZATION_STRUCTURE)
 def organization_structure(
     context: dg.AssetExecutionContext, consoleme: ConsoleMeResource
 ) -> dg.Output[dict[str, Any]]:
     """Every configured organization's tree of OUs and accounts, one dict keyed by root id (all organizations
     merged, as ConsoleMe did). Read through each organization's configured role. Writes AWS_ORG_STRUCTURE and
     its S3 copy."""
-    settings, sessions = consoleme.settings, consoleme.sessions
-    per_org = []
-    vanished: dict[str, list[str]] = {}
-    for source in configured_organizations(settings):
-        org = open_organization(settings, sessions, source, "org-structure")
-        tree = read_org_tree(org)
-        per_org.append((org.master_account_id, org_structure(tree)))
-        if tree.vanished:
-            vanished[org.master_account_id] = tree.vanished
+    trees = read_each_organization(context, consoleme, "org-structure", read_org_tree)
+    per_org = [(master, org_structure(tree)) for master, tree in trees.items()]
+    vanished = {master: tree.vanished for master, tree in trees.items() if tree.vanished}
     structure = merge_org_structures(per_org)
-    if not per_org:
-        context.log.warning("no organizations configured (cache_accounts_from_aws_organizations): caching {}")
     counts = count_nodes(structure)
     return dg.Output(
         structure,

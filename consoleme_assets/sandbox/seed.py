@@ -13,19 +13,15 @@ before changing anything; reset moto (``POST /moto-api/reset``) to seed again.
 from __future__ import annotations
 
 import json
-import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from hashlib import sha256
 from typing import Any
 
 import boto3
-from boto3.dynamodb.types import TypeSerializer
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from .seed_events import seed_event_inputs
-from .events import seed_role_change_queue
+from .seed_requests import POLICY_REQUESTS_TABLE, seed_policy_requests
 
 HUB_ACCOUNT_ID = "123456789012"  # moto's default account: the hub / management account
 REGIONS = ("us-east-1", "us-west-2")
@@ -33,7 +29,6 @@ SPOKE_ROLE = "ConsoleMe"
 ORG_READER_ROLE = "ConsoleMeOrgReader"
 ORG_ACCESS_ROLE = "OrganizationAccountAccessRole"  # moto creates it in every CreateAccount
 CACHE_BUCKET = "consoleme-sandbox-cache"
-POLICY_REQUESTS_TABLE = "consoleme_policy_requests"
 _HUB_ROOT = {"AWS": f"arn:aws:iam::{HUB_ACCOUNT_ID}:root"}
 
 
@@ -123,21 +118,6 @@ DYNAMODB_TABLES: dict[str, tuple[tuple[str, ...], dict[str, str], str | None]] =
     "consoleme_notifications": (("predictable_id",), {}, None),
     "consoleme_config_global": (("id",), {}, None),
 }
-POLICY_REQUESTS = (  # fixed epochs keep the seed deterministic
-    {"name": "prod-app-s3", "account": "demo-prod", "role": "demo-app", "status": "pending",
-     "username": "alice@example.com", "reviewer": None, "request_time": 1767258000, "updated_after": 0,
-     "justification": "App needs to write reports", "policy_name": "cm_alice_reports",
-     "policy": _allow(["s3:PutObject"], "arn:aws:s3:::demo-prod-assets/reports/*")},
-    {"name": "staging-worker-sns", "account": "demo-staging", "role": "service/demo-worker",
-     "status": "approved", "username": "bob@example.com", "reviewer": "admin@example.com",
-     "request_time": 1767171600, "updated_after": 3600, "justification": "Worker publishes job results",
-     "policy_name": "cm_bob_publish", "comment": "Approved for staging.",
-     "policy": _allow(["sns:Publish"], "arn:aws:sns:us-east-1:*:demo-staging-alerts")},
-    {"name": "sandbox-app-iam", "account": "demo-sandbox", "role": "demo-app", "status": "rejected",
-     "username": "carol@example.com", "reviewer": "admin@example.com", "request_time": 1767085200,
-     "updated_after": 7200, "justification": "Need admin for testing", "policy_name": "cm_carol_admin",
-     "policy": _allow(["iam:*"]), "comment": "Too broad; request only the actions you need."},
-)  # fmt: skip
 
 _CONFIG = Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=5, read_timeout=60)
 
@@ -239,11 +219,10 @@ def seed_demo_org(endpoint_url: str, region: str = "us-east-1") -> DemoOrg:
         _seed_account(aws, demo, plan, account_id)
         demo.roles[account_id].append(f"arn:aws:iam::{account_id}:role/{ORG_ACCESS_ROLE}")
     _seed_hub(aws, demo, {plan.label: account_id for plan, account_id in members})
-    demo.cloudtrail_denies_queue = seed_event_inputs(aws, {p.label: a for p, a in members}, region, HUB_ACCOUNT_ID)
-    demo.queues[HUB_ACCOUNT_ID].append(demo.cloudtrail_denies_queue)
-    demo.role_change_queue, demo.role_changes = seed_role_change_queue(
-        aws.client("sqs"), HUB_ACCOUNT_ID, [account_id for _, account_id in members], region)
-    demo.queues[HUB_ACCOUNT_ID].append(demo.role_change_queue)
+    events = seed_event_inputs(aws, {p.label: a for p, a in members}, region, HUB_ACCOUNT_ID)
+    demo.cloudtrail_denies_queue, demo.role_change_queue = events.denies_queue, events.role_change_queue
+    demo.role_changes = events.role_changes
+    demo.queues[HUB_ACCOUNT_ID] += [events.denies_queue, events.role_change_queue]
     for listing in (demo.buckets, demo.queues, demo.topics, demo.roles, demo.users, demo.groups,
                     demo.managed_policies):  # fmt: skip
         for values in listing.values():
@@ -342,60 +321,7 @@ def _seed_hub(aws: _Aws, demo: DemoOrg, member_ids: dict[str, str]) -> None:
                 TableName=table, TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl_attribute}
             )
 
-    serializer = TypeSerializer()
-    for request in POLICY_REQUESTS:
-        item = _policy_request_item(request, member_ids[request["account"]])
-        dynamodb.put_item(TableName=POLICY_REQUESTS_TABLE,
-                          Item={key: serializer.serialize(value) for key, value in item.items()})  # fmt: skip
-        demo.policy_requests.append(item["request_id"])
-
-
-def _policy_request_item(request: dict[str, Any], account_id: str) -> dict[str, Any]:
-    """A v2 item as ConsoleMe's ``write_policy_request_v2`` stores it: ``extended_request`` is a map
-    (``json.loads`` of ExtendedRequestModel JSON) and the top-level ``arn`` feeds the GSI."""
-    request_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"consoleme-sandbox/{request['name']}"))
-    principal_arn = f"arn:aws:iam::{account_id}:role/{request['role']}"
-    principal = {"principal_type": "AwsResource", "principal_arn": principal_arn}
-    requested_at = datetime.fromtimestamp(request["request_time"], UTC).isoformat()
-    document, reviewer, requester = request["policy"], request["reviewer"], request["username"]
-
-    def user(email: str | None) -> dict[str, Any]:
-        return {"email": email, "extended_info": None, "details_url": None, "photo_url": None}
-
-    change = {
-        "principal": principal, "change_type": "inline_policy", "resources": [], "version": "2.0",
-        "status": "applied" if request["status"] == "approved" else "not_applied",
-        "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{request_id}/change")), "autogenerated": False,
-        "updated_by": reviewer or requester, "policy_name": request["policy_name"], "new": True,
-        "action": "attach", "old_policy": None,
-        "policy": {"version": None, "policy_document": document,
-                   "policy_sha256": sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()},
-    }  # fmt: skip
-    comments = [
-        {"id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{request_id}/comment")), "timestamp": requested_at,
-         "edited": False, "last_modified": None, "user_email": reviewer, "user": user(reviewer),
-         "text": request["comment"]}
-    ] if request.get("comment") else []  # fmt: skip
-    extended_request = {
-        "id": request_id, "request_url": f"/policies/request/{request_id}", "principal": principal,
-        "timestamp": requested_at, "justification": request["justification"], "requester_email": requester,
-        "approvers": [], "request_status": request["status"], "cross_account": False,
-        "arn_url": f"/policies/edit/{account_id}/iamrole/{request['role'].rsplit('/', 1)[-1]}",
-        "admin_auto_approve": False, "changes": {"changes": [change]}, "requester_info": user(requester),
-        "reviewer": reviewer, "comments": comments,
-    }  # fmt: skip
-    return {
-        "request_id": request_id,
-        "arn": principal_arn,  # ConsoleMe's v3 migration (cache_policy_requests) drops it again
-        "principal": principal,
-        "status": request["status"],
-        "justification": request["justification"],
-        "request_time": request["request_time"],
-        "last_updated": request["request_time"] + request["updated_after"],
-        "version": "2",
-        "username": requester,
-        "extended_request": extended_request,
-    }
+    demo.policy_requests = seed_policy_requests(dynamodb, member_ids)
 
 
 def _trust(principal: dict[str, str]) -> dict[str, Any]:

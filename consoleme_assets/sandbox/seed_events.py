@@ -1,14 +1,18 @@
 """Sandbox inputs for the event-driven caches: the CloudTrail denies queue with a few events (some malformed,
-as a real queue gets them) and a few ConsoleMe notifications. Event times are relative to now: CloudTrail
+as a real queue gets them), the role-change queue (its events are in `events.py`) and a few ConsoleMe
+notifications. Event times are relative to now: CloudTrail
 events older than a day are rejected, so fixed times would turn every event into a rejection later."""
 
 from __future__ import annotations
 
 import json
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from boto3.dynamodb.types import TypeSerializer
+
+from .events import seed_role_change_queue
 
 DENIES_QUEUE = "consoleme-cloudtrail-denies"
 NOTIFICATIONS_TABLE = "consoleme_notifications"
@@ -98,8 +102,18 @@ def notification_items(member_ids: dict[str, str], now: float) -> list[dict[str,
     ]
 
 
-def seed_event_inputs(aws: Any, member_ids: dict[str, str], region: str, hub_account_id: str) -> str:
-    """Create the denies queue in the hub, fill it, and put the notifications; returns the queue's ARN."""
+@dataclass(frozen=True)
+class EventInputs:
+    """The hub's queues the sandbox filled: their ARNs, and the role ARNs the good role-change events name."""
+
+    denies_queue: str
+    role_change_queue: str
+    role_changes: list[str]
+
+
+def seed_event_inputs(aws: Any, member_ids: dict[str, str], region: str, hub_account_id: str) -> EventInputs:
+    """Create and fill the hub's CloudTrail denies queue and role-change queue (`events.py`), and put the
+    notifications. `member_ids` maps the member accounts' labels to their ids, in the organisation's order."""
     sqs = aws.client("sqs", region=region)
     url = sqs.create_queue(QueueName=DENIES_QUEUE)["QueueUrl"]
     now = time.time()
@@ -109,4 +123,5 @@ def seed_event_inputs(aws: Any, member_ids: dict[str, str], region: str, hub_acc
     dynamodb = aws.client("dynamodb", region=region)
     for note in notification_items(member_ids, now):
         dynamodb.put_item(TableName=NOTIFICATIONS_TABLE, Item={k: serializer.serialize(v) for k, v in note.items()})
-    return f"arn:aws:sqs:{region}:{hub_account_id}:{DENIES_QUEUE}"
+    role_change_queue, role_changes = seed_role_change_queue(sqs, hub_account_id, list(member_ids.values()), region)
+    return EventInputs(f"arn:aws:sqs:{region}:{hub_account_id}:{DENIES_QUEUE}", role_change_queue, role_changes)

@@ -27,5 +27,13 @@ def normalize_account_id(value: Any, what: str = "account id") -> str:
     return value.strip()
 
 
+def account_keyed(value: Any) -> Any:
+    """A mapping keyed by account id, its keys normalized (`normalize_account_id`); anything else unchanged,
+    for the field's own type to reject."""
+    if not isinstance(value, dict):
+        return value
+    return {normalize_account_id(k, f"account id {k!r}"): v for k, v in value.items()}
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)

@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import field_validator
 
-from .fields import Strict, ck, normalize_account_id
+from .fields import Strict, account_keyed, ck, normalize_account_id
 from .keys import DynamoTables, RedisKeys, S3Object, S3Objects
 from .observability import ObservabilitySettings
 from .selfservice import CloudTrailDeniesSettings, ResourceTemplateSettings, TypeaheadSettings
@@ -62,9 +62,7 @@ class AwsConfigSettings(Strict):
     @field_validator("enabled_by_account", mode="before")
     @classmethod
     def _account_keys(cls, value: Any) -> Any:
-        if not isinstance(value, dict):
-            return value
-        return {normalize_account_id(k, f"account id {k!r}"): v for k, v in value.items()}
+        return account_keyed(value)
 
     def enabled_for(self, account_id: str) -> bool:
         if self.enabled is not None:
@@ -200,9 +198,7 @@ class Settings(Strict):
     @field_validator("enabled_regions_by_account", mode="before")
     @classmethod
     def _enabled_regions(cls, value: Any) -> Any:
-        if not isinstance(value, dict):
-            return value
-        return {normalize_account_id(k, f"account id {k!r}"): v for k, v in value.items()}
+        return account_keyed(value)
 
     # ---- derived values -------------------------------------------------------------------------
 

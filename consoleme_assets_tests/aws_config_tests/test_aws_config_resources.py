@@ -111,7 +111,7 @@ def test_rows_land_in_consoleme_formats(accounts_ready, demo_org, instance, redi
     meta = {k: v.value for k, v in mats[a].metadata.items()}
     assert meta["dagster/row_count"] == 2 and meta["rows_returned"] == 4 and meta["rows_without_arn"] == 1
     assert meta["resource_types"] == {"AWS::IAM::Role": 1, "AWS::S3::Bucket": 1}
-    assert meta["regions_queried"] == sorted(REGIONS) and meta["regions_failed"] == {}
+    assert meta["regions_read"] == sorted(REGIONS) and meta["regions_failed"] == {}
     assert meta["redis_key"] == KEY and meta["redis_written"] == 2
     assert meta["s3_uris"] == [f"s3://{demo_org.cache_bucket}/{a_file}"]
     assert meta["dynamodb_table"] == "consoleme_resource_cache" and meta["dynamodb_written"] == 3

@@ -79,7 +79,7 @@ def test_denied_regions_are_reported_not_raised(use_config, demo_org):
 
     settings = load_settings()
     selection = Denied(max_concurrent_regions=2).select(AwsSessions(settings), settings, demo_org.member_account_ids[0])
-    assert selection.rows == [{"arn": "arn:us-east-1"}] and selection.regions_ok == ["us-east-1"]
+    assert selection.rows == [{"arn": "arn:us-east-1"}] and selection.regions_read == ["us-east-1"]
     assert selection.regions_failed == {r: "SelectResourceConfig: AccessDenied: no" for r in ("eu-west-1", "us-west-2")}
 
 

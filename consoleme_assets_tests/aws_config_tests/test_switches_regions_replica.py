@@ -99,10 +99,11 @@ def test_failing_region_is_named_and_keeps_its_entries_while_others_land(account
 
     meta = {k: v.value for k, v in materializations(result)[a].metadata.items()}
     assert meta["regions_failed"] == {"us-west-2": "SelectResourceConfig: AccessDeniedException: no us-west-2"}
-    assert meta["regions_queried"] == sorted(REGIONS)
+    assert meta["regions_read"] == sorted(set(REGIONS) - {"us-west-2"})
     assert meta["kept_from_failed_regions"] == 1 and meta["redis_deleted"] == 1
     failure = result.get_step_failure_events()[0].step_failure_data.user_failure_data
-    assert f"{b}: AwsConfigQueryError: account {b}: AWS Config failed in all 3 regions" in failure.description
+    assert (f"{b}: AllRegionsFailed: account {b}: listing AWS Config resources failed in every region ("
+            f"{REGIONS[0]}: SelectResourceConfig: AccessDeniedException") in failure.description
     statuses = instance.get_status_by_partition(dg.AssetKey("aws_config_resources"), [a, b], aws_accounts_partitions)
     assert statuses == {a: dg.AssetPartitionStatus.MATERIALIZED, b: dg.AssetPartitionStatus.FAILED}
 
@@ -125,7 +126,7 @@ def test_real_select_resource_config_against_moto(accounts_ready, use_config, de
     assert sorted(calls) == sorted((acct, r, r) for acct in demo_org.accounts for r in regions)
     mats = materializations(result)
     assert set(mats) == set(demo_org.accounts)
-    assert mats[a].metadata["regions_queried"].value == sorted(regions)
+    assert mats[a].metadata["regions_read"].value == sorted(regions)
     assert mats[a].metadata["regions_failed"].value == {}
     # The sandbox's AWS Config answers with what moto holds: the account's queues and roles, not the stale entry.
     cached = set(redis_client.hkeys(KEY))

@@ -6,7 +6,6 @@ from botocore.stub import Stubber
 
 from consoleme_assets.aws import inventory
 from consoleme_assets.aws.inventory import (
-    AllRegionsFailed,
     RegionDiscoveryError,
     carry_over_failed_regions,
     enabled_regions,
@@ -15,6 +14,7 @@ from consoleme_assets.aws.inventory import (
     sns_topic_arns,
     sqs_queue_arns,
 )
+from consoleme_assets.aws.regions import AllRegionsFailed
 from consoleme_assets.aws.sessions import AwsSessions
 from consoleme_assets.settings import load_settings
 

@@ -10,7 +10,7 @@ import dagster as dg
 import pytest
 from botocore.stub import Stubber
 
-from consoleme_assets.aws.queues import QueueError, parse_queue_arn, queue_url_from_arn
+from consoleme_assets.aws.sqs import QueueError, parse_queue_arn, queue_url
 from consoleme_assets.cloudtrail.assets import cloudtrail_errors_by_arn
 from consoleme_assets.cloudtrail.denies_asset import cloudtrail_denies
 from consoleme_assets.cloudtrail.sensors import cloudtrail_denies_sensor
@@ -163,12 +163,12 @@ def test_sensor_skips_when_disabled_or_the_queue_is_missing(sandbox_env, demo_or
 
     missing = config(tmp_path, sandbox_env, "event_bridge:\n  detect_cloudtrail_denies_and_update_cache:\n"
                                             "    queue_arn: arn:aws:sqs:{region}:123456789012:gone\n")
-    result, context = sensor_tick(instance, missing)
-    assert isinstance(result, dg.SkipReason)
-    assert "SQS queue arn:aws:sqs:us-east-1:123456789012:gone: GetQueueUrl" in result.skip_message
-    assert context.cursor == result.skip_message  # logged once; the next tick with the same problem stays quiet
-    again, context = sensor_tick(instance, missing, cursor=context.cursor)
-    assert again.skip_message == result.skip_message and context.cursor == result.skip_message
+    result, _ = sensor_tick(instance, missing)
+    message = result.skip_reason.skip_message
+    assert "SQS queue arn:aws:sqs:us-east-1:123456789012:gone: GetQueueUrl" in message
+    assert result.cursor == message  # logged once; the next tick with the same problem stays quiet
+    again, _ = sensor_tick(instance, missing, cursor=result.cursor)
+    assert again.skip_reason.skip_message == message and again.cursor == message
 
 
 def test_access_denied_on_the_queue_is_a_queue_error_naming_it():
@@ -178,7 +178,7 @@ def test_access_denied_on_the_queue_is_a_queue_error_naming_it():
         stub.add_client_error("get_queue_url", service_error_code="AccessDenied", service_message="not allowed",
                               http_status_code=403)
         with pytest.raises(QueueError) as raised:
-            queue_url_from_arn(client, queue)
+            queue_url(client, queue)
     assert str(raised.value) == "SQS queue arn:aws:sqs:us-east-1:111122223333:denies: GetQueueUrl: AccessDenied: not allowed"
-    with pytest.raises(QueueError, match="not an SQS queue ARN"):
-        parse_queue_arn("arn:aws:sns:us-east-1:1:topic")
+    with pytest.raises(ValueError, match="queue ARN 'arn:aws:sns:us-east-1:111122223333:topic' is not arn:"):
+        parse_queue_arn("arn:aws:sns:us-east-1:111122223333:topic")

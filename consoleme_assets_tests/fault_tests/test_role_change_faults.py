@@ -28,7 +28,7 @@ def test_access_denied_on_the_queue_skips_naming_it(fault_env, proxy, refresh, i
     with proxy.injecting("access_denied", service="sqs", action="ReceiveMessage"):
         result = tick(instance, build_resources())
     message = result.skip_reason.skip_message
-    assert message.startswith(f"queue {demo_org.role_change_queue} (account 123456789012): ReceiveMessage: "
+    assert message.startswith(f"SQS queue {demo_org.role_change_queue}: ReceiveMessage: "
                               "AccessDenied"), message
     assert f" - ERROR - {message}" in capfd.readouterr().err
     assert queue_counts(demo_org) == (5, 0)

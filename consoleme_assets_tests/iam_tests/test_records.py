@@ -62,3 +62,17 @@ def test_owner_tag_keys_in_configured_order():
     assert records.principal_owner(tags, ["owner", "team"]) == "o"
     assert records.principal_owner(tags, ["team", "owner"]) == "t"
     assert records.principal_owner(tags, ["nope"]) is None
+
+
+def test_entry_fields_keep_consolemes_order():
+    """The order of the fields is the order of the bytes written: every entry starts with the same head."""
+    head = ["arn", "name", "resourceId", "accountId", "ttl"]
+    assert list(records.role_entry(ROLE, "111122223333", 1, [], None)) == [*head, "owner", "policy", "templated"]
+    assert list(records.refreshed_role_entry(ROLE, "111122223333", 1, None)) == [
+        *head, "policy", "permissions_boundary", "templated"]
+    assert list(records.user_entry({"Arn": "arn:u"}, "1" * 12, 1, [])) == [*head, "owner", "policy", "templated"]
+    for entry in (records.group_entry, records.policy_entry):
+        assert list(entry({"Arn": "arn:x"}, "1" * 12, 1)) == [*head, "policy", "templated"]
+    nameless = records.role_entry({"Arn": "arn:aws:iam::111122223333:role/service/app"}, "111122223333", 1, [], None)
+    assert (nameless["name"], nameless["resourceId"]) == ("app", None)  # from the ARN, as before
+    assert records.user_entry({"Arn": "arn:u"}, "1" * 12, 1, [])["name"] is None  # no such fallback for others

@@ -152,7 +152,7 @@ def test_gone_roles_are_removed_or_not_found_and_the_mapping_follows(
     ("celery: {trigger_credential_mapping_refresh_from_role_changes: {enabled: false}}",
      "role changes are off (celery.trigger_credential_mapping_refresh_from_role_changes.enabled is not true)"),
     ("event_bridge: {detect_role_changes_and_update_cache: {queue_arn: 'arn:aws:sqs:{region}:123456789012:nope'}}",
-     "queue arn:aws:sqs:us-east-1:123456789012:nope (account 123456789012): "),
+     "SQS queue arn:aws:sqs:us-east-1:123456789012:nope: GetQueueUrl: "),
     ("event_bridge: {detect_role_changes_and_update_cache: {queue_arn: 'sqs-queue'}}",
      "event_bridge.detect_role_changes_and_update_cache.queue_arn: queue ARN 'sqs-queue' is not arn:"),
 ])  # fmt: skip

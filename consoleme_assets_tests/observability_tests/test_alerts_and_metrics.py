@@ -214,7 +214,8 @@ def test_failed_run_alert_names_the_regions_that_failed(instance, tmp_path):
     region (B fails the step): the run's alert names B with its regions, and A's failed region; the
     materialization metadata of A names the region too (inventory.assets.describe_listing)."""
     from consoleme_assets.lib.account_refresh import refresh_accounts
-    from consoleme_assets.aws.inventory import AllRegionsFailed, RegionalListing
+    from consoleme_assets.aws.inventory import RegionalListing
+    from consoleme_assets.aws.regions import AllRegionsFailed
     from consoleme_assets.inventory.assets import describe_listing
 
     throttled = "ListQueues: RequestThrottled: slow down"

@@ -9,7 +9,7 @@ import pytest
 from consoleme_assets.aws import dynamo_sources
 from consoleme_assets.aws.dynamo_sources import DynamoSourceError, scan_items
 from consoleme_assets.policy_requests.assets import policy_requests
-from consoleme_assets.sandbox import seed
+from consoleme_assets.sandbox import seed_requests
 from consoleme_assets.stores.dynamo_store import DynamoStore
 from consoleme_assets.stores.encoding import open_envelope
 
@@ -26,8 +26,8 @@ def seeded_requests(demo_org):
     """The seed's items as ConsoleMe's cache shows them: v2, with the top-level `arn` dropped by the v3 pass."""
     ids = {name: account_id for account_id, name in demo_org.accounts.items()}
     out = []
-    for request in seed.POLICY_REQUESTS:
-        item = seed._policy_request_item(request, ids[request["account"]])
+    for request in seed_requests.POLICY_REQUESTS:
+        item = seed_requests.policy_request_item(request, ids[request["account"]])
         del item["arn"]
         out.append(item)
     return out

@@ -180,4 +180,4 @@ def test_sandbox_aws_config_holds_the_seeded_resources(sandbox_env, demo_org, in
     [materialization] = instance.fetch_materializations(
         dg.AssetRecordsFilter(asset_key=dg.AssetKey("aws_config_resources"),
                               asset_partitions=[demo_org.member_account_ids[0]]), limit=1).records
-    assert materialization.asset_materialization.metadata["regions_queried"].value == ["us-east-1", "us-west-2"]
+    assert materialization.asset_materialization.metadata["regions_read"].value == ["us-east-1", "us-west-2"]
