@@ -12,7 +12,6 @@ from ..aws.iam import role_detail
 from ..aws.sessions import describe_aws_error
 from ..aws.sqs import delete_messages, parse_queue_arn, queue_client, queue_url
 from ..lib.concurrency import completed_in_turn
-from ..io_managers.iam import IamResourcesIOManager
 from ..resources import ConsoleMeResource
 from ..settings import normalize_account_id
 from ..stores.iam_cache import IamCache
@@ -86,11 +85,10 @@ def refresh_iam_role(
     context: dg.OpExecutionContext,
     config: RefreshRoleConfig,
     consoleme: ConsoleMeResource,
-    iam_resources_io_manager: dg.ResourceParam[IamResourcesIOManager],
 ) -> dg.Output[None]:
     parse_role_arn(config.role_arn)
     try:
-        outcome = store_role(consoleme, iam_resources_io_manager.cache(), config.role_arn,
+        outcome = store_role(consoleme, consoleme.iam_cache(), config.role_arn,
                              fetch_role(consoleme, config.role_arn))
     except RoleRejected as exc:
         raise dg.Failure(description=str(exc)) from None
@@ -141,9 +139,8 @@ def refresh_changed_roles(
     context: dg.OpExecutionContext,
     config: RoleChangesConfig,
     consoleme: ConsoleMeResource,
-    iam_resources_io_manager: dg.ResourceParam[IamResourcesIOManager],
 ) -> dg.Output[list[str]]:
-    cache = iam_resources_io_manager.cache()
+    cache = consoleme.iam_cache()
     roles = {r.role_arn: r for r in config.roles}
     for arn in roles:
         parse_role_arn(arn)  # a bad ARN in hand-written config fails before anything is written

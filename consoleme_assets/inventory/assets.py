@@ -15,7 +15,7 @@ from ..aws.inventory import (
     sns_topic_arns,
     sqs_queue_arns,
 )
-from ..io_managers import AccountListIOManager
+from ..lib.write_metadata import report_metadata
 from ..resources import ConsoleMeResource
 
 INVENTORY_GROUP = "inventory"
@@ -47,7 +47,6 @@ def describe_listing(records: list[str] | RegionalListing) -> dict[str, Any]:
 def refresh_account_lists(
     context: dg.AssetExecutionContext,
     consoleme: ConsoleMeResource,
-    io_manager: AccountListIOManager,
     dataset: str,
     from_aws: Callable[[str], list[str] | RegionalListing],
 ) -> Any:
@@ -76,7 +75,7 @@ def refresh_account_lists(
                     f"{records.carried_over.get(region, 0)} cached ARNs: {error}"
                 )
             records = records.items
-        return io_manager.write_account(dataset, account_id, records)
+        return report_metadata(caches.write_account_list(dataset, account_id, records))
 
     def finalize(landed: list[str]) -> dict[str, Any]:
         report = caches.write_account_list_combined(dataset)
@@ -101,10 +100,9 @@ def refresh_account_lists(
 def s3_buckets(
     context: dg.AssetExecutionContext,
     consoleme: ConsoleMeResource,
-    account_lists_io_manager: dg.ResourceParam[AccountListIOManager],
 ):
     yield from refresh_account_lists(
-        context, consoleme, account_lists_io_manager, "s3_buckets",
+        context, consoleme, "s3_buckets",
         from_aws=lambda account_id: s3_bucket_names(consoleme.sessions, account_id),
     )
 
@@ -119,10 +117,9 @@ def s3_buckets(
 def managed_policies(
     context: dg.AssetExecutionContext,
     consoleme: ConsoleMeResource,
-    account_lists_io_manager: dg.ResourceParam[AccountListIOManager],
 ):
     yield from refresh_account_lists(
-        context, consoleme, account_lists_io_manager, "managed_policies",
+        context, consoleme, "managed_policies",
         from_aws=lambda account_id: managed_policy_arns(consoleme.sessions, account_id),
     )
 
@@ -145,10 +142,9 @@ def _regional(
 def sqs_queues(
     context: dg.AssetExecutionContext,
     consoleme: ConsoleMeResource,
-    account_lists_io_manager: dg.ResourceParam[AccountListIOManager],
 ):
     yield from refresh_account_lists(
-        context, consoleme, account_lists_io_manager, "sqs_queues",
+        context, consoleme, "sqs_queues",
         from_aws=_regional(consoleme, sqs_queue_arns),
     )
 
@@ -162,9 +158,8 @@ def sqs_queues(
 def sns_topics(
     context: dg.AssetExecutionContext,
     consoleme: ConsoleMeResource,
-    account_lists_io_manager: dg.ResourceParam[AccountListIOManager],
 ):
     yield from refresh_account_lists(
-        context, consoleme, account_lists_io_manager, "sns_topics",
+        context, consoleme, "sns_topics",
         from_aws=_regional(consoleme, sns_topic_arns),
     )

@@ -8,7 +8,6 @@ account instead) and show Skipped. Unpartitioned datasets get one `@asset_check`
 
 import json
 import time
-from itertools import islice
 from typing import Any
 
 import dagster as dg
@@ -97,7 +96,7 @@ def evaluate_checks(
 
 
 def _sample(caches: ConsoleMeCaches, key: str) -> list[tuple[str, str]]:
-    return list(islice(caches.redis.client.hscan_iter(key, count=SAMPLE), SAMPLE))
+    return caches.sample_hash(key, SAMPLE)
 
 
 def active_accounts(caches: ConsoleMeCaches) -> list[str]:
@@ -107,7 +106,7 @@ def active_accounts(caches: ConsoleMeCaches) -> list[str]:
 
 def shape_problems(caches: ConsoleMeCaches, dataset: str) -> tuple[list[str], dict[str, Any]]:
     """(problems, metadata) for one dataset's cache."""
-    settings, client = caches.settings, caches.redis.client
+    settings = caches.settings
     if dataset in JSON_DATASETS:
         key = JSON_DATASETS[dataset].redis_key(settings)
         doc = caches.read_json(dataset)
@@ -120,7 +119,7 @@ def shape_problems(caches: ConsoleMeCaches, dataset: str) -> tuple[list[str], di
         return problems, {"redis_key": key, "entries": size}
     if dataset in ACCOUNT_LIST_DATASETS:
         key = caches.account_list_key(dataset)
-        size = client.hlen(key)
+        size = caches.hash_size(key)
         problems = shapes.account_lists_problems(key, dataset, _sample(caches, key))
         if dataset in MUST_NOT_BE_EMPTY and size == 0:
             problems.insert(0, f"{key} is empty: every account has AWS-managed policies")
@@ -129,7 +128,7 @@ def shape_problems(caches: ConsoleMeCaches, dataset: str) -> tuple[list[str], di
         problems, sizes = [], {}
         for kind, attr in IAM_KINDS.items():
             key = getattr(settings.redis_keys, attr)
-            sizes[key] = client.hlen(key)
+            sizes[key] = caches.hash_size(key)
             problems += shapes.iam_entries_problems(key, kind, _sample(caches, key))
         roles_key = settings.redis_keys.iam_roles
         if sizes[roles_key] == 0:
@@ -146,7 +145,7 @@ def shape_problems(caches: ConsoleMeCaches, dataset: str) -> tuple[list[str], di
                 continue
             if not isinstance(value, dict) or not isinstance(value.get("ttl"), (int, float)):
                 problems.append(f"{key}[{arn}]: field 'ttl' is missing or not a number")
-        return problems[: shapes.MAX_PROBLEMS], {"redis_key": key, "entries": client.hlen(key)}
+        return problems[: shapes.MAX_PROBLEMS], {"redis_key": key, "entries": caches.hash_size(key)}
     raise KeyError(f"no shape check for dataset {dataset!r}")
 
 
@@ -154,10 +153,7 @@ def coverage_problems(caches: ConsoleMeCaches, dataset: str) -> tuple[list[str],
     """Every active account in ALL_AWS_ACCOUNTS has a field in the dataset's per-account hash."""
     key = caches.account_list_key(dataset)
     active = active_accounts(caches)
-    with caches.redis.client.pipeline(transaction=False) as pipe:
-        for account in active:
-            pipe.hexists(key, account)
-        present = dict(zip(active, pipe.execute()))
+    present = caches.fields_present(key, active)
     missing = shapes.missing_accounts(active, present)
     problems = [f"{key} has no field for active account(s) {', '.join(missing[:50])}"] if missing else []
     return problems, {"redis_key": key, "active_accounts": len(active), "missing_accounts": dg.MetadataValue.json(missing)}
@@ -169,10 +165,10 @@ def arn_account(arn: str) -> str | None:
     return parts[4] if len(parts) == 6 and len(parts[4]) == 12 and parts[4].isdigit() else None
 
 
-def accounts_in_arn_hash(client: Any, key: str) -> set[str]:
+def accounts_in_arn_hash(caches: ConsoleMeCaches, key: str) -> set[str]:
     """The accounts that own at least one field of an ARN-keyed hash. HKEYS reads field names only (ARNs), never
     the values (role documents), so even 100k roles are a few MB once per check run."""
-    return {account for arn in client.hkeys(key) if (account := arn_account(arn))}
+    return {account for arn in caches.hash_fields(key) if (account := arn_account(arn))}
 
 
 def latest_counts(instance: dg.DagsterInstance, asset_key: dg.AssetKey, accounts: list[str]) -> dict[str, dict]:
@@ -196,7 +192,7 @@ def iam_coverage_problems(
     (e.g. all filtered out by roles.allowed_tags); and an account whose latest refresh found users, groups or
     policies has some in IAM_USER_CACHE / IAM_GROUP_CACHE / IAM_POLICY_CACHE. Only the accounts missing from a
     hash have their latest materialization read, so a healthy cache costs one HKEYS per hash."""
-    settings, client = caches.settings, caches.redis.client
+    settings = caches.settings
     active = active_accounts(caches)
     problems: list[str] = []
     missing_by_key: dict[str, list[str]] = {}
@@ -204,7 +200,7 @@ def iam_coverage_problems(
     asset_key = dg.AssetKey("iam_resources")
     for kind, attr in IAM_KINDS.items():
         key = getattr(settings.redis_keys, attr)
-        missing = shapes.missing_accounts(active, dict.fromkeys(accounts_in_arn_hash(client, key), True))
+        missing = shapes.missing_accounts(active, dict.fromkeys(accounts_in_arn_hash(caches, key), True))
         unknown = [a for a in missing if a not in counts_cache]
         counts_cache.update(latest_counts(instance, asset_key, unknown))
         if kind == "roles":  # expected everywhere unless the last refresh found none
