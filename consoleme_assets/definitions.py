@@ -14,9 +14,7 @@ from .organizations import definitions as organizations
 from .policies import definitions as policies
 from .policy_requests import definitions as policy_requests
 from .selfservice import definitions as selfservice
-from .io_managers import AccountListIOManager, JsonCacheIOManager
-from .io_managers.aws_config import AwsConfigIOManager
-from .io_managers.iam import IamResourcesIOManager
+from .io_managers import JsonCacheIOManager
 from .observability.definitions import with_observability
 from .resources import ConsoleMeResource
 
@@ -26,9 +24,6 @@ def build_resources(config_file: str | None = None) -> dict:
     return {
         "consoleme": consoleme,
         "json_cache_io_manager": JsonCacheIOManager(consoleme=consoleme),
-        "account_lists_io_manager": AccountListIOManager(consoleme=consoleme),
-        "iam_resources_io_manager": IamResourcesIOManager(consoleme=consoleme),
-        "aws_config_io_manager": AwsConfigIOManager(consoleme=consoleme),
         "aws_config_source": AwsConfigSource(),
     }
 

@@ -9,7 +9,7 @@ import dagster as dg
 from ..lib.account_refresh import refresh_accounts
 from ..aws.config_resources import AwsConfigSource
 from ..lib.account_refresh import per_account_asset
-from ..io_managers.aws_config import AwsConfigIOManager
+from ..lib.write_metadata import config_account_metadata, config_run_metadata
 from ..resources import ConsoleMeResource
 from .datasets import AWS_CONFIG_RESOURCES
 from ..stores.config_cache import ConfigBatch, config_batch
@@ -40,13 +40,13 @@ def describe_batch(batch: ConfigBatch | None) -> dict[str, Any]:
 def refresh_aws_config(
     context: dg.AssetExecutionContext,
     consoleme: ConsoleMeResource,
-    io_manager: AwsConfigIOManager,
     source: AwsConfigSource,
 ) -> Iterator[dg.AssetMaterialization | dg.AssetObservation]:
     """Primary region: query AWS Config per account. Replica: copy the primary's per-account S3 files into
     Redis. Disabled accounts are neither queried nor touched: they get an observation saying so, not a
     materialization (their cache was not refreshed). After all accounts: ttl sweep and combined file."""
     settings = consoleme.settings
+    store = consoleme.config_cache()
     switches = settings.aws_config
     disabled = {a for a in context.partition_keys if not switches.enabled_for(a)}
     for account_id in sorted(disabled):
@@ -65,7 +65,7 @@ def refresh_aws_config(
         if account_id in disabled:
             return None
         if settings.is_replica:
-            return io_manager.read_primary_copy(account_id)
+            return store.read_primary_copy(account_id)
         selection = source.select(consoleme.sessions, settings, account_id)
         return config_batch(account_id, selection.rows, time.time(), selection.regions_read, selection.regions_failed)
 
@@ -75,7 +75,7 @@ def refresh_aws_config(
         for region, error in batch.regions_failed.items():
             context.log.warning(f"account {account_id}: AWS Config query failed in {region} "
                                 f"(its cached resources are kept): {error}")  # fmt: skip
-        return io_manager.write_account(batch)
+        return config_account_metadata(store.write_account(batch))
 
     for event in refresh_accounts(
         context,
@@ -83,7 +83,7 @@ def refresh_aws_config(
         write=write,
         max_workers=settings.tuning.max_concurrent_accounts,
         describe=describe_batch,
-        finalize=lambda landed: io_manager.finish_run(),
+        finalize=lambda landed: config_run_metadata(store.write_combined(store.sweep_expired())),
     ):
         if event.partition not in disabled:
             yield event
@@ -96,12 +96,10 @@ def refresh_aws_config(
     "ttl), DynamoDB consoleme_resource_cache, the per-account S3 file and the combined file.",
     group_name=AWS_CONFIG_GROUP,
     kinds={"aws", "redis", "s3", "dynamodb"},
-    io_manager_key="aws_config_io_manager",
 )
 def aws_config_resources(
     context: dg.AssetExecutionContext,
     consoleme: ConsoleMeResource,
-    aws_config_io_manager: dg.ResourceParam[AwsConfigIOManager],
     aws_config_source: AwsConfigSource,
 ):
-    yield from refresh_aws_config(context, consoleme, aws_config_io_manager, aws_config_source)
+    yield from refresh_aws_config(context, consoleme, aws_config_source)

@@ -1,5 +1,5 @@
 """AWS Config domain. Its resources live in consoleme_assets.definitions.build_resources:
-"aws_config_io_manager" (AwsConfigIOManager) and "aws_config_source" (AwsConfigSource)."""
+"aws_config_source" (AwsConfigSource); it writes through `ConsoleMeResource.config_cache()`."""
 
 import dagster as dg
 

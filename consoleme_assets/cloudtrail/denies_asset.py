@@ -16,7 +16,7 @@ from typing import Any
 import dagster as dg
 
 from .datasets import CLOUDTRAIL_DENIES
-from ..aws.dynamo_sources import DynamoSourceError
+from ..stores.tables import DynamoSourceError
 from ..aws.sqs import (
     RECEIVE_LIMIT,
     QueueMessage,
@@ -103,9 +103,9 @@ def cloudtrail_denies(context: dg.AssetExecutionContext, consoleme: ConsoleMeRes
             reasons[why.reason] += 1
         if items:
             try:
-                existing = caches.dynamo.get_items(table, [{k: i[k] for k in KEY_NAMES} for i in items])
+                existing = caches.get_table_items(table, [{k: i[k] for k in KEY_NAMES} for i in items])
                 merged = merge_denies(items, {e["request_id"]: e for e in existing})
-                written += caches.dynamo.put_items(table, merged.items, KEY_NAMES)
+                written += caches.put_table_items(table, merged.items, KEY_NAMES)
             except Exception as exc:  # the batch stays in the queue; name the table
                 raise DynamoSourceError(table, f"{type(exc).__name__}: {exc}") from exc
             new_ids += merged.new_request_ids

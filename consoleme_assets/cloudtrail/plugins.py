@@ -18,7 +18,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..aws.dynamo_sources import scan_items
 from ..aws.sessions import AwsSessions
 from ..lib.plugins import GROUP, PluginError, load_plugin
 from ..settings import Settings
@@ -49,7 +48,7 @@ def dynamodb_cloudtrail_errors(context: CloudTrailErrorsContext) -> dict[str, in
     """The built-in source: error counts per principal from the CloudTrail table (`aws.cloudtrail_table`),
     without the items whose `ttl` has passed."""
     table = context.settings.tables.cloudtrail
-    items = scan_items(context.caches.dynamo, table)
+    items = context.caches.scan_table(table)
     counts = count_errors_by_arn(items, context.now)
     context.report.update({
         "table": table,

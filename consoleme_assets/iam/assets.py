@@ -8,7 +8,7 @@ import dagster as dg
 
 from ..lib.account_refresh import per_account_asset, refresh_accounts
 from ..aws.iam import account_authorization_details
-from ..io_managers.iam import IamResourcesIOManager
+from ..lib.write_metadata import iam_write_metadata
 from ..resources import ConsoleMeResource
 from .datasets import IAM_RESOURCES
 from ..settings import Settings
@@ -103,15 +103,13 @@ def describe(account: IamAccount) -> dict[str, Any]:
     "ARN), DynamoDB consoleme_iamroles_global, and the per-account and combined S3 files.",
     group_name=IAM_GROUP,
     kinds={"aws", "redis", "s3", "dynamodb"},
-    io_manager_key="iam_resources_io_manager",
 )
 def iam_resources(
     context: dg.AssetExecutionContext,
     consoleme: ConsoleMeResource,
-    iam_resources_io_manager: dg.ResourceParam[IamResourcesIOManager],
 ):
     settings = consoleme.settings
-    cache = iam_resources_io_manager.cache()
+    cache = consoleme.iam_cache()
 
     def from_aws(account_id: str) -> IamAccount:
         gaad = account_authorization_details(consoleme.sessions, account_id)
@@ -125,7 +123,7 @@ def iam_resources(
         kept = {arn for arns in account.kept.values() for arn in arns}
         for item in account.rejected:  # logged here: this is the step's thread
             context.log.warning(rejection_line(account_id, item, item["arn"] in kept))
-        return iam_resources_io_manager.write_account(account)
+        return iam_write_metadata(*cache.write_account(account))
 
     def finalize(landed: list[str]) -> dict[str, Any]:
         if settings.is_replica:

@@ -1,13 +1,12 @@
 """Dropping IAM_ROLE_CACHE entries nobody refreshes any more (ConsoleMe's clear_old_redis_iam_cache)."""
 
-import json
 import time
+from collections import defaultdict
 
 import dagster as dg
 
 from ..lib.cadences import every
 from ..resources import ConsoleMeResource
-from ..stores.iam_cache import ROLE_KEY_NAMES, IamCache
 
 
 def expired_roles(entries, active_accounts: set[str], now: float) -> dict[str, str]:
@@ -25,24 +24,18 @@ def expired_roles(entries, active_accounts: set[str], now: float) -> dict[str, s
 @dg.op(description="Removes IAM_ROLE_CACHE entries (and their DynamoDB items) whose account is no longer active "
        "or whose ttl has passed (compared in UTC).")
 def clear_expired_iam_roles(context: dg.OpExecutionContext, consoleme: ConsoleMeResource) -> dg.Output[None]:
-    caches = consoleme.caches()
-    accounts = caches.read_json("aws_accounts")
+    cache = consoleme.iam_cache()
+    accounts = consoleme.caches().read_json("aws_accounts")
     if not accounts or not accounts.get("accounts"):
         raise dg.Failure("ALL_AWS_ACCOUNTS is empty: refusing to judge which accounts are gone "
                          "(materialize aws_accounts first)")
     active = {a["id"] for a in accounts["accounts"] if a.get("status") == "active"}
-    cache = IamCache(caches)
-    key = cache.redis_key("roles")
-    entries = ((arn, json.loads(raw)) for arn, raw in caches.redis.client.hscan_iter(key, count=1000))
-    doomed = expired_roles(entries, active, time.time())
-    for arn in doomed:
-        caches.redis.delete_account_field(key, arn.split(":")[4], arn)
-    if caches.dynamo is not None and doomed:
-        caches.dynamo.delete_items(
-            consoleme.settings.tables.iam_roles,
-            [{"arn": arn, "accountId": arn.split(":")[4]} for arn in doomed],
-            ROLE_KEY_NAMES,
-        )
+    doomed = expired_roles(cache.entries("roles"), active, time.time())
+    by_account: dict[str, list[str]] = defaultdict(list)
+    for arn in sorted(doomed):
+        by_account[arn.split(":")[4]].append(arn)
+    for account_id, arns in by_account.items():
+        cache.remove_roles(account_id, arns)  # DynamoDB items, then the IAM_ROLE_CACHE fields
     reasons: dict[str, int] = {}
     for reason in doomed.values():
         reasons[reason] = reasons.get(reason, 0) + 1

@@ -89,7 +89,7 @@ def refresh_iam_role(context: dg.OpExecutionContext, config: RefreshRoleConfig,
                      consoleme: ConsoleMeResource) -> dg.Output[None]:
     parse_role_arn(config.role_arn)
     try:
-        outcome = store_role(consoleme, IamCache(consoleme.caches()), config.role_arn,
+        outcome = store_role(consoleme, consoleme.iam_cache(), config.role_arn,
                              fetch_role(consoleme, config.role_arn))
     except RoleRejected as exc:
         raise dg.Failure(description=str(exc)) from None
@@ -136,7 +136,7 @@ def _acknowledge(consoleme: ConsoleMeResource, queue_arn: str, handles: list[str
 )
 def refresh_changed_roles(context: dg.OpExecutionContext, config: RoleChangesConfig,
                           consoleme: ConsoleMeResource) -> dg.Output[list[str]]:
-    cache = IamCache(consoleme.caches())
+    cache = consoleme.iam_cache()
     roles = {r.role_arn: r for r in config.roles}
     for arn in roles:
         parse_role_arn(arn)  # a bad ARN in hand-written config fails before anything is written

@@ -16,7 +16,7 @@ from ..aws.inventory import (
     sns_topic_arns,
     sqs_queue_arns,
 )
-from ..io_managers import AccountListIOManager
+from ..lib.write_metadata import report_metadata
 from ..resources import ConsoleMeResource
 from .datasets import MANAGED_POLICIES, S3_BUCKETS, SNS_TOPICS, SQS_QUEUES
 
@@ -49,7 +49,6 @@ def describe_listing(records: list[str] | RegionalListing) -> dict[str, Any]:
 def refresh_account_lists(
     context: dg.AssetExecutionContext,
     consoleme: ConsoleMeResource,
-    io_manager: AccountListIOManager,
     dataset: str,
     from_aws: Callable[[str], list[str] | RegionalListing],
 ) -> Any:
@@ -78,7 +77,7 @@ def refresh_account_lists(
                     f"{records.carried_over.get(region, 0)} cached ARNs: {error}"
                 )
             records = records.items
-        return io_manager.write_account(dataset, account_id, records)
+        return report_metadata(caches.write_account_list(dataset, account_id, records))
 
     def finalize(landed: list[str]) -> dict[str, Any]:
         report = caches.write_account_list_combined(dataset)
@@ -104,9 +103,8 @@ def account_list_asset(
     def refresh(
         context: dg.AssetExecutionContext,
         consoleme: ConsoleMeResource,
-        account_lists_io_manager: dg.ResourceParam[AccountListIOManager],
     ):
-        yield from refresh_account_lists(context, consoleme, account_lists_io_manager, dataset.name,
+        yield from refresh_account_lists(context, consoleme, dataset.name,
                                          from_aws=lambda account_id: from_aws(consoleme, account_id))
 
     return refresh

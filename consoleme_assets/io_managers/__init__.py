@@ -1,13 +1,13 @@
-"""IO managers over ConsoleMe's caches: they own every Redis/S3 write and read of the assets.
+"""The one IO manager: unpartitioned datasets stored as one JSON document (ALL_AWS_ACCOUNTS, ALL_POLICIES, ...),
+written from the asset's output and loaded back for a downstream input.
 
-Per-account datasets are refreshed many accounts per run, and one account failing must not mark the
-others failed, nor mark itself materialized. Dagster records an `Output` for every partition of a range
-run, so per-account assets instead call `write_account` for each account that succeeded and yield its
-`AssetMaterialization`; `handle_output` is never used for them. `load_input` serves downstream assets.
+Per-account datasets have none: they are refreshed many accounts per run, and one account failing must not
+mark the others failed, nor mark itself materialized, so their assets write each account that succeeded
+through the stores (`ConsoleMeResource.caches()` / `iam_cache()` / `config_cache()`) and yield its
+`AssetMaterialization` (see `lib/account_refresh.py`).
 """
 
-from .account_lists import AccountListIOManager
-from .common import dataset_of, report_metadata
+from .common import dataset_of
 from .json_cache import JsonCacheIOManager
 
-__all__ = ["AccountListIOManager", "JsonCacheIOManager", "dataset_of", "report_metadata"]
+__all__ = ["JsonCacheIOManager", "dataset_of"]

@@ -5,7 +5,8 @@ from typing import Any
 import dagster as dg
 
 from ..resources import ConsoleMeResource
-from .common import dataset_of, report_metadata
+from ..lib.write_metadata import report_metadata
+from .common import dataset_of
 
 
 class JsonCacheIOManager(dg.ConfigurableIOManager):

@@ -96,14 +96,12 @@ def refresh_accounts(
         )
 
 
-def per_account_asset(
-    dataset: Dataset, description: str, group_name: str, kinds: set[str] | None = None,
-    io_manager_key: str = "account_lists_io_manager",
-):
+def per_account_asset(dataset: Dataset, description: str, group_name: str, kinds: set[str] | None = None):
     """The shared shape of a per-account dataset: account partitions, many accounts per run, one pool per dataset
     (so a second refresh of it queues, whatever launched it), and its declared checks evaluated in the same step.
 
-    The decorated function yields the refresh's materializations (`refresh_accounts`). After it, even when some
+    The decorated function writes each account through the stores and yields its materializations
+    (`refresh_accounts`); there is no IO manager and no output value. After it, even when some
     accounts failed, the selected checks run on what is cached now; then the failure, if any, is raised. A
     check-only selection (the checks job, the cache-presence sensor) runs the checks alone, without a partition.
     """
@@ -121,7 +119,7 @@ def per_account_asset(
                 deps=[aws_accounts],
                 kinds=kinds or {"aws", "redis", "s3"},
                 metadata={"consoleme_dataset": name},
-            ).with_io_manager_key(io_manager_key)],  # loads all accounts for a downstream asset's input
+            )],
             check_specs=account_check_specs(dataset),
             can_subset=True,  # checks without a refresh
             # One run for any number of accounts; accounts are fetched concurrently inside it.
@@ -134,7 +132,12 @@ def per_account_asset(
             failure: dg.Failure | None = None
             if context.selected_asset_keys:
                 try:
-                    yield from refresh(context, **resources)
+                    for event in refresh(context, **resources):
+                        if not isinstance(event, (dg.AssetMaterialization, dg.AssetObservation)):
+                            raise dg.DagsterInvariantViolationError(
+                                f"{name}: a per-account asset yields one AssetMaterialization per account it "
+                                f"wrote (refresh_accounts), not {type(event).__name__}")
+                        yield event
                 except dg.Failure as exc:  # some accounts failed: still check what is cached, then fail
                     failure = exc
             consoleme = resources["consoleme"]

@@ -12,7 +12,6 @@ import time
 import dagster as dg
 
 from .datasets import NOTIFICATIONS
-from ..aws.dynamo_sources import scan_items
 from ..resources import ConsoleMeResource
 from .records import group_notifications
 
@@ -31,11 +30,11 @@ def notifications(context: dg.AssetExecutionContext, consoleme: ConsoleMeResourc
     settings = consoleme.settings
     caches = consoleme.caches()
     table = settings.tables.notifications
-    grouped = group_notifications(scan_items(caches.dynamo, table), time.time())
+    grouped = group_notifications(caches.scan_table(table), time.time())
     for problem in grouped.problems:
         context.log.warning(f"DynamoDB table {table}: skipped {problem}")
     if grouped.newly_expired:
-        caches.dynamo.put_items(table, grouped.newly_expired, ["predictable_id"])
+        caches.put_table_items(table, grouped.newly_expired, ["predictable_id"])
     report = caches.write_notifications(grouped.by_user_or_group)
     metadata = {
         "dagster/row_count": grouped.notifications,

@@ -7,7 +7,6 @@ account instead) and show Skipped. Unpartitioned datasets get one `@asset_check`
 
 
 import time
-from itertools import islice
 from typing import Any
 
 import dagster as dg
@@ -90,7 +89,7 @@ def evaluate_checks(
 
 
 def _sample(caches: ConsoleMeCaches, key: str) -> list[tuple[str, str]]:
-    return list(islice(caches.redis.client.hscan_iter(key, count=SAMPLE), SAMPLE))
+    return caches.sample_hash(key, SAMPLE)
 
 
 def active_accounts(caches: ConsoleMeCaches) -> list[str]:
@@ -100,7 +99,7 @@ def active_accounts(caches: ConsoleMeCaches) -> list[str]:
 
 def shape_problems(caches: ConsoleMeCaches, dataset: Dataset) -> tuple[list[str], dict[str, Any]]:
     """(problems, metadata) for one dataset's cache: its declared shape, read from its declared storage."""
-    settings, client = caches.settings, caches.redis.client
+    settings = caches.settings
     storage, shape, empty_because = dataset.storage, dataset.shape, dataset.not_empty_because
     if shape is None:
         raise KeyError(f"no shape check for dataset {dataset.name!r}")
@@ -116,7 +115,7 @@ def shape_problems(caches: ConsoleMeCaches, dataset: Dataset) -> tuple[list[str]
         return problems, {"redis_key": key, "entries": size}
     if isinstance(storage, AccountListDataset):
         key = caches.account_list_key(dataset.name)
-        size = client.hlen(key)
+        size = caches.hash_size(key)
         problems = shape.problems(key, _sample(caches, key))
         if empty_because and size == 0:
             problems.insert(0, f"{key} is empty: {empty_because}")
@@ -126,7 +125,7 @@ def shape_problems(caches: ConsoleMeCaches, dataset: Dataset) -> tuple[list[str]
         problems, sizes = [], {}
         for kind, key in keys.items():
             problems += shape.problems(key, kind, _sample(caches, key))
-            sizes[key] = client.hlen(key)
+            sizes[key] = caches.hash_size(key)
         first = next(iter(keys.values()))
         if empty_because and sizes[first] == 0:
             problems.insert(0, f"{first} is empty: {empty_because}")
@@ -140,10 +139,7 @@ def coverage_problems(caches: ConsoleMeCaches, dataset: str) -> tuple[list[str],
     """Every active account in ALL_AWS_ACCOUNTS has a field in the dataset's per-account hash."""
     key = caches.account_list_key(dataset)
     active = active_accounts(caches)
-    with caches.redis.client.pipeline(transaction=False) as pipe:
-        for account in active:
-            pipe.hexists(key, account)
-        present = dict(zip(active, pipe.execute()))
+    present = caches.fields_present(key, active)
     missing = shapes.missing_accounts(active, present)
     problems = [f"{key} has no field for active account(s) {', '.join(missing[:50])}"] if missing else []
     return problems, {"redis_key": key, "active_accounts": len(active), "missing_accounts": dg.MetadataValue.json(missing)}
@@ -155,10 +151,10 @@ def arn_account(arn: str) -> str | None:
     return parts[4] if len(parts) == 6 and len(parts[4]) == 12 and parts[4].isdigit() else None
 
 
-def accounts_in_arn_hash(client: Any, key: str) -> set[str]:
+def accounts_in_arn_hash(caches: ConsoleMeCaches, key: str) -> set[str]:
     """The accounts that own at least one field of an ARN-keyed hash. HKEYS reads field names only (ARNs), never
     the values (role documents), so even 100k roles are a few MB once per check run."""
-    return {account for arn in client.hkeys(key) if (account := arn_account(arn))}
+    return {account for arn in caches.hash_fields(key) if (account := arn_account(arn))}
 
 
 def latest_counts(instance: dg.DagsterInstance, asset_key: dg.AssetKey, accounts: list[str]) -> dict[str, dict]:
@@ -183,7 +179,7 @@ def arn_coverage_problems(
     groups or policies (the `counts` metadata, by kind) has some in IAM_USER_CACHE / IAM_GROUP_CACHE /
     IAM_POLICY_CACHE. Only the accounts missing from a hash have their latest materialization read, so a healthy
     cache costs one HKEYS per hash."""
-    settings, client = caches.settings, caches.redis.client
+    settings = caches.settings
     active = active_accounts(caches)
     problems: list[str] = []
     missing_by_key: dict[str, list[str]] = {}
@@ -192,7 +188,7 @@ def arn_coverage_problems(
     keys = dataset.storage.redis_keys(settings)
     first_kind = next(iter(keys))
     for kind, key in keys.items():
-        missing = shapes.missing_accounts(active, dict.fromkeys(accounts_in_arn_hash(client, key), True))
+        missing = shapes.missing_accounts(active, dict.fromkeys(accounts_in_arn_hash(caches, key), True))
         unknown = [a for a in missing if a not in counts_cache]
         counts_cache.update(latest_counts(instance, asset_key, unknown))
         if kind == first_kind:  # expected everywhere unless the last refresh found none

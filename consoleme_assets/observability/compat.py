@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-import redis
+from ..stores.caches import ConsoleMeCaches
 
 from ..datasets import DATASETS
 
@@ -42,8 +42,5 @@ def compat_values(last_success_by_asset: Mapping[str, float | None], now: float,
     return out
 
 
-def write_compat_keys(client: redis.Redis, values: Mapping[str, int]) -> None:
-    with client.pipeline(transaction=False) as pipe:
-        for key, value in values.items():
-            pipe.set(key, value)
-        pipe.execute()
+def write_compat_keys(caches: ConsoleMeCaches, values: Mapping[str, int]) -> None:
+    caches.set_plain_keys(values)

@@ -235,7 +235,7 @@ def build_metrics_sensor(asset_names: list[str], clock: Callable[[], float] = ti
         ]
         _sink(consoleme, context.log).emit(metrics)
         if consoleme.settings.observability.compatibility_keys:
-            write_compat_keys(consoleme.redis_client, compat_values(last, now))
+            write_compat_keys(consoleme.caches(), compat_values(last, now))
         return dg.SensorResult(skip_reason=f"{len(metrics)} metric(s) emitted", cursor=json.dumps(cursor, sort_keys=True))
 
     return consoleme_metrics_sensor

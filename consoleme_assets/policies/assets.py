@@ -50,7 +50,7 @@ def gather_inputs(caches: ConsoleMeCaches, settings: Settings) -> TableInputs:
         account_names=names,
         cloudtrail_errors=caches.get_json_key(keys.cloudtrail_errors_by_arn, {}),
         s3_errors=caches.get_json_key(keys.s3_errors, {}),
-        templated=caches.redis.client.hgetall(keys.templated_roles),
+        templated=caches.read_hash(keys.templated_roles),
     )
 
 

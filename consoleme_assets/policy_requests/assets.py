@@ -5,7 +5,6 @@ from typing import Any
 
 import dagster as dg
 
-from ..aws.dynamo_sources import scan_items
 from ..lib.json_cache_asset import json_cache_asset
 from ..resources import ConsoleMeResource
 from .datasets import POLICY_REQUESTS
@@ -42,7 +41,7 @@ def policy_requests(consoleme: ConsoleMeResource) -> dg.Output[list[dict[str, An
     shape as ConsoleMe cached them, newest first. Writes ALL_POLICY_REQUESTS and its S3 copy. Read-only: the
     table is never written (ConsoleMe wrote its v3 conversion back)."""
     table = consoleme.settings.tables.policy_requests
-    items = scan_items(consoleme.caches().dynamo, table)
+    items = consoleme.caches().scan_table(table)
     requests = policy_requests_cache(items)
     versions = Counter(str(r.get("version", "1")) for r in requests)
     return dg.Output(

@@ -10,10 +10,12 @@ import json
 import threading
 from dataclasses import dataclass, field
 from collections.abc import Iterator, Mapping
+from itertools import islice
 from typing import Any, Callable
 
 from ..settings import S3Object, Settings
 from .dynamo_store import DynamoStore
+from .tables import scan_items
 from .encoding import StringMap
 from .redis_store import RedisStore
 from .s3_store import S3Store, s3_uri
@@ -101,7 +103,12 @@ class ConsoleMeCaches:
             raise LookupError(f"s3://{bucket}/{key} does not exist")
         return data
 
-    def _put_s3(self, obj: S3Object, data: Any, report: WriteReport, **fmt: str) -> None:
+    def close(self) -> None:
+        self.redis.client.close()
+
+    def put_s3_copy(self, obj: S3Object, data: Any, report: WriteReport, **fmt: str) -> None:
+        """Write `data` to `obj`'s S3 key in ConsoleMe's envelope; the URI (or why it was skipped) goes in `report`.
+        Replicas and deployments without a bucket write no S3 copy."""
         if self.settings.is_replica:  # replicas read the primary's S3 copies; they never write them
             report.notes.append("S3 copy skipped: replica region")
             return
@@ -121,7 +128,7 @@ class ConsoleMeCaches:
         report = WriteReport(redis_keys=[key])
         report.bytes_written += self.redis.set_json(key, data, expire_seconds=ds.expire_seconds)
         if ds.s3_file is not None:
-            self._put_s3(ds.s3_file(self.settings), data, report)
+            self.put_s3_copy(ds.s3_file(self.settings), data, report)
         return report
 
     def read_json(self, name: str) -> Any:
@@ -153,6 +160,51 @@ class ConsoleMeCaches:
     def hash_size(self, key: str) -> int:
         return self.redis.client.hlen(key)
 
+    def sample_hash(self, key: str, count: int) -> list[tuple[str, str]]:
+        """Up to `count` (field, raw value) pairs of a hash, without reading it whole (for checks)."""
+        return list(islice(self.redis.client.hscan_iter(key, count=count), count))
+
+    def hash_fields(self, key: str) -> list[str]:
+        """The field names of a hash (HKEYS: names only, never the values)."""
+        return self.redis.client.hkeys(key)
+
+    def fields_present(self, key: str, fields: list[str]) -> dict[str, bool]:
+        """{field: whether the hash has it}, in one round trip."""
+        with self.redis.client.pipeline(transaction=False) as pipe:
+            for name in fields:
+                pipe.hexists(key, name)
+            return dict(zip(fields, pipe.execute()))
+
+    def read_hash(self, key: str) -> dict[str, str]:
+        """A small hash whole, values as stored (e.g. TEMPLATED_ROLES_v2)."""
+        return self.redis.client.hgetall(key)
+
+    def set_plain_keys(self, values: Mapping[str, Any]) -> None:
+        """SET each key to its value, unstamped (ConsoleMe's `.last_success` compatibility keys)."""
+        with self.redis.client.pipeline(transaction=False) as pipe:
+            for key, value in values.items():
+                pipe.set(key, value)
+            pipe.execute()
+
+    # -- ConsoleMe's DynamoDB tables -------------------------------------------------------------
+
+    def scan_table(self, table: str) -> list[dict[str, Any]]:
+        """Every item of `table`, decoded on every page; DynamoSourceError names the table if it cannot be read."""
+        return scan_items(self.dynamo, table)
+
+    def get_table_items(self, table: str, keys: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The items with these keys (absent ones left out), decoded."""
+        return self._table_store(table).get_items(table, keys)
+
+    def put_table_items(self, table: str, items: list[dict[str, Any]], key_names: list[str]) -> int:
+        """Put (overwrite) the items in ConsoleMe's encoding; returns how many."""
+        return self._table_store(table).put_items(table, items, key_names)
+
+    def _table_store(self, table: str) -> DynamoStore:
+        if self.dynamo is None:
+            raise LookupError(f"DynamoDB table {table}: no DynamoDB store configured")
+        return self.dynamo
+
     def lost_keys(self, keys: list[str]) -> set[str]:
         """The keys that are gone together with their LAST_UPDATED stamp: the store was flushed or failed over
         to an empty replica. A key that only expired (CLOUDTRAIL_ERRORS_BY_ARN) or a hash emptied by a refresh
@@ -175,7 +227,7 @@ class ConsoleMeCaches:
         counts = self.redis.replace_hash(key, encoded)
         report.notes.append(f"{counts['written']} fields written, {counts['deleted']} stale fields deleted")
         report.bytes_written += sum(len(v) for v in encoded.values())
-        self._put_s3(self.settings.s3.notifications, encoded, report)
+        self.put_s3_copy(self.settings.s3.notifications, encoded, report)
         return report
 
     # -- per-account lists -----------------------------------------------------------------------
@@ -189,7 +241,7 @@ class ConsoleMeCaches:
         key = ds.redis_key(self.settings)
         report = WriteReport(redis_keys=[key])
         report.bytes_written += self.redis.set_fields(key, {account_id: list(items)})
-        self._put_s3(ds.account_file(self.settings), list(items), report, account_id=account_id)
+        self.put_s3_copy(ds.account_file(self.settings), list(items), report, account_id=account_id)
         return report
 
     def write_account_list_combined(self, name: str) -> WriteReport:
@@ -198,7 +250,7 @@ class ConsoleMeCaches:
         report = WriteReport()
         if ds.combined_file is not None:
             pairs = StringMap(self.redis.client.hscan_iter(ds.redis_key(self.settings), count=1000))
-            self._put_s3(ds.combined_file(self.settings), pairs, report)
+            self.put_s3_copy(ds.combined_file(self.settings), pairs, report)
         return report
 
     def account_list_from_s3(self, name: str, account_id: str) -> list[str]:

@@ -24,7 +24,7 @@ from typing import Any
 
 import redis
 
-from .caches import ConsoleMeCaches
+from .caches import ConsoleMeCaches, WriteReport
 from .config_format import TTL_SECONDS, dumps_ujson, redis_value, ttl_from, ttl_of, un_wrap_json  # noqa: F401
 from .encoding import StringMap, dumps_consoleme
 from .s3_store import s3_uri
@@ -186,17 +186,11 @@ class ConfigCacheStore:
             out.update({f: v for f, v in zip(chunk, self.redis.client.hmget(self.key, chunk)) if v is not None})
         return out
 
-    def _put_s3(self, obj: Any, data: Any, notes: list[str], uris: list[str], **fmt: str) -> None:
-        if self.settings.is_replica:  # replicas read the primary's copies; they never write them
-            notes.append("S3 copy skipped: replica region")
-            return
-        bucket = self.settings.s3_bucket_for(obj)
-        if bucket is None or self.caches.s3 is None:
-            notes.append("S3 copy skipped: no bucket configured (consoleme_s3_bucket)")
-            return
-        key = obj.key(**fmt)
-        self.caches.s3.put_json(bucket, key, data)
-        uris.append(s3_uri(bucket, key))
+    def _put_copy(self, obj: Any, data: Any, notes: list[str], uris: list[str], **fmt: str) -> None:
+        copy = WriteReport()  # the shared writer (replica and no-bucket rules), into this store's reports
+        self.caches.put_s3_copy(obj, data, copy, **fmt)
+        notes += copy.notes
+        uris += copy.s3_uris
 
     def write_account(self, batch: ConfigBatch) -> AccountWrite:
         """Make the account's cache exactly `batch`: DynamoDB puts and deletes, then the atomic Redis swap,
@@ -227,7 +221,7 @@ class ConfigCacheStore:
             account_id, {self.key: entries}, owned_by=self._owner(account_id), shared=aws_owned
         )[self.key]
         report.redis_written, report.redis_deleted = counts["written"], counts["deleted"]
-        self._put_s3(self.settings.s3.aws_config, entries, report.notes, report.s3_uris, account_id=account_id)
+        self._put_copy(self.settings.s3.aws_config, entries, report.notes, report.s3_uris, account_id=account_id)
         return report
 
     def _dynamo_put(self, table: str, batch: ConfigBatch) -> tuple[int, int]:
@@ -299,7 +293,7 @@ class ConfigCacheStore:
     def write_combined(self, report: RunWrite) -> RunWrite:
         """The combined S3 file `{arn: value}` from the whole hash (primary region only, as ConsoleMe)."""
         everything = StringMap(self.redis.client.hscan_iter(self.key, count=1000))  # streamed, not held
-        self._put_s3(self.settings.s3.aws_config_combined, everything, report.notes, report.s3_uris)
+        self._put_copy(self.settings.s3.aws_config_combined, everything, report.notes, report.s3_uris)
         report.remaining = everything.count if report.s3_uris else self.redis.client.hlen(self.key)
         return report
 

@@ -5,6 +5,7 @@ files, combined cache_all_* files)."""
 import json
 import threading
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -132,14 +133,18 @@ class IamCache:
         report.redis_keys += [self.redis_key(kind) for kind in account.entries]
         if not hydrated:
             if account.gaad is not None:
-                self.caches._put_s3(self.settings.s3.account_authorization_details, account.gaad, report, account_id=aid)
+                self.caches.put_s3_copy(self.settings.s3.account_authorization_details, account.gaad, report, account_id=aid)
             for kind in KINDS:
                 obj = getattr(self.settings.s3, _TYPE_FILES[kind])
-                self.caches._put_s3(obj, account.raw.get(kind, []), report, account_id=aid)
+                self.caches.put_s3_copy(obj, account.raw.get(kind, []), report, account_id=aid)
         report.notes += account.notes
         return report, counts
 
     # -- one role at a time (refresh_iam_role, role-change events) ----------------------------------
+
+    def entries(self, kind: str) -> "Iterator[tuple[str, Any]]":
+        """(ARN, decoded entry) of every cached entry of a kind, streamed (HSCAN)."""
+        return self.caches.iter_json_hash(self.redis_key(kind))
 
     def role_count(self) -> int:
         return int(self.caches.redis.client.hlen(self.redis_key("roles")))
@@ -177,7 +182,7 @@ class IamCache:
         report = WriteReport()
         for kind in KINDS:
             data = StringMap(self.caches.redis.client.hscan_iter(self.redis_key(kind), count=1000))
-            self.caches._put_s3(getattr(self.settings.s3, _ALL_FILES[kind]), data, report)
+            self.caches.put_s3_copy(getattr(self.settings.s3, _ALL_FILES[kind]), data, report)
         return report
 
     # -- replica hydration ------------------------------------------------------------------------

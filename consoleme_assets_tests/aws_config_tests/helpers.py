@@ -17,7 +17,6 @@ from consoleme_assets.accounts.assets import aws_accounts
 from consoleme_assets.aws.config_resources import AwsConfigSource
 from consoleme_assets.aws_config.assets import aws_config_resources
 from consoleme_assets.definitions import build_resources
-from consoleme_assets.io_managers.aws_config import AwsConfigIOManager
 from consoleme_assets.sandbox import SANDBOX_CONFIG
 
 REGIONS = ["us-east-1", "us-west-2", "eu-west-1"]
@@ -80,7 +79,7 @@ class RefusingSource(AwsConfigSource):
 
 def resources_with(source: AwsConfigSource) -> dict[str, Any]:
     res = build_resources()
-    return {**res, "aws_config_io_manager": AwsConfigIOManager(consoleme=res["consoleme"]), "aws_config_source": source}
+    return {**res, "aws_config_source": source}
 
 
 def refresh(instance, source: AwsConfigSource, **kwargs) -> dg.ExecuteInProcessResult:

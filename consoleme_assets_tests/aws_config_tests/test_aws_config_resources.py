@@ -9,16 +9,12 @@ import time
 from decimal import Decimal
 
 import boto3
-import dagster as dg
 import pytest
 
-from consoleme_assets.aws_config.assets import aws_config_resources
-from consoleme_assets.io_managers.aws_config import AwsConfigIOManager
 from consoleme_assets.stores.encoding import open_envelope
 
 from .helpers import (
     REGIONS, all_accounts_tags, config_row, dynamo_ids, dynamo_table, injected_source, materializations, refresh,
-    resources_with,
 )  # fmt: skip
 
 KEY = "AWSCONFIG_RESOURCE_CACHE"
@@ -183,25 +179,3 @@ def test_expired_entries_are_swept_and_left_out_of_the_combined_file(accounts_re
     combined = s3_data(demo_org, "aws_config_cache_combined/aws_config_resource_cache_combined_v1.json.gz")
     assert set(combined) == {fresh["arn"]}
     assert materializations(result)[a].metadata["expired_swept"].value == 1
-
-
-def test_downstream_loads_items_by_account(accounts_ready, demo_org, instance):
-    a, b = demo_org.member_account_ids[:2]
-    role = config_row(a, "us-east-1", "AWS::IAM::Role", "app")
-    queue = config_row(b, "us-east-1", "AWS::SQS::Queue", "q")
-    source = injected_source({(a, "us-east-1"): [role], (b, "us-east-1"): [queue]})
-    assert refresh(instance, source, tags=all_accounts_tags(instance)).success
-
-    @dg.asset(ins={"aws_config_resources": dg.AssetIn()})
-    def config_arns(aws_config_resources: dict) -> dict:
-        return {account: sorted(items) for account, items in aws_config_resources.items()}
-
-    result = dg.materialize([aws_config_resources, config_arns], selection=[config_arns], instance=instance,
-                            resources={**resources_with(source), "io_manager": dg.InMemoryIOManager()})  # fmt: skip
-    assert result.output_for_node("config_arns") == {a: [role["arn"]], b: [queue["arn"]]}
-
-
-def test_returning_a_value_is_refused(use_config):
-    io = AwsConfigIOManager(consoleme=resources_with(injected_source())["consoleme"])
-    with pytest.raises(dg.DagsterInvariantViolationError, match="must yield AssetMaterialization"):
-        io.handle_output(dg.build_output_context(asset_key="aws_config_resources"), {"arn": {}})

@@ -76,7 +76,7 @@ def test_dagster_resource_writes_over_tls(tls_env, tls_redis):
     resource = ConsoleMeResource()
     resource.caches().redis.set_json("ALL_AWS_ACCOUNTS", {"accounts": []})
     assert tls_redis.client().get("ALL_AWS_ACCOUNTS") == '{"accounts": []}'
-    assert resource.redis_client.connection_pool.connection_kwargs["ssl_ca_certs"] == str(tls_redis.ca.cert_path)
+    assert resource.caches().redis.client.connection_pool.connection_kwargs["ssl_ca_certs"] == str(tls_redis.ca.cert_path)
 
 
 def test_untrusted_certificate_fails_clearly_without_the_password(tls_env, tls_redis, pki, tmp_path):

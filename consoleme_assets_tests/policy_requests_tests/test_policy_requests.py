@@ -6,8 +6,8 @@ import boto3
 import dagster as dg
 import pytest
 
-from consoleme_assets.aws import dynamo_sources
-from consoleme_assets.aws.dynamo_sources import DynamoSourceError, scan_items
+from consoleme_assets.stores import tables as dynamo_sources
+from consoleme_assets.stores.tables import DynamoSourceError, scan_items
 from consoleme_assets.policy_requests.assets import policy_requests
 from consoleme_assets.sandbox import seed_requests
 from consoleme_assets.stores.dynamo_store import DynamoStore

@@ -1,4 +1,5 @@
-"""Whole-table reads of ConsoleMe's DynamoDB tables (policy requests, CloudTrail errors), read-only.
+"""Whole-table reads of ConsoleMe's DynamoDB tables (policy requests, notifications, CloudTrail errors).
+Callers use `ConsoleMeCaches.scan_table`; a table that cannot be read raises `DynamoSourceError` naming it.
 
 ConsoleMe scanned these tables with a parallel Scan and decoded every page but the first (spec §8 item 11).
 Here every page goes through `from_dynamo` (DynamoStore.scan), so no placeholder or Decimal reaches a cache.
@@ -10,8 +11,8 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ..stores.dynamo_store import DynamoStore
-from .sessions import describe_aws_error
+from ..aws.sessions import describe_aws_error
+from .dynamo_store import DynamoStore
 
 # Items per Scan page; None lets DynamoDB fill 1 MB pages. Tests lower it to force many pages.
 SCAN_PAGE_SIZE: int | None = None
