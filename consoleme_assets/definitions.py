@@ -17,6 +17,7 @@ from .selfservice import definitions as selfservice
 from .io_managers import AccountListIOManager, JsonCacheIOManager
 from .io_managers.aws_config import AwsConfigIOManager
 from .io_managers.iam import IamResourcesIOManager
+from .lib.executor import forkserver_or_in_process_executor
 from .observability.definitions import with_observability
 from .resources import ConsoleMeResource
 
@@ -46,5 +47,6 @@ defs = with_observability(dg.Definitions.merge(
     policies.defs,
     policy_requests.defs,
     selfservice.defs,
-    dg.Definitions(resources=build_resources()),
+    # Steps fork from a server that imported these definitions once per run (lib/executor.py).
+    dg.Definitions(resources=build_resources(), executor=forkserver_or_in_process_executor),
 ))
