@@ -15,6 +15,7 @@ from .policies import definitions as policies
 from .policy_requests import definitions as policy_requests
 from .selfservice import definitions as selfservice
 from .io_managers import JsonCacheIOManager
+from .lib.executor import forkserver_or_in_process_executor
 from .observability.definitions import with_observability
 from .resources import ConsoleMeResource
 
@@ -41,5 +42,6 @@ defs = with_observability(dg.Definitions.merge(
     policies.defs,
     policy_requests.defs,
     selfservice.defs,
-    dg.Definitions(resources=build_resources()),
+    # Steps fork from a server that imported these definitions once per run (lib/executor.py).
+    dg.Definitions(resources=build_resources(), executor=forkserver_or_in_process_executor),
 ))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import os
 import shutil
 from collections.abc import Iterator
@@ -89,10 +90,33 @@ def aws_env(
     return env
 
 
+@pytest.fixture(scope="session")
+def _demo_org_snapshot(moto_server: MotoServer) -> DemoOrg:
+    """The demo organisation seeded once per session (per xdist worker) and kept as a moto snapshot: seeding it
+    over HTTP costs seconds of CPU in the test and in moto; restoring the snapshot, a fraction of a second."""
+    moto_server.reset()
+    org = seed_demo_org(moto_server.url)
+    moto_server.snapshot("demo_org")
+    return org
+
+
 @pytest.fixture
-def demo_org(moto: MotoServer) -> DemoOrg:
-    """A freshly reset moto seeded with the demo organisation."""
-    return seed_demo_org(moto.url)
+def demo_org(request: pytest.FixtureRequest, moto: MotoServer) -> DemoOrg:
+    """moto holding exactly the freshly seeded demo organisation (restored from the session's snapshot; what a
+    test changes is gone for the next one), and a copy of what was seeded for the test to keep or change.
+
+    A restored organisation was created when the session started (its queued events were sent then, its roles
+    created then): a test that judges such times against the clock marks itself ``fresh_demo_org`` and gets
+    one seeded for it."""
+    if request.node.get_closest_marker("fresh_demo_org"):
+        return seed_demo_org(moto.url)
+    seeded = request.getfixturevalue("_demo_org_snapshot")
+    moto.restore("demo_org")
+    return copy.deepcopy(seeded)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "fresh_demo_org: seed the demo organisation for this test (see demo_org)")
 
 
 @pytest.fixture(autouse=True)

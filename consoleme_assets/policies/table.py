@@ -1,13 +1,17 @@
 """ConsoleMe's policies table (spec §6.3) built with pandas. Pure: inputs in, rows out."""
 
+from __future__ import annotations
+
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote_plus
 import base64
 import functools
+from typing import TYPE_CHECKING
 
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
 
 # Resource types whose rows come from ConsoleMe's own caches, so AWS Config's copies are skipped.
 # ConsoleMe did not skip AWS::IAM::User here and listed every user twice: fixed.
@@ -58,12 +62,21 @@ def _redirect_parts(region: str, technology: str) -> tuple[str, str, str]:
     )
 
 
+def _pandas():
+    """pandas, imported when a table is built: importing it costs about half a second, which every process that
+    loads the definitions (each CLI refresh, each run) would otherwise pay."""
+    import pandas
+
+    return pandas
+
+
 def _nullable(series: pd.Series) -> pd.Series:
     return series.astype(object).where(series.notna(), None)
 
 
 def _principals(pairs: Iterable[tuple[str, str | None]], technology: str, inputs: TableInputs,
                 s3_error_counts: Mapping[str, int], urls: HistoryUrls) -> pd.DataFrame:
+    pd = _pandas()
     df = pd.DataFrame(list(pairs), columns=["arn", "resource_id"])
     if df.empty:
         return pd.DataFrame(columns=COLUMNS + ["config_history_url"])
@@ -82,6 +95,7 @@ def _principals(pairs: Iterable[tuple[str, str | None]], technology: str, inputs
 def _per_account(lists: Mapping[str, list[str]], technology: str, inputs: TableInputs,
                  to_arn=lambda x: x, keep=lambda account, arn: True,
                  errors: Mapping[str, int] | None = None) -> pd.DataFrame:
+    pd = _pandas()
     rows = [(account, to_arn(item)) for account, items in lists.items() for item in items]
     df = pd.DataFrame([r for r in rows if keep(*r)], columns=["account_id", "arn"])
     if df.empty:
@@ -95,6 +109,7 @@ def _per_account(lists: Mapping[str, list[str]], technology: str, inputs: TableI
 
 def build_policies_table(inputs: TableInputs, urls: HistoryUrls) -> list[dict[str, Any]]:
     """Rows in ConsoleMe's order: roles, users, buckets, topics, queues, customer managed policies, Config."""
+    pd = _pandas()
     s3_error_counts = {
         arn: sum(int(e.get("count", 0)) for e in errs) for arn, errs in inputs.s3_errors.items() if errs
     }
@@ -127,6 +142,7 @@ def build_policies_table(inputs: TableInputs, urls: HistoryUrls) -> list[dict[st
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """frame.to_dict("records") with plain Python values, built column-wise (about 4x faster at 100k rows)."""
+    pd = _pandas()
     columns = list(frame.columns)
     values = [[None if v is pd.NA else v for v in frame[c].tolist()] for c in columns]
     return [dict(zip(columns, row)) for row in zip(*values)]

@@ -175,6 +175,92 @@ def _patch_config_select() -> None:
     config_models.ConfigBackend.select_resource_config = select_from_inventory
 
 
+class StateSnapshots:
+    """Named copies of everything moto holds (``POST /moto-api/consoleme/snapshot/<name>`` and
+    ``.../restore/<name>``): a test suite seeds the demo organisation once and restores it per test in a
+    fraction of a second, instead of re-creating it over HTTP (seconds of CPU on both sides) each time.
+    moto has no such API; its state is the per-service BackendDicts (with their own attributes, such as S3's
+    bucket-to-account map) plus the organisation membership map kept outside them, so one pickle of those (one
+    pickle keeps the references between services) is a snapshot. A pickle, not a deep copy kept in memory: a
+    reset disposes every S3 key object moto ever made, live or not, closing its buffer."""
+
+    _OWN = frozenset({"backend", "service_name", "_use_boto3_regions", "_additional_regions", "_id"})
+
+    def __init__(self) -> None:
+        self._saved: dict[str, tuple[list[Any], bytes]] = {}
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _members() -> dict[str, Any]:
+        from moto.organizations import models as org_models
+
+        return org_models.organizations_backends.master_accounts
+
+    def snapshot(self, name: str) -> None:
+        import pickle
+
+        from moto.core.base_backend import BackendDict
+
+        _register_lock_reducers()
+        with self._lock:
+            dicts = list(BackendDict._instances)
+            state = ([(dict(d), {k: v for k, v in vars(d).items() if k not in self._OWN}) for d in dicts],
+                     dict(self._members()))
+            self._saved[name] = (dicts, pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL))
+
+    def restore(self, name: str) -> None:
+        import pickle
+
+        from moto.core.base_backend import BackendDict
+        from moto.moto_api._internal.models import moto_api_backend
+
+        with self._lock:
+            if name not in self._saved:
+                raise KeyError(name)
+            dicts, saved = self._saved[name]
+            moto_api_backend.reset()  # what /moto-api/reset does (with the organisation patch above)
+            contents, members = pickle.loads(saved)
+            for backend_dict, (content, attributes) in zip(dicts, contents, strict=True):
+                dict.update(backend_dict, content)
+                vars(backend_dict).update(attributes)
+                if backend_dict not in BackendDict._instances:
+                    BackendDict._instances.append(backend_dict)
+            self._members().update(members)
+
+    def wsgi(self, app: Any) -> Any:
+        prefix = "/moto-api/consoleme/"
+
+        def middleware(environ: dict[str, Any], start_response: Any) -> Any:
+            path = environ.get("PATH_INFO", "")
+            if not path.startswith(prefix) or environ.get("REQUEST_METHOD") != "POST":
+                return app(environ, start_response)
+            action, _, name = path[len(prefix):].partition("/")
+            try:
+                if action == "snapshot" and name:
+                    self.snapshot(name)
+                elif action == "restore" and name:
+                    self.restore(name)
+                else:
+                    start_response("404 Not Found", [("Content-Type", "text/plain")])
+                    return [f"unknown: {path}".encode()]
+            except KeyError:
+                start_response("404 Not Found", [("Content-Type", "text/plain")])
+                return [f"no snapshot named {name!r}".encode()]
+            start_response("200 OK", [("Content-Type", "text/plain")])
+            return [b"ok"]
+
+        return middleware
+
+
+def _register_lock_reducers() -> None:
+    """Locks cannot be pickled; an unpickled object gets a new, released lock of the same kind."""
+    import copyreg
+    import _thread
+
+    copyreg.pickle(_thread.LockType, lambda _: (_thread.allocate_lock, ()))
+    copyreg.pickle(_thread.RLock, lambda _: (_thread.RLock, ()))
+
+
 def install_patches(aws_managed_policies: str = "demo") -> None:
     """Apply the sandbox patches to moto in this process (idempotent)."""
     _patch_organizations()
@@ -211,7 +297,7 @@ def serve(
     server = make_server(
         host,
         port,
-        DomainDispatcherApplication(create_backend_app),
+        StateSnapshots().wsgi(DomainDispatcherApplication(create_backend_app)),
         threaded=True,
         request_handler=MotoRequestHandler,
     )

@@ -193,6 +193,21 @@ class MotoServer:
         except OSError as exc:
             raise RuntimeError(f"resetting moto at {self.url} failed: {exc}") from exc
 
+    def snapshot(self, name: str) -> None:
+        """Keep a copy of everything moto holds now under ``name`` (see moto_process.StateSnapshots)."""
+        self._post(f"/moto-api/consoleme/snapshot/{name}")
+
+    def restore(self, name: str) -> None:
+        """Replace everything moto holds with the snapshot ``name`` (which stays available)."""
+        self._post(f"/moto-api/consoleme/restore/{name}")
+
+    def _post(self, path: str) -> None:
+        request = urllib.request.Request(f"{self.url}{path}", data=b"", method="POST")
+        try:
+            _DIRECT.open(request, timeout=60).close()
+        except OSError as exc:
+            raise RuntimeError(f"POST {path} to moto at {self.url} failed: {exc}") from exc
+
     def stop(self) -> None:
         """Stop the process group and remove its log directory (idempotent)."""
         atexit.unregister(self.stop)

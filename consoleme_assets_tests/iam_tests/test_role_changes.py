@@ -48,6 +48,7 @@ def dynamo_item(arn, account):
     return None if item is None else from_dynamo(item)
 
 
+@pytest.mark.fresh_demo_org  # judges the seeded events' lag against the clock
 def test_seeded_events_become_one_run_and_messages_go_only_after_their_roles_landed(
         accounts_ready, demo_org, instance, resources, redis_client, capfd):
     assert queue_counts(demo_org) == (5, 0)
