@@ -27,14 +27,14 @@ from .instance import dagster_instance
 REPO = Path(__file__).resolve().parent.parent
 
 
-def event_variants(storage: str, partitions: int, out: Path) -> list[dict[str, Any]]:
+def event_variants(storage: str, partitions: int, out: Path, variants: str = "all") -> list[dict[str, Any]]:
     workdir = Path(tempfile.mkdtemp(prefix="consoleme-evcost-"))
     with dagster_instance(storage, workdir / "home", workdir) as instance_env:
         env = {**{k: v for k, v in os.environ.items() if not k.startswith("DAGSTER_")},
                "DAGSTER_HOME": str(workdir / "home"), **instance_env}
-        result = out / "event-variants.json"
+        result = out / f"event-variants-{storage}.json"
         proc = subprocess.run([sys.executable, "-m", "benchmarks.event_cost", "--partitions", str(partitions),
-                               "--variants", "all", "--json-out", str(result)], env=env, cwd=REPO,
+                               "--variants", variants, "--json-out", str(result)], env=env, cwd=REPO,
                               capture_output=True, text=True, timeout=3600)
         if proc.returncode != 0:
             return [{"error": proc.stderr[-2000:]}]

@@ -46,7 +46,7 @@ def _empty_bucket(moto_url: str) -> None:
 
 
 def one_refresh(label: str, mode: str, fraction: float, moto: SeededMoto, proxy: FaultProxy, redis_url: str,
-                workdir: Path) -> tuple[dict[str, Any], dict, dict]:
+                workdir: Path, runner: str = "refresh") -> tuple[dict[str, Any], dict, dict]:
     redis.Redis.from_url(redis_url).flushdb()
     _empty_bucket(moto.url)
     home = workdir / f"home-{label}"
@@ -61,11 +61,12 @@ def one_refresh(label: str, mode: str, fraction: float, moto: SeededMoto, proxy:
     setup = run_measured(cli + ["--select", "aws_accounts"], env, workdir / f"setup-{label}.log")
     proxy.clear()
     fault = proxy.inject("throttle", fraction=fraction, service="iam") if fraction else None
-    result = run_measured(cli + ["--select", ",".join(PER_ACCOUNT_ASSETS)], env, workdir / f"refresh-{label}.log",
-                          watch_pid=moto.proc.pid)
+    measured = (cli + ["--select", ",".join(PER_ACCOUNT_ASSETS)] if runner == "refresh" else
+                [sys.executable, "-m", "benchmarks.floor"])  # the floor: the same AWS clients, no Dagster
+    result = run_measured(measured, env, workdir / f"refresh-{label}.log", watch_pid=moto.proc.pid)
     iam = [c for c in proxy.calls if c.service == "iam"]
     proxy.clear()
-    result.update({"label": label, "retry_mode": mode, "fraction": fraction, "setup_exit_code": setup["exit_code"],
+    result.update({"label": label, "retry_mode": mode, "runner": runner, "fraction": fraction, "setup_exit_code": setup["exit_code"],
                    "iam_calls": len(iam), "iam_throttled": sum(1 for c in iam if c.faulted),
                    "throttles_injected": fault.hits if fault else 0,
                    "output": Path(result["log"]).read_text().strip().splitlines()[-8:]})
@@ -84,6 +85,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config-rows", type=int, default=5)
     parser.add_argument("--fraction", type=float, default=0.2, help="share of IAM calls answered with Throttling")
     parser.add_argument("--modes", default="adaptive,standard")
+    parser.add_argument("--runner", choices=("refresh", "floor"), default="refresh",
+                        help="what is measured: `consoleme-assets refresh` of the per-account assets, or "
+                             "`benchmarks.floor` (the same collectors, AWS clients and writes without Dagster)")
     parser.add_argument("--out", default=str(REPO / "benchmarks" / "results" / "throttle"))
     args = parser.parse_args(argv)
     out = Path(args.out)
@@ -95,12 +99,14 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with start_redis_server(kind="auto") as server, FaultProxy(moto.url) as proxy:
             url = server.url.rsplit("/", 1)[0] + "/0"
-            clean, clean_redis, clean_s3 = one_refresh("clean", "standard", 0.0, moto, proxy, url, workdir)
+            clean, clean_redis, clean_s3 = one_refresh("clean", "standard", 0.0, moto, proxy, url, workdir,
+                                                             args.runner)
             report["runs"].append(clean)
             print(f"clean: {clean['wall_seconds']}s wall, {clean['cpu_seconds']}s CPU, exit {clean['exit_code']}",
                   flush=True)
             for mode in [m.strip() for m in args.modes.split(",") if m.strip()]:
-                run, got_redis, got_s3 = one_refresh(mode, mode, args.fraction, moto, proxy, url, workdir)
+                run, got_redis, got_s3 = one_refresh(mode, mode, args.fraction, moto, proxy, url, workdir,
+                                                         args.runner)
                 run["redis_keys_differing"] = _diff(clean_redis, got_redis)
                 run["s3_objects_differing"] = _diff(clean_s3, got_s3)
                 run["identical_caches"] = not run["redis_keys_differing"] and not run["s3_objects_differing"]
@@ -112,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
         moto.stop()
     (out / "throttle.json").write_text(json.dumps(report, indent=2))
     md = [f"# Throttling: retry modes ({report['started']}; {args.accounts} accounts x {args.roles} roles, "
-          f"{args.fraction:.0%} of IAM calls throttled)", "",
+          f"{args.fraction:.0%} of IAM calls throttled; measured: {args.runner})", "",
           "| run | retry mode | wall | CPU (+moto) | exit | IAM calls (throttled) | identical caches | load after |",
           "|---|---|---|---|---|---|---|---|"]
     for r in report["runs"]:
