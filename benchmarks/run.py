@@ -40,6 +40,7 @@ BENCH_CONFIG = REPO / "benchmarks" / "bench.yaml"
 PER_ACCOUNT_ASSETS = ("aws_config_resources", "iam_resources", "managed_policies", "s3_buckets", "sns_topics",
                       "sqs_queues")
 TARGET_RATIO = 1.2
+KEPT_MARKER = "<!-- hand-written below: kept when the report is regenerated -->"
 
 
 def derived_config(path: Path, extra_yaml: str) -> Path:
@@ -350,6 +351,9 @@ def write_markdown(report: dict[str, Any], path: Path) -> None:
                f"{mib(p['peak_growth_bytes'])}; Redis holding the inputs {mib(p['redis_used_memory_bytes'])}. Items: "
                f"{json.dumps(p['items'])}."]
     md += ["", "## Summary", "", *[f"- {line}" for line in summary_lines(report)], ""]
+    kept = path.read_text().split(KEPT_MARKER, 1) if path.exists() else []
+    if len(kept) == 2:  # hand-written sections below the marker survive a re-run
+        md += [KEPT_MARKER + kept[1].rstrip("\n"), ""]
     path.write_text("\n".join(md))
 
 

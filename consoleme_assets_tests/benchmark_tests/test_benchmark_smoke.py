@@ -15,6 +15,9 @@ REPO = Path(__file__).resolve().parents[2]
 
 @pytest.mark.skipif(shutil.which("redis-server") is None, reason="needs redis-server")
 def test_benchmark_runs_and_writes_report(tmp_path: Path) -> None:
+    from benchmarks.run import KEPT_MARKER
+
+    (tmp_path / "report.md").write_text(f"# old generated part\n{KEPT_MARKER}\n## Hand-written\nkeep me\n")
     proc = subprocess.run(
         [sys.executable, "-m", "benchmarks.run", "--accounts", "2", "--roles", "3", "--config-rows", "2",
          "--policies-rows", "2000", "--out", str(tmp_path)],
@@ -41,4 +44,5 @@ def test_benchmark_runs_and_writes_report(tmp_path: Path) -> None:
     assert "Dagster event log (sqlite)" in proc.stdout
     md = (tmp_path / "report.md").read_text()
     assert "ratio" in md and "policies_table" in md
+    assert "old generated part" not in md and md.count(KEPT_MARKER) == 1 and md.rstrip().endswith("keep me")
     assert "ratio dagster/floor" in proc.stdout and "policies_table" in proc.stdout
