@@ -43,6 +43,7 @@ def dagster_instance(kind: str, home: Path, workdir: Path) -> Iterator[dict[str,
         conn.close()
         server.create_database("bench")
         shutil.copy(REPO / "deploy" / "dagster.yaml", home / "dagster.yaml")
-        yield server.env("bench")
+        # The postmaster, so a probe can count the server's CPU too (with no pool each write forks a backend).
+        yield {**server.env("bench"), "BENCH_PG_SERVICE_PID": str(server.service.pid)}
     finally:
         server.stop()

@@ -19,6 +19,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import shutil
 import subprocess
 import sys
@@ -39,6 +40,15 @@ BENCH_CONFIG = REPO / "benchmarks" / "bench.yaml"
 PER_ACCOUNT_ASSETS = ("aws_config_resources", "iam_resources", "managed_policies", "s3_buckets", "sns_topics",
                       "sqs_queues")
 TARGET_RATIO = 1.2
+KEPT_MARKER = "<!-- hand-written below: kept when the report is regenerated -->"
+
+
+def derived_config(path: Path, extra_yaml: str) -> Path:
+    """bench.yaml plus `extra_yaml`, written to `path`. Not `extends: bench.yaml`: ConsoleMe resolves every
+    `extends` in a chain against the first file's directory, so bench.yaml's relative one breaks elsewhere."""
+    base = BENCH_CONFIG.read_text().replace("extends: ../", f"extends: {REPO}/", 1)
+    path.write_text(base + "\n" + extra_yaml)
+    return path
 
 
 # -- measuring a process tree --------------------------------------------------------------------
@@ -65,8 +75,22 @@ def _tree_rss(pid: int) -> int:
     return total
 
 
-def run_measured(argv: list[str], env: dict[str, str], log: Path, timeout: float = 1800) -> dict[str, Any]:
-    """Run argv; wall seconds, peak RSS of its process tree, exit code; output to `log`."""
+def _cpu_seconds(pid: int) -> float:
+    """utime + stime of a running process (e.g. moto: it serves every call, so its CPU is part of a run's cost)."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run_measured(argv: list[str], env: dict[str, str], log: Path, timeout: float = 1800,
+                 watch_pid: int | None = None) -> dict[str, Any]:
+    """Run argv; wall seconds, CPU seconds (its own, and `watch_pid`'s meanwhile: moto), peak RSS of its process
+    tree, exit code; output to `log`. CPU seconds are what load on a shared box distorts least."""
+    usage0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    watched0 = _cpu_seconds(watch_pid) if watch_pid else 0.0
     t0 = time.monotonic()
     with open(log, "w") as out:
         proc = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=REPO)
@@ -89,8 +113,14 @@ def run_measured(argv: list[str], env: dict[str, str], log: Path, timeout: float
                 proc.wait()
             stop.set()
             sampler.join()
-    return {"wall_seconds": round(time.monotonic() - t0, 3), "peak_rss_bytes": peak, "exit_code": rc,
-            "log": str(log), "loadavg_1min_after": _loadavg()}
+    wall = round(time.monotonic() - t0, 3)
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)  # the run's process tree, reaped by wait()
+    out = {"wall_seconds": wall, "peak_rss_bytes": peak, "exit_code": rc, "log": str(log),
+           "cpu_seconds": round(usage.ru_utime + usage.ru_stime - usage0.ru_utime - usage0.ru_stime, 2),
+           "loadavg_1min_after": _loadavg()}
+    if watch_pid:
+        out["moto_cpu_seconds"] = round(_cpu_seconds(watch_pid) - watched0, 2)
+    return out
 
 
 def _loadavg() -> float:
@@ -161,8 +191,8 @@ def _bench_size(accounts: int, roles: int, redis_url: str, workdir: Path, max_co
                 instance_env: dict[str, str]) -> dict[str, Any]:
     config = BENCH_CONFIG
     if max_concurrent:
-        config = workdir / "bench-concurrency.yaml"
-        config.write_text(f"extends: {BENCH_CONFIG}\nconsoleme_assets:\n  max_concurrent_accounts: {max_concurrent}\n")
+        config = derived_config(workdir / "bench-concurrency.yaml",
+                                f"consoleme_assets:\n  max_concurrent_accounts: {max_concurrent}\n")
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "DAGSTER_"))},
         "AWS_ENDPOINT_URL": moto.url, "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1",
@@ -177,13 +207,18 @@ def _bench_size(accounts: int, roles: int, redis_url: str, workdir: Path, max_co
                            "moto_ready_seconds": moto.ready_seconds}
     out["setup_aws_accounts"] = run_measured(cli + ["--select", "aws_accounts"], env, workdir / f"setup-{accounts}.log")
     out["floor_warmup"] = run_measured(floor + ["--json-out", str(workdir / f"floor-warmup-{accounts}.json")], env,
-                                       workdir / f"floor-warmup-{accounts}.log")
+                                       workdir / f"floor-warmup-{accounts}.log", watch_pid=moto.proc.pid)
     out["floor"] = run_measured(floor + ["--json-out", str(workdir / f"floor-{accounts}.json")], env,
-                                workdir / f"floor-{accounts}.log")
+                                workdir / f"floor-{accounts}.log", watch_pid=moto.proc.pid)
     out["floor"]["redis"] = redis_memory(redis_url)
     out["floor"]["detail"] = json.loads((workdir / f"floor-{accounts}.json").read_text())
     out["dagster"] = run_measured(cli + ["--select", ",".join(PER_ACCOUNT_ASSETS)], env,
-                                  workdir / f"dagster-{accounts}.log")
+                                  workdir / f"dagster-{accounts}.log", watch_pid=moto.proc.pid)
+    events_json = workdir / f"events-{accounts}.json"  # counted before event_cost adds its probe run
+    counted = run_measured([sys.executable, "-m", "benchmarks.events", "--json-out", str(events_json)], env,
+                           workdir / f"events-{accounts}.log")
+    if counted["exit_code"] == 0:
+        out["dagster"]["events"] = json.loads(events_json.read_text())
     out["dagster"]["redis"] = redis_memory(redis_url)
     out["dagster"]["output"] = Path(out["dagster"]["log"]).read_text().strip().splitlines()[-12:]
     out["partitions"] = out["floor"]["detail"]["accounts"]
@@ -216,6 +251,22 @@ def mib(n: int) -> str:
     return f"{n / 2**20:.0f} MiB"
 
 
+def _cpu(run: dict[str, Any]) -> str:
+    return f"{run.get('cpu_seconds', 0):.1f} s (+{run.get('moto_cpu_seconds', 0):.1f} s)"
+
+
+def memory_slope(sizes: list[dict[str, Any]]) -> str | None:
+    """Least-squares slope of the refresh's peak RSS in N (MiB per 100 accounts), when there are two sizes or more."""
+    points = [(s["partitions"], s["dagster"]["peak_rss_bytes"] / 2**20) for s in sizes]
+    if len({n for n, _ in points}) < 2:
+        return None
+    mean_n = sum(n for n, _ in points) / len(points)
+    mean_m = sum(m for _, m in points) / len(points)
+    slope = sum((n - mean_n) * (m - mean_m) for n, m in points) / sum((n - mean_n) ** 2 for n, _ in points)
+    return (f"dagster peak RSS grows {slope * 100:.1f} MiB per 100 accounts over N = "
+            f"{', '.join(str(n) for n, _ in points)} (intercept {mean_m - slope * mean_n:.0f} MiB)")
+
+
 def summary_lines(report: dict[str, Any]) -> list[str]:
     lines = []
     for s in report["sizes"]:
@@ -228,9 +279,15 @@ def summary_lines(report: dict[str, Any]) -> list[str]:
             f" (load avg after floor {f.get('loadavg_1min_after')}, after dagster {d.get('loadavg_1min_after')})",
             f"{n}: ratio dagster/floor {s['ratio']:.2f}x wall, {s['ratio_in_datasets']}x in-run "
             f"(target <= {TARGET_RATIO}x: {'met' if s['ratio'] <= TARGET_RATIO else 'NOT met'})",
+            f"{n}: CPU floor {_cpu(f)}, dagster {_cpu(d)}; dagster event-log rows "
+            f"{(d.get('events') or {}).get('total', '?')} in {(d.get('events') or {}).get('runs', '?')} run(s) "
+            f"{json.dumps((d.get('events') or {}).get('by_type', {}))}",
             f"{n}: Redis used_memory {mib(d['redis']['used_memory_bytes'])} (peak {mib(d['redis']['used_memory_peak_bytes'])})",
             *([_event_cost_line(n, s)] if s.get("event_cost") else []),
         ]
+    slope = memory_slope(report["sizes"])
+    if slope:
+        lines.append(f"memory slope: {slope}")
     p = report.get("policies_table")
     if p:
         ok = p["gather_plus_build_seconds"] < 5 and p["peak_rss_bytes"] < 2**30
@@ -261,13 +318,22 @@ def write_markdown(report: dict[str, Any], path: Path) -> None:
           "N counts account partitions (the seeded members plus the hub). Ratio = dagster wall / floor wall, "
           "both as subprocesses (interpreter start and imports included); in-run = the CLI's per-account run "
           "time / the floor's time inside its datasets.", "",
-          "| N x M | floor wall | floor peak RSS | dagster wall | dagster peak RSS | ratio (wall) | ratio (in-run) | Redis used | warm-up floor |",
-          "|---|---|---|---|---|---|---|---|---|"]
+          "CPU = user+sys seconds of the measured process tree (+ moto's meanwhile); events = event-log rows of "
+          "the per-account runs (`benchmarks.events`); load = 1-minute load average after the run.", "",
+          "| N x M | floor wall | floor peak RSS | dagster wall | dagster peak RSS | ratio (wall) | ratio (in-run) "
+          "| floor CPU (+moto) | dagster CPU (+moto) | events (runs) | Redis used | warm-up floor | load |",
+          "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for s in report["sizes"]:
         f, d = s["floor"], s["dagster"]
+        ev = d.get("events") or {}
         md.append(f"| {s['partitions']} x {s['roles_per_account']} | {f['wall_seconds']:.1f} s | {mib(f['peak_rss_bytes'])} | "
                   f"{d['wall_seconds']:.1f} s | {mib(d['peak_rss_bytes'])} | {s['ratio']:.2f}x | {s['ratio_in_datasets']}x | "
-                  f"{mib(d['redis']['used_memory_bytes'])} | {s['floor_warmup']['wall_seconds']:.1f} s |")
+                  f"{_cpu(f)} | {_cpu(d)} | {ev.get('total', '?')} ({ev.get('runs', '?')}) | "
+                  f"{mib(d['redis']['used_memory_bytes'])} | {s['floor_warmup']['wall_seconds']:.1f} s | "
+                  f"{f.get('loadavg_1min_after')} / {d.get('loadavg_1min_after')} |")
+    slope = memory_slope(report["sizes"])
+    if slope:
+        md += ["", f"Memory slope: {slope}."]
     md += ["", "Floor time per dataset (s):", "", "| N | " + " | ".join(PER_ACCOUNT_ASSETS) + " |",
            "|---|" + "---|" * len(PER_ACCOUNT_ASSETS)]
     for s in report["sizes"]:
@@ -285,6 +351,9 @@ def write_markdown(report: dict[str, Any], path: Path) -> None:
                f"{mib(p['peak_growth_bytes'])}; Redis holding the inputs {mib(p['redis_used_memory_bytes'])}. Items: "
                f"{json.dumps(p['items'])}."]
     md += ["", "## Summary", "", *[f"- {line}" for line in summary_lines(report)], ""]
+    kept = path.read_text().split(KEPT_MARKER, 1) if path.exists() else []
+    if len(kept) == 2:  # hand-written sections below the marker survive a re-run
+        md += [KEPT_MARKER + kept[1].rstrip("\n"), ""]
     path.write_text("\n".join(md))
 
 
@@ -339,6 +408,8 @@ def main(argv: list[str] | None = None) -> int:
     write_markdown(report, out_dir / "report.md")
     for line in summary_lines(report)[-1:] if report.get("policies_table") else []:
         print(line)
+    if memory_slope(report["sizes"]):
+        print(f"memory slope: {memory_slope(report['sizes'])}")
     print(f"report: {out_dir / 'report.md'}, {out_dir / 'report.json'} ({report['total_seconds']:.0f} s)")
     return 0
 

@@ -1,8 +1,8 @@
 """Sessions for the hub (our own credentials) and for each account (the spoke role, assumed through STS).
 
 Assumed credentials refresh themselves shortly before they expire (botocore's RefreshableCredentials),
-so one factory can serve a long run. Clients use botocore's adaptive retry mode, which backs off on
-throttling across all calls of a client.
+so one factory can serve a long run. Clients retry with botocore's mode named by
+`consoleme_assets.aws_retry_mode`.
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ class AwsSessions:
         self._warm_lock = threading.Lock()
         self._loader = self._hub._session.get_component("data_loader")
         self.config = Config(
-            retries={"mode": "adaptive", "total_max_attempts": settings.tuning.aws_max_attempts},
+            retries={"mode": settings.tuning.aws_retry_mode, "total_max_attempts": settings.tuning.aws_max_attempts},
             max_pool_connections=max(10, settings.tuning.max_concurrent_accounts * 2),
             user_agent_extra="consoleme-assets",
         )

@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 import dagster as dg
 
+from ..lib.event_log import pool_event_log_connections
 from ..lib.partitions import aws_accounts_partitions
 
 QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
@@ -78,6 +79,7 @@ def run_refresh(
             for key in a.keys:
                 step_of[key.to_user_string()] = a.node_def.name
     failures: list[str] = []
+    pool_event_log_connections(instance)  # a range run writes a planned event per account when created
 
     def materialize(selection: list[str], tags: dict[str, str] | None = None) -> dg.ExecuteInProcessResult:
         result = dg.materialize([*assets, *checks], selection=selection, instance=instance, resources=resources,

@@ -21,6 +21,7 @@ from ..accounts.assets import aws_accounts
 from ..aws.sessions import describe_aws_error
 from .concurrency import completed_in_turn
 from .datasets import Dataset
+from .event_log import pool_event_log_connections
 from ..observability.checks import account_check_specs, evaluate_checks
 from ..observability.freshness import window_for
 from .partitions import aws_accounts_partitions
@@ -38,6 +39,7 @@ def refresh_accounts(
     describe: Callable[[Any], dict[str, Any]] | None = None,
     finalize: Finalize | None = None,
 ) -> Iterator[dg.AssetMaterialization]:
+    pool_event_log_connections(context.instance)  # one materialization per account: keep a connection
     accounts = list(context.partition_keys)
     failed: dict[str, str] = {}
     landed: list[str] = []

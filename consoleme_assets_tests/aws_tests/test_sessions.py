@@ -58,6 +58,18 @@ def test_clients_use_adaptive_retries(tmp_path, aws_env):
     assert retries["mode"] == "adaptive" and retries["total_max_attempts"] == 7
 
 
+@pytest.mark.parametrize("mode", ["standard", "adaptive"])
+def test_retry_mode_comes_from_settings(tmp_path, aws_env, mode):
+    sessions = AwsSessions(settings_for(tmp_path, f"consoleme_assets: {{aws_retry_mode: {mode}}}\n", aws_env))
+    assert sessions.client("iam").meta.config.retries["mode"] == mode
+
+
+def test_unknown_retry_mode_names_the_key(tmp_path, aws_env):
+    with pytest.raises(Exception, match=r"aws_retry_mode") as err:
+        settings_for(tmp_path, "consoleme_assets: {aws_retry_mode: legacy-ish}\n", aws_env)
+    assert "legacy-ish" in str(err.value) or "standard" in str(err.value)
+
+
 def test_unreachable_sts_names_the_account(tmp_path, aws_env):
     settings = settings_for(
         tmp_path,

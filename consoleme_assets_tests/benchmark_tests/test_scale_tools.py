@@ -1,0 +1,73 @@
+"""Issue 15's benchmark tools run at tiny sizes and report what they measured (no timing assertions)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from benchmarks.run import memory_slope
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _size(n: int, rss_mib: float) -> dict:
+    return {"partitions": n, "dagster": {"peak_rss_bytes": int(rss_mib * 2**20)}}
+
+
+def test_memory_slope_is_mib_per_100_accounts() -> None:
+    assert memory_slope([_size(10, 300)]) is None  # one size has no slope
+    line = memory_slope([_size(100, 300), _size(200, 310), _size(300, 320)])
+    assert line.startswith("dagster peak RSS grows 10.0 MiB per 100 accounts") and "intercept 290 MiB" in line
+
+
+def test_event_cost_variants_on_sqlite(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    shutil.copy(REPO / "dagster.yaml", home / "dagster.yaml")
+    out = tmp_path / "variants.json"
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("DAGSTER_")}, "DAGSTER_HOME": str(home)}
+    proc = subprocess.run([sys.executable, "-m", "benchmarks.event_cost", "--partitions", "4", "--variants",
+                           "baseline,small-metadata,batch-env,split-2,pg-pool", "--json-out", str(out)],
+                          cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    by_name = {v["variant"]: v for v in json.loads(out.read_text())}
+    assert by_name["pg-pool"]["skipped"] == "PostgreSQL only"  # SQLite has no connection pool to tune
+    for name in ("baseline", "small-metadata", "batch-env", "split-2"):
+        assert by_name[name]["partitions"] == 4 and by_name[name]["cpu_seconds"] > 0, by_name[name]
+    assert by_name["baseline"]["planned_ms_per_event"] > 0 and by_name["baseline"]["materialization_ms_per_event"] > 0
+    bad = subprocess.run([sys.executable, "-m", "benchmarks.event_cost", "--variants", "nope"], cwd=REPO, env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert bad.returncode != 0 and "--variants: unknown nope" in bad.stderr
+
+
+@pytest.mark.skipif(shutil.which("redis-server") is None, reason="needs redis-server")
+def test_throttled_refresh_keeps_the_clean_caches(tmp_path: Path) -> None:
+    proc = subprocess.run([sys.executable, "-m", "benchmarks.throttle", "--accounts", "2", "--roles", "3",
+                           "--config-rows", "1", "--fraction", "0.5", "--modes", "standard", "--out", str(tmp_path)],
+                          cwd=REPO, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    clean, standard = json.loads((tmp_path / "throttle.json").read_text())["runs"]
+    assert clean["exit_code"] == 0 and clean["iam_throttled"] == 0 and clean["iam_calls"] > 0
+    assert standard["retry_mode"] == "standard" and standard["exit_code"] == 0, standard["output"]
+    assert standard["iam_throttled"] > 0  # the proxy did throttle, and the retries hid it
+    assert standard["identical_caches"], (standard["redis_keys_differing"], standard["s3_objects_differing"])
+    assert "| standard | standard |" in (tmp_path / "throttle.md").read_text()
+
+
+def test_ui_partition_queries_answer(tmp_path: Path) -> None:
+    proc = subprocess.run([sys.executable, "-m", "benchmarks.ui_partitions", "--partitions", "30", "--repeat", "1",
+                           "--out", str(tmp_path)], cwd=REPO, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    (m,) = json.loads((tmp_path / "ui-partitions.json").read_text())
+    health = m["partition_health"]
+    assert health["keys"] == 30 and health["materialized"] == 29 and health["failed"] == 1  # every 100th fails
+    stats = m["partition_stats"]["stats"]["iam_resources"]
+    assert stats["numPartitions"] == 30 and stats["numMaterialized"] == 29 and stats["numFailed"] == 1
+    assert m["launch_backfill"]["result"]["__typename"] == "LaunchBackfillSuccess", m["launch_backfill"]
+    assert "launchPartitionBackfill" in (tmp_path / "ui-partitions.md").read_text()
