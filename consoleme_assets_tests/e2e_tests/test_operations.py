@@ -92,6 +92,20 @@ CHECKS = """
 """
 
 
+CHECK_HISTORY = """
+query History($assetKey: AssetKeyInput!, $checkName: String!) {
+  assetCheckExecutions(assetKey: $assetKey, checkName: $checkName, limit: 20) {
+    status runId evaluation { success description }
+  }
+}
+"""
+
+
+def check_history(dev, asset: str, check: str) -> list[dict]:
+    """The check's executions, newest first, as its row on the asset's Checks tab lists them (runless included)."""
+    return dev.graphql(CHECK_HISTORY, {"assetKey": {"path": [asset]}, "checkName": check})["assetCheckExecutions"]
+
+
 def check_states(dev) -> dict[str, dict]:
     """{"asset:check": {"status", "success", "description"}} of every check, as the asset pages show them."""
     out = {}
@@ -283,6 +297,12 @@ def test_first_minutes_checks_run_limit_and_refill(stack):
     wait_for("ALL_AWS_ACCOUNTS to be refilled", lambda: client.exists("ALL_AWS_ACCOUNTS"), 120, logs=logs, interval=1)
     reported_after = time.time() - flushed
     wait_for("IAM_ROLE_CACHE to be refilled", lambda: client.hlen("IAM_ROLE_CACHE") > 0, 420, logs=logs, interval=3)
+    # The sensor's failed evaluation stays in each lost check's history even once the refill passed it again.
+    for asset in ("aws_accounts", "iam_resources"):
+        history = check_history(dev, asset, "cache_shape")
+        lost = [e for e in history if e["status"] == "FAILED" and e["runId"] in ("", None)
+                and "does not exist" in ((e.get("evaluation") or {}).get("description") or "")]
+        assert lost, f"{asset}: no failed cache_shape evaluation after the flush in {history}"
     # (The rest of the chain, tick by tick, is observability_tests/test_presence.py.)
     assert runs(dev, ["FAILURE", "CANCELED"]) == []
 
