@@ -89,7 +89,7 @@ def run(redis_url: str, rows: int) -> dict:
     os.environ["REDIS_URL"] = redis_url
     from consoleme_assets.policies.assets import gather_inputs
     from consoleme_assets.policies.table import HistoryUrls, build_policies_table
-    from consoleme_assets.resources import redis_client_for
+    from consoleme_assets.stores.connect import redis_client_for
     from consoleme_assets.settings import load_settings
     from consoleme_assets.stores import RedisStore
     from consoleme_assets.stores.caches import ConsoleMeCaches

@@ -114,10 +114,11 @@ def test_one_failing_account_keeps_its_cache_and_fails_its_partition(
 def test_yielding_anything_but_materializations_is_refused(accounts_ready, instance, resources):
     """Per-account assets have no IO manager: a value yielded as an output would be silently lost (or pickled),
     so the shared wrapper fails the step naming the asset."""
+    from consoleme_assets.inventory.datasets import S3_BUCKETS
     from consoleme_assets.lib.account_refresh import per_account_asset
     from consoleme_assets.resources import ConsoleMeResource
 
-    @per_account_asset("s3_buckets", "a broken refresh", group_name="inventory")
+    @per_account_asset(S3_BUCKETS, "a broken refresh", group_name="inventory")
     def broken(context: dg.AssetExecutionContext, consoleme: ConsoleMeResource):
         yield dg.Output(["x"], output_name="s3_buckets")
 
