@@ -48,7 +48,7 @@ TEST_STARTED := $(shell date +%s)
 PYTEST_WORKERS ?= $(shell echo $$(( $$(nproc) + 1 )))
 E2E_WORKERS ?= 2
 test: install redis-server e2e-system-deps check
-	@rc=0; $(BIN)/ruff check . \
+	@rc=0; $(BIN)/ruff check . && $(BIN)/ruff format --check . \
 	  && $(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist worksteal -m 'not e2e' \
 	  && $(BIN)/pytest -q -n $(E2E_WORKERS) --dist worksteal -m e2e || rc=$$?; \
 	echo "make test: $$(( $$(date +%s) - $(TEST_STARTED) )) s wall"; exit $$rc

@@ -90,6 +90,7 @@ def _env(**values: str) -> Iterator[None]:
 
 def _probe_asset(timings: dict[str, float], metadata: dict, one_output: bool) -> dg.AssetsDefinition:
     if one_output:
+
         @dg.asset(name="event_cost_probe", partitions_def=PROBE, backfill_policy=dg.BackfillPolicy.single_run())
         def probe_one_output(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
             timings.setdefault("run_started", time.perf_counter())
@@ -97,8 +98,12 @@ def _probe_asset(timings: dict[str, float], metadata: dict, one_output: bool) ->
 
         return probe_one_output
 
-    @dg.asset(name="event_cost_probe", partitions_def=PROBE, output_required=False,
-              backfill_policy=dg.BackfillPolicy.single_run())
+    @dg.asset(
+        name="event_cost_probe",
+        partitions_def=PROBE,
+        output_required=False,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+    )
     def probe(context: dg.AssetExecutionContext):
         timings.setdefault("run_started", time.perf_counter())
         for key in context.partition_keys:
@@ -108,13 +113,17 @@ def _probe_asset(timings: dict[str, float], metadata: dict, one_output: bool) ->
     return probe
 
 
-def measure(partitions: int, variant: str = "baseline", instance: dg.DagsterInstance | None = None,
-            offset: int = 0) -> dict:
+def measure(
+    partitions: int, variant: str = "baseline", instance: dg.DagsterInstance | None = None, offset: int = 0
+) -> dict:
     instance = instance or dg.DagsterInstance.get()
     timings: dict[str, float] = {}
     asset = _probe_asset(timings, SMALL_METADATA if variant == "small-metadata" else METADATA, variant == "one-output")
-    env = {"batch-env": {"DAGSTER_EVENT_BATCH_SIZE": "1000"}, "one-output": {"DAGSTER_EVENT_BATCH_SIZE": "1000"},
-           "subset-planned": {"DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS": "1"}}.get(variant, {})
+    env = {
+        "batch-env": {"DAGSTER_EVENT_BATCH_SIZE": "1000"},
+        "one-output": {"DAGSTER_EVENT_BATCH_SIZE": "1000"},
+        "subset-planned": {"DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS": "1"},
+    }.get(variant, {})
     splits = int(variant.split("-")[1]) if variant.startswith("split-") else 1
     if variant == "pg-pool":
         storage = instance.event_log_storage
@@ -123,11 +132,14 @@ def measure(partitions: int, variant: str = "baseline", instance: dg.DagsterInst
         storage.optimize_for_webserver(statement_timeout=0, pool_recycle=3600, max_overflow=10)
     keys = [f"{900000000000 + offset + i}" for i in range(partitions)]
     instance.add_dynamic_partitions(PROBE.name, keys)
-    chunks = [keys[i * len(keys) // splits:(i + 1) * len(keys) // splits] for i in range(splits)]
+    chunks = [keys[i * len(keys) // splits : (i + 1) * len(keys) // splits] for i in range(splits)]
 
     def run(chunk: list[str]) -> None:
-        dg.materialize([asset], instance=instance, tags={
-            "dagster/asset_partition_range_start": chunk[0], "dagster/asset_partition_range_end": chunk[-1]})
+        dg.materialize(
+            [asset],
+            instance=instance,
+            tags={"dagster/asset_partition_range_start": chunk[0], "dagster/asset_partition_range_end": chunk[-1]},
+        )
 
     try:
         with _env(**env):
@@ -136,26 +148,41 @@ def measure(partitions: int, variant: str = "baseline", instance: dg.DagsterInst
             if splits == 1:
                 run(keys)
             else:
-                procs = [subprocess.Popen([sys.executable, "-m", "benchmarks.event_cost", "--run-range", c[0], c[-1]])
-                         for c in chunks if c]
+                procs = [
+                    subprocess.Popen([sys.executable, "-m", "benchmarks.event_cost", "--run-range", c[0], c[-1]])
+                    for c in chunks
+                    if c
+                ]
                 if any(proc.wait() != 0 for proc in procs):
                     raise RuntimeError(f"{variant}: a sub-range run failed")
             children, server = resource.getrusage(resource.RUSAGE_CHILDREN), server_cpu_seconds() - server0
             total = time.perf_counter() - t0
-            cpu = (time.process_time() - cpu0 + children.ru_utime + children.ru_stime
-                   - children0.ru_utime - children0.ru_stime)
+            cpu = (
+                time.process_time()
+                - cpu0
+                + children.ru_utime
+                + children.ru_stime
+                - children0.ru_utime
+                - children0.ru_stime
+            )
     finally:
         for key in keys:
             instance.delete_dynamic_partition(PROBE.name, key)
-    out = {"variant": variant, "partitions": partitions, "run_seconds": round(total, 2), "cpu_seconds": round(cpu, 2),
-           "ms_per_partition": round(total * 1000 / partitions, 2),
-           "cpu_ms_per_partition": round(cpu * 1000 / partitions, 2),
-           "server_cpu_ms_per_partition": round(server * 1000 / partitions, 2)}
+    out = {
+        "variant": variant,
+        "partitions": partitions,
+        "run_seconds": round(total, 2),
+        "cpu_seconds": round(cpu, 2),
+        "ms_per_partition": round(total * 1000 / partitions, 2),
+        "cpu_ms_per_partition": round(cpu * 1000 / partitions, 2),
+        "server_cpu_ms_per_partition": round(server * 1000 / partitions, 2),
+    }
     if splits == 1 and "materialized" in timings:
         # Run creation (dominated by the planned events) up to the step's first line, then the materializations.
         out["planned_ms_per_event"] = round((timings["run_started"] - t0) * 1000 / partitions, 2)
-        out["materialization_ms_per_event"] = round((timings["materialized"] - timings["run_started"]) * 1000
-                                                    / partitions, 2)
+        out["materialization_ms_per_event"] = round(
+            (timings["materialized"] - timings["run_started"]) * 1000 / partitions, 2
+        )
     return out
 
 
@@ -167,9 +194,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--run-range", nargs=2, metavar=("START", "END"), help=argparse.SUPPRESS)  # split-N's runs
     args = parser.parse_args(argv)
     if args.run_range:
-        dg.materialize([_probe_asset({}, METADATA, False)], instance=dg.DagsterInstance.get(), tags={
-            "dagster/asset_partition_range_start": args.run_range[0],
-            "dagster/asset_partition_range_end": args.run_range[1]})
+        dg.materialize(
+            [_probe_asset({}, METADATA, False)],
+            instance=dg.DagsterInstance.get(),
+            tags={
+                "dagster/asset_partition_range_start": args.run_range[0],
+                "dagster/asset_partition_range_end": args.run_range[1],
+            },
+        )
         return 0
     if args.variants is None:
         result: dict | list = measure(args.partitions)
@@ -181,8 +213,12 @@ def main(argv: list[str] | None = None) -> int:
         instance = dg.DagsterInstance.get()
         result = []
         for i, name in enumerate(names):  # pg-pool changes the engine for what follows: keep it late
-            result.append({**measure(args.partitions, name, instance, offset=i * args.partitions),
-                           "loadavg_1min": float(open("/proc/loadavg").read().split()[0])})
+            result.append(
+                {
+                    **measure(args.partitions, name, instance, offset=i * args.partitions),
+                    "loadavg_1min": float(open("/proc/loadavg").read().split()[0]),
+                }
+            )
             print(json.dumps(result[-1]), flush=True)
     text = json.dumps(result)
     if args.json_out:

@@ -36,8 +36,8 @@ from consoleme_assets.aws.inventory import (
 )
 from consoleme_assets.aws.sessions import AwsSessions
 from consoleme_assets.datasets import STORAGE
-from consoleme_assets.lib.concurrency import completed_in_turn
 from consoleme_assets.iam import records
+from consoleme_assets.lib.concurrency import completed_in_turn
 from consoleme_assets.settings import Settings, load_settings
 from consoleme_assets.stores import RedisStore, S3Store
 from consoleme_assets.stores.caches import ConsoleMeCaches
@@ -50,35 +50,55 @@ DATASETS = ("aws_config_resources", "iam_resources", "managed_policies", "s3_buc
 
 def build_caches(settings: Settings, sessions: AwsSessions) -> ConsoleMeCaches:
     """As ConsoleMeResource.caches() (resources.py imports Dagster)."""
-    client = redis.Redis.from_url(settings.effective_redis_url, decode_responses=True, socket_timeout=30,
-                                  socket_connect_timeout=10, health_check_interval=30)
+    client = redis.Redis.from_url(
+        settings.effective_redis_url,
+        decode_responses=True,
+        socket_timeout=30,
+        socket_connect_timeout=10,
+        health_check_interval=30,
+    )
     return ConsoleMeCaches(
         settings,
         RedisStore(client, settings.redis_keys.last_updated),
         S3Store(sessions.client("s3")),
-        DynamoStore(sessions.hub.resource("dynamodb", region_name=settings.region,
-                                          endpoint_url=settings.effective_dynamodb_endpoint, config=sessions.config)),
+        DynamoStore(
+            sessions.hub.resource(
+                "dynamodb",
+                region_name=settings.region,
+                endpoint_url=settings.effective_dynamodb_endpoint,
+                config=sessions.config,
+            )
+        ),
         storage=STORAGE,
     )
 
 
-def iam_account_from_gaad(account_id: str, gaad: dict[str, list], settings: Settings,
-                          templated: dict[str, str | None], now: dt.datetime) -> IamAccount:
+def iam_account_from_gaad(
+    account_id: str, gaad: dict[str, list], settings: Settings, templated: dict[str, str | None], now: dt.datetime
+) -> IamAccount:
     """Mirror of consoleme_assets.iam.assets.iam_account_from_gaad."""
     ttl = records.ttl_from(now)
     owner_keys = settings.owner_tags
-    roles = [r for r in gaad["RoleDetailList"]
-             if records.allowed_to_sync_role(r["Arn"], records.tags_of(r), settings.role_filter)]
+    roles = [
+        r
+        for r in gaad["RoleDetailList"]
+        if records.allowed_to_sync_role(r["Arn"], records.tags_of(r), settings.role_filter)
+    ]
     entries = {
         "roles": {r["Arn"]: records.role_entry(r, account_id, ttl, owner_keys, templated.get(r["Arn"])) for r in roles},
         "users": {u["Arn"]: records.user_entry(u, account_id, ttl, owner_keys) for u in gaad["UserDetailList"]},
         "groups": {g["Arn"]: records.group_entry(g, account_id, ttl) for g in gaad["GroupDetailList"]},
         "policies": {p["Arn"]: records.policy_entry(p, account_id, ttl) for p in gaad["Policies"]},
     }
-    raw = {"roles": roles, "users": gaad["UserDetailList"], "groups": gaad["GroupDetailList"],
-           "policies": gaad["Policies"]}
-    return IamAccount(account_id, entries, raw=raw, gaad=gaad,
-                      roles_filtered_out=len(gaad["RoleDetailList"]) - len(roles))
+    raw = {
+        "roles": roles,
+        "users": gaad["UserDetailList"],
+        "groups": gaad["GroupDetailList"],
+        "policies": gaad["Policies"],
+    }
+    return IamAccount(
+        account_id, entries, raw=raw, gaad=gaad, roles_filtered_out=len(gaad["RoleDetailList"]) - len(roles)
+    )
 
 
 def config_rows(settings: Settings, sessions: AwsSessions, account_id: str, max_regions: int = 4):
@@ -99,8 +119,9 @@ def config_rows(settings: Settings, sessions: AwsSessions, account_id: str, max_
 
     def query(region: str) -> list[dict[str, Any]]:
         with lock:
-            client = session.client("config", region_name=region, endpoint_url=settings.endpoint_url,
-                                    config=sessions.config)
+            client = session.client(
+                "config", region_name=region, endpoint_url=settings.endpoint_url, config=sessions.config
+            )
         rows, kwargs = [], {"Expression": expression, "Limit": 100}
         while True:
             response = client.select_resource_config(**kwargs)
@@ -114,8 +135,7 @@ def config_rows(settings: Settings, sessions: AwsSessions, account_id: str, max_
         futures = {pool.submit(query, r): r for r in regions}
         for future in as_completed(futures):
             found[futures[future]] = future.result()
-    return config_batch(account_id, [row for r in regions for row in found.get(r, [])], time.time(),
-                        sorted(found), {})
+    return config_batch(account_id, [row for r in regions for row in found.get(r, [])], time.time(), sorted(found), {})
 
 
 def dataset_steps(name: str, settings: Settings, sessions: AwsSessions, caches: ConsoleMeCaches):
@@ -126,28 +146,36 @@ def dataset_steps(name: str, settings: Settings, sessions: AwsSessions, caches: 
         def collect(a: str) -> IamAccount:
             gaad = account_authorization_details(sessions, a)
             templated = cache.templated([r["Arn"] for r in gaad["RoleDetailList"]])
-            return iam_account_from_gaad(a, gaad, settings, templated, dt.datetime.now(dt.timezone.utc))
+            return iam_account_from_gaad(a, gaad, settings, templated, dt.datetime.now(dt.UTC))
 
         return collect, lambda a, acct: IamCache(caches).write_account(acct), lambda: cache.write_combined()
     if name == "aws_config_resources":
+
         def finish() -> Any:
             store = ConfigCacheStore(caches)
             return store.write_combined(store.sweep_expired())
 
-        return (lambda a: config_rows(settings, sessions, a),
-                lambda a, batch: ConfigCacheStore(caches).write_account(batch), finish)
+        return (
+            lambda a: config_rows(settings, sessions, a),
+            lambda a, batch: ConfigCacheStore(caches).write_account(batch),
+            finish,
+        )
     lists: dict[str, Callable[[str], Any]] = {
         "s3_buckets": lambda a: s3_bucket_names(sessions, a),
         "managed_policies": lambda a: managed_policy_arns(sessions, a),
         "sqs_queues": lambda a: sqs_queue_arns(sessions, a, enabled_regions(settings, sessions, a)).items,
         "sns_topics": lambda a: sns_topic_arns(sessions, a, enabled_regions(settings, sessions, a)).items,
     }
-    return (lists[name], lambda a, items: caches.write_account_list(name, a, items),
-            lambda: caches.write_account_list_combined(name))
+    return (
+        lists[name],
+        lambda a, items: caches.write_account_list(name, a, items),
+        lambda: caches.write_account_list_combined(name),
+    )
 
 
-def refresh_dataset(name: str, accounts: list[str], settings: Settings, sessions: AwsSessions,
-                    caches: ConsoleMeCaches) -> dict[str, Any]:
+def refresh_dataset(
+    name: str, accounts: list[str], settings: Settings, sessions: AwsSessions, caches: ConsoleMeCaches
+) -> dict[str, Any]:
     collect, write, finalize = dataset_steps(name, settings, sessions, caches)
     t0 = time.monotonic()
     failed: dict[str, str] = {}
@@ -175,10 +203,13 @@ def run_floor(accounts: list[str] | None = None, datasets: tuple[str, ...] = DAT
     if not accounts:
         raise SystemExit("no accounts: run `consoleme-assets refresh --select aws_accounts` first")
     per_dataset = {name: refresh_dataset(name, accounts, settings, sessions, caches) for name in datasets}
-    return {"accounts": len(accounts), "datasets": per_dataset,
-            "seconds_in_datasets": round(sum(d["seconds"] for d in per_dataset.values()), 3),
-            "seconds_in_process": round(time.monotonic() - t0, 3),
-            "max_concurrent_accounts": settings.tuning.max_concurrent_accounts}
+    return {
+        "accounts": len(accounts),
+        "datasets": per_dataset,
+        "seconds_in_datasets": round(sum(d["seconds"] for d in per_dataset.values()), 3),
+        "seconds_in_process": round(time.monotonic() - t0, 3),
+        "max_concurrent_accounts": settings.tuning.max_concurrent_accounts,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -33,8 +33,9 @@ def dagster_instance(kind: str, home: Path, workdir: Path) -> Iterator[dict[str,
 
     server = PostgresServer(workdir)
     try:
-        conn = psycopg2.connect(host="127.0.0.1", port=server.port, user=server.USER, password=server.PASSWORD,
-                                dbname="postgres")
+        conn = psycopg2.connect(
+            host="127.0.0.1", port=server.port, user=server.USER, password=server.PASSWORD, dbname="postgres"
+        )
         conn.autocommit = True
         with conn.cursor() as cur:
             cur.execute("ALTER SYSTEM SET fsync = on")

@@ -35,15 +35,26 @@ from consoleme_assets.sandbox.seed import (
 
 REGIONS = ("us-east-1", "us-west-2")
 CONFIG_QUERY = "select * where accountId = '{account_id}'"  # the default all_resources_query
-_HUB_TRUST = json.dumps({"Version": "2012-10-17", "Statement": [{
-    "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{HUB_ACCOUNT_ID}:root"}, "Action": "sts:AssumeRole"}]})
-_SERVICE_TRUST = json.dumps({"Version": "2012-10-17", "Statement": [{
-    "Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
+_HUB_TRUST = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{HUB_ACCOUNT_ID}:root"}, "Action": "sts:AssumeRole"}
+        ],
+    }
+)
+_SERVICE_TRUST = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+    }
+)
 
 
 def _allow(actions: list[str], resource: str = "*") -> str:
-    return json.dumps({"Version": "2012-10-17",
-                       "Statement": [{"Effect": "Allow", "Action": actions, "Resource": resource}]})
+    return json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": actions, "Resource": resource}]}
+    )
 
 
 def config_rows(account_id: str, region: str, count: int) -> list[str]:
@@ -51,15 +62,25 @@ def config_rows(account_id: str, region: str, count: int) -> list[str]:
     rows = []
     for i in range(count):
         rid = f"i-{account_id[-6:]}{region[-1]}{i:05d}"
-        rows.append(json.dumps({
-            "accountId": account_id, "awsRegion": region, "resourceType": "AWS::EC2::Instance",
-            "resourceId": rid, "resourceName": rid,
-            "arn": f"arn:aws:ec2:{region}:{account_id}:instance/{rid}",
-            "configuration": {"instanceType": "t3.micro", "state": {"name": "running"},
-                              "tags": [{"key": "Name", "value": f"bench+{i}"}]},
-            "tags": [{"key": "Name", "value": f"bench {i}"}],
-            "configurationItemCaptureTime": "2026-01-01T00:00:00.000Z",
-        }))
+        rows.append(
+            json.dumps(
+                {
+                    "accountId": account_id,
+                    "awsRegion": region,
+                    "resourceType": "AWS::EC2::Instance",
+                    "resourceId": rid,
+                    "resourceName": rid,
+                    "arn": f"arn:aws:ec2:{region}:{account_id}:instance/{rid}",
+                    "configuration": {
+                        "instanceType": "t3.micro",
+                        "state": {"name": "running"},
+                        "tags": [{"key": "Name", "value": f"bench+{i}"}],
+                    },
+                    "tags": [{"key": "Name", "value": f"bench {i}"}],
+                    "configurationItemCaptureTime": "2026-01-01T00:00:00.000Z",
+                }
+            )
+        )
     return rows
 
 
@@ -113,21 +134,27 @@ def seed(accounts: int, roles: int, users: int | None = None, config_per_region:
 
 
 def _seed_account(iam: Any, account_id: str, roles: int, users: int) -> None:
-    spoke = iam.create_role(SPOKE_ROLE, _HUB_TRUST, "/", None, "spoke", [{"Key": "owner", "Value": "admins@example.com"}], None)
+    spoke = iam.create_role(
+        SPOKE_ROLE, _HUB_TRUST, "/", None, "spoke", [{"Key": "owner", "Value": "admins@example.com"}], None
+    )
     iam.put_role_policy(spoke.name, "consoleme-spoke", _allow(["iam:Get*", "iam:List*"]))
     policy_arns = []
     for p in range(5):
-        policy = iam.create_policy(f"bench policy {p}", "/", _allow([f"s3:Get{p}"], f"arn:aws:s3:::bench-{p}/*"),
-                                   f"bench-policy-{p}", [])
+        policy = iam.create_policy(
+            f"bench policy {p}", "/", _allow([f"s3:Get{p}"], f"arn:aws:s3:::bench-{p}/*"), f"bench-policy-{p}", []
+        )
         policy_arns.append(policy.arn)
     readonly = "arn:aws:iam::aws:policy/ReadOnlyAccess"
     for r in range(roles):
         name = f"bench-role-{r:04d}"
-        tags = [{"Key": "owner", "Value": f"team-{r % 7}@example.com"},
-                {"Key": "consoleme-authorized", "Value": f"group{r % 5}@example.com"}]
+        tags = [
+            {"Key": "owner", "Value": f"team-{r % 7}@example.com"},
+            {"Key": "consoleme-authorized", "Value": f"group{r % 5}@example.com"},
+        ]
         iam.create_role(name, _HUB_TRUST if r % 2 else _SERVICE_TRUST, "/", None, "bench role", tags, None)
-        iam.put_role_policy(name, "inline", _allow(["logs:PutLogEvents", "sqs:SendMessage"],
-                                                   f"arn:aws:sqs:*:{account_id}:q{r}"))
+        iam.put_role_policy(
+            name, "inline", _allow(["logs:PutLogEvents", "sqs:SendMessage"], f"arn:aws:sqs:*:{account_id}:q{r}")
+        )
         iam.attach_role_policy(policy_arns[r % 5], name)
         iam.attach_role_policy(readonly, name)
     for g in ("developers", "auditors"):
@@ -144,15 +171,27 @@ def create_hub_tables(endpoint_url: str) -> None:
     """ConsoleMe's DynamoDB tables in the hub, over HTTP (six calls; no streams: not what we measure)."""
     import boto3
 
-    dynamodb = boto3.client("dynamodb", region_name="us-east-1", endpoint_url=endpoint_url,
-                            aws_access_key_id="testing", aws_secret_access_key="testing")
+    dynamodb = boto3.client(
+        "dynamodb",
+        region_name="us-east-1",
+        endpoint_url=endpoint_url,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
     for table, (keys, indexes, _ttl) in DYNAMODB_TABLES.items():
         attributes = dict.fromkeys((*keys, *indexes.values()))
-        gsis = [{"IndexName": name, "KeySchema": [{"AttributeName": key, "KeyType": "HASH"}],
-                 "Projection": {"ProjectionType": "ALL"}} for name, key in indexes.items()]
+        gsis = [
+            {
+                "IndexName": name,
+                "KeySchema": [{"AttributeName": key, "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+            for name, key in indexes.items()
+        ]
         dynamodb.create_table(
-            TableName=table, BillingMode="PAY_PER_REQUEST",
-            KeySchema=[{"AttributeName": k, "KeyType": t} for k, t in zip(keys, ("HASH", "RANGE"))],
+            TableName=table,
+            BillingMode="PAY_PER_REQUEST",
+            KeySchema=[{"AttributeName": k, "KeyType": t} for k, t in zip(keys, ("HASH", "RANGE"), strict=False)],
             AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"} for a in attributes],
             **({"GlobalSecondaryIndexes": gsis} if gsis else {}),
         )
@@ -178,8 +217,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config-rows", type=int, default=20, help="AWS Config rows per account and region")
     parser.add_argument("--manifest", help="write the manifest JSON here when ready")
     parser.add_argument("--parent-pid", type=int, default=None)
-    parser.add_argument("--latency-ms", type=float, default=0.0,
-                        help="sleep this long before answering each request (AWS is not on loopback)")
+    parser.add_argument(
+        "--latency-ms",
+        type=float,
+        default=0.0,
+        help="sleep this long before answering each request (AWS is not on loopback)",
+    )
     args = parser.parse_args(argv)
 
     os.environ.pop("MOTO_ACCOUNT_ID", None)
@@ -204,8 +247,11 @@ def main(argv: list[str] | None = None) -> int:
         with open(tmp, "w") as fh:
             json.dump(manifest, fh)
         os.replace(tmp, args.manifest)
-    print(f"ready: {len(manifest['accounts'])} accounts seeded in {manifest['seed_seconds']}s "
-          f"on http://{args.host}:{args.port} (pid {os.getpid()})", flush=True)
+    print(
+        f"ready: {len(manifest['accounts'])} accounts seeded in {manifest['seed_seconds']}s "
+        f"on http://{args.host}:{args.port} (pid {os.getpid()})",
+        flush=True,
+    )
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())

@@ -19,8 +19,15 @@ import resource
 import sys
 import time
 
-SHARES = {"roles": 0.40, "config": 0.30, "users": 0.06, "s3_buckets": 0.06, "sns_topics": 0.06,
-          "sqs_queues": 0.06, "managed_policies": 0.06}
+SHARES = {
+    "roles": 0.40,
+    "config": 0.30,
+    "users": 0.06,
+    "s3_buckets": 0.06,
+    "sns_topics": 0.06,
+    "sqs_queues": 0.06,
+    "managed_policies": 0.06,
+}
 ACCOUNTS = 100
 
 
@@ -41,45 +48,86 @@ def fill(client, settings, rows: int) -> dict[str, int]:
     keys = settings.redis_keys
     per = {k: max(1, int(rows * share) // ACCOUNTS) for k, share in SHARES.items()}
     accounts = [f"{100000000000 + i:012d}" for i in range(ACCOUNTS)]
-    client.set(keys.all_accounts, json.dumps({"accounts": [
-        {"id": a, "name": f"bench-{a[-4:]}", "status": "active"} for a in accounts]}))
+    client.set(
+        keys.all_accounts,
+        json.dumps({"accounts": [{"id": a, "name": f"bench-{a[-4:]}", "status": "active"} for a in accounts]}),
+    )
     ttl = 2_000_000_000
     for a in accounts:
         pipe = client.pipeline(transaction=False)
         roles = {}
         for r in range(per["roles"]):
             arn = f"arn:aws:iam::{a}:role/bench-role-{r:04d}"
-            detail = {"Path": "/", "RoleName": f"bench-role-{r:04d}", "RoleId": f"AROA{a}{r:05d}", "Arn": arn,
-                      "CreateDate": "2026-01-01T00:00:00Z",
-                      "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [
-                          {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]},
-                      "RolePolicyList": [{"PolicyName": "inline", "PolicyDocument": {"Version": "2012-10-17",
-                          "Statement": [{"Effect": "Allow", "Action": ["sqs:SendMessage"], "Resource": "*"}]}}],
-                      "AttachedManagedPolicies": [{"PolicyName": "ReadOnlyAccess",
-                                                   "PolicyArn": "arn:aws:iam::aws:policy/ReadOnlyAccess"}],
-                      "Tags": [{"Key": "owner", "Value": "team@example.com"}], "InstanceProfileList": []}
+            detail = {
+                "Path": "/",
+                "RoleName": f"bench-role-{r:04d}",
+                "RoleId": f"AROA{a}{r:05d}",
+                "Arn": arn,
+                "CreateDate": "2026-01-01T00:00:00Z",
+                "AssumeRolePolicyDocument": {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}
+                    ],
+                },
+                "RolePolicyList": [
+                    {
+                        "PolicyName": "inline",
+                        "PolicyDocument": {
+                            "Version": "2012-10-17",
+                            "Statement": [{"Effect": "Allow", "Action": ["sqs:SendMessage"], "Resource": "*"}],
+                        },
+                    }
+                ],
+                "AttachedManagedPolicies": [
+                    {"PolicyName": "ReadOnlyAccess", "PolicyArn": "arn:aws:iam::aws:policy/ReadOnlyAccess"}
+                ],
+                "Tags": [{"Key": "owner", "Value": "team@example.com"}],
+                "InstanceProfileList": [],
+            }
             roles[arn] = dumps_consoleme(records.role_entry(detail, a, ttl, ["owner"], None))
         pipe.hset(keys.iam_roles, mapping=roles)
         users = {}
         for u in range(per["users"]):
             arn = f"arn:aws:iam::{a}:user/bench-user-{u:03d}"
-            detail = {"Path": "/", "UserName": f"bench-user-{u:03d}", "UserId": f"AIDA{a}{u:04d}", "Arn": arn,
-                      "CreateDate": "2026-01-01T00:00:00Z", "GroupList": ["developers"], "Tags": [],
-                      "UserPolicyList": [], "AttachedManagedPolicies": []}
+            detail = {
+                "Path": "/",
+                "UserName": f"bench-user-{u:03d}",
+                "UserId": f"AIDA{a}{u:04d}",
+                "Arn": arn,
+                "CreateDate": "2026-01-01T00:00:00Z",
+                "GroupList": ["developers"],
+                "Tags": [],
+                "UserPolicyList": [],
+                "AttachedManagedPolicies": [],
+            }
             users[arn] = dumps_consoleme(records.user_entry(detail, a, ttl, ["owner"]))
         pipe.hset(keys.iam_users, mapping=users)
         pipe.hset(keys.s3_buckets, a, json.dumps([f"bench-{a}-{i}" for i in range(per["s3_buckets"])]))
         pipe.hset(keys.sns_topics, a, json.dumps([f"arn:aws:sns:us-east-1:{a}:t{i}" for i in range(per["sns_topics"])]))
         pipe.hset(keys.sqs_queues, a, json.dumps([f"arn:aws:sqs:us-east-1:{a}:q{i}" for i in range(per["sqs_queues"])]))
-        pipe.hset(keys.iam_managed_policies, a, json.dumps(
-            [f"arn:aws:iam::{a}:policy/p{i}" for i in range(per["managed_policies"])]
-            + ["arn:aws:iam::aws:policy/ReadOnlyAccess"]))
+        pipe.hset(
+            keys.iam_managed_policies,
+            a,
+            json.dumps(
+                [f"arn:aws:iam::{a}:policy/p{i}" for i in range(per["managed_policies"])]
+                + ["arn:aws:iam::aws:policy/ReadOnlyAccess"]
+            ),
+        )
         config = {}
         for c in range(per["config"]):
             arn = f"arn:aws:ec2:us-east-1:{a}:instance/i-{c:08d}"
-            config[arn] = json.dumps({"accountId": a, "awsRegion": "us-east-1", "resourceType": "AWS::EC2::Instance",
-                                      "resourceId": f"i-{c:08d}", "arn": arn, "ttl": ttl,
-                                      "configuration": {"instanceType": "t3.micro"}}).replace("/", "\\/")
+            config[arn] = json.dumps(
+                {
+                    "accountId": a,
+                    "awsRegion": "us-east-1",
+                    "resourceType": "AWS::EC2::Instance",
+                    "resourceId": f"i-{c:08d}",
+                    "arn": arn,
+                    "ttl": ttl,
+                    "configuration": {"instanceType": "t3.micro"},
+                }
+            ).replace("/", "\\/")
         pipe.hset(keys.aws_config_resources, mapping=config)
         pipe.execute()
     return {k: v * ACCOUNTS for k, v in per.items()}
@@ -87,13 +135,13 @@ def fill(client, settings, rows: int) -> dict[str, int]:
 
 def run(redis_url: str, rows: int) -> dict:
     os.environ["REDIS_URL"] = redis_url
+    from consoleme_assets.datasets import STORAGE
     from consoleme_assets.policies.assets import gather_inputs
     from consoleme_assets.policies.table import HistoryUrls, build_policies_table
-    from consoleme_assets.stores.connect import redis_client_for
     from consoleme_assets.settings import load_settings
     from consoleme_assets.stores import RedisStore
     from consoleme_assets.stores.caches import ConsoleMeCaches
-    from consoleme_assets.datasets import STORAGE
+    from consoleme_assets.stores.connect import redis_client_for
     from consoleme_assets.stores.encoding import dumps_consoleme
 
     settings = load_settings()
@@ -103,8 +151,9 @@ def run(redis_url: str, rows: int) -> dict:
     counts = fill(client, settings, rows)
     fill_seconds = time.monotonic() - t0
     redis_used = int(client.info("memory")["used_memory"])
-    caches = ConsoleMeCaches(settings, RedisStore(client, settings.redis_keys.last_updated), None, None,
-                             storage=STORAGE)
+    caches = ConsoleMeCaches(
+        settings, RedisStore(client, settings.redis_keys.last_updated), None, None, storage=STORAGE
+    )
     import gc
 
     gc.collect()
@@ -119,12 +168,17 @@ def run(redis_url: str, rows: int) -> dict:
     peak = _maxrss_bytes()
     client.flushdb()
     return {
-        "rows": len(table), "items": counts, "fill_seconds": round(fill_seconds, 2),
+        "rows": len(table),
+        "items": counts,
+        "fill_seconds": round(fill_seconds, 2),
         "redis_used_memory_bytes": redis_used,
-        "gather_seconds": round(t1 - t0, 3), "build_seconds": round(t2 - t1, 3),
-        "gather_plus_build_seconds": round(t2 - t0, 3), "json_encode_seconds": round(t3 - t2, 3),
+        "gather_seconds": round(t1 - t0, 3),
+        "build_seconds": round(t2 - t1, 3),
+        "gather_plus_build_seconds": round(t2 - t0, 3),
+        "json_encode_seconds": round(t3 - t2, 3),
         "json_bytes": len(encoded),
-        "rss_before_bytes": base_rss, "peak_rss_bytes": peak,
+        "rss_before_bytes": base_rss,
+        "peak_rss_bytes": peak,
         "peak_growth_bytes": max(0, peak - base_rss),  # upper bound: ru_maxrss is a high-water mark
     }
 

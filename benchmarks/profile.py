@@ -23,9 +23,18 @@ import time
 from pathlib import Path
 from typing import Any
 
-IDLE = {("threading.py", "wait"), ("threading.py", "_wait_for_tstate_lock"), ("queue.py", "get"),
-        ("selectors.py", "select"), ("socket.py", "readinto"), ("ssl.py", "read"), ("thread.py", "_worker"),
-        ("socketserver.py", "serve_forever"), ("connection.py", "_recv"), ("threading.py", "join")}
+IDLE = {
+    ("threading.py", "wait"),
+    ("threading.py", "_wait_for_tstate_lock"),
+    ("queue.py", "get"),
+    ("selectors.py", "select"),
+    ("socket.py", "readinto"),
+    ("ssl.py", "read"),
+    ("thread.py", "_worker"),
+    ("socketserver.py", "serve_forever"),
+    ("connection.py", "_recv"),
+    ("threading.py", "join"),
+}
 
 
 class Sampler:
@@ -70,7 +79,7 @@ class Sampler:
                     f = f.f_back
                 self.pkg_counts[self._where(code).split("/", 1)[0].split(":")[0]] += 1
 
-    def __enter__(self) -> "Sampler":
+    def __enter__(self) -> Sampler:
         self._thread.start()
         return self
 
@@ -80,13 +89,21 @@ class Sampler:
 
     def report(self, title: str, seconds: float, top: int) -> str:
         b = max(1, self.busy)
-        lines = [f"== {title}: {seconds:.1f} s wall; {self.busy} busy samples ({self.busy * self.interval:.1f} "
-                 f"thread-seconds), {self.idle} idle", "", "busy share by package of the innermost frame:"]
+        lines = [
+            f"== {title}: {seconds:.1f} s wall; {self.busy} busy samples ({self.busy * self.interval:.1f} "
+            f"thread-seconds), {self.idle} idle",
+            "",
+            "busy share by package of the innermost frame:",
+        ]
         lines += [f"  {100 * n / b:5.1f}%  {k}" for k, n in self.pkg_counts.most_common(12)]
         lines += ["", f"top {top} self (innermost frame):"]
         lines += [f"  {100 * n / b:5.1f}%  {k}" for k, n in self.self_counts.most_common(top)]
         lines += ["", f"top {top} inclusive (our code and dagster only):"]
-        ours = [(k, n) for k, n in self.incl_counts.most_common() if k.startswith(("consoleme_assets", "dagster", "benchmarks"))]
+        ours = [
+            (k, n)
+            for k, n in self.incl_counts.most_common()
+            if k.startswith(("consoleme_assets", "dagster", "benchmarks"))
+        ]
         lines += [f"  {100 * n / b:5.1f}%  {k}" for k, n in ours[:top]]
         return "\n".join(lines)
 
@@ -111,9 +128,16 @@ def main(argv: list[str] | None = None) -> int:
             home = workdir / "dagster_home"
             home.mkdir()
             shutil.copy(bench.REPO / "dagster.yaml", home / "dagster.yaml")
-            env = {"AWS_ENDPOINT_URL": moto.url, "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1",
-                   "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "REDIS_URL": server.url,
-                   "CONSOLEME_ASSETS_CONFIG": str(bench.BENCH_CONFIG), "DAGSTER_HOME": str(home)}
+            env = {
+                "AWS_ENDPOINT_URL": moto.url,
+                "AWS_DEFAULT_REGION": "us-east-1",
+                "AWS_REGION": "us-east-1",
+                "AWS_ACCESS_KEY_ID": "testing",
+                "AWS_SECRET_ACCESS_KEY": "testing",
+                "REDIS_URL": server.url,
+                "CONSOLEME_ASSETS_CONFIG": str(bench.BENCH_CONFIG),
+                "DAGSTER_HOME": str(home),
+            }
             os.environ.update(env)
             for k in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
                 os.environ.pop(k, None)
@@ -132,8 +156,9 @@ def main(argv: list[str] | None = None) -> int:
                         run_floor()
                     else:
                         cli_main(["refresh", "--select", ",".join(bench.PER_ACCOUNT_ASSETS)])
-                texts.append(sampler.report(f"{what} (N={args.accounts}+hub, M={args.roles})",
-                                            time.monotonic() - t0, args.top))
+                texts.append(
+                    sampler.report(f"{what} (N={args.accounts}+hub, M={args.roles})", time.monotonic() - t0, args.top)
+                )
             text = "\n\n".join(texts)
             print(text)
             Path(args.out, f"profile-{args.what}.txt").write_text(text + "\n")

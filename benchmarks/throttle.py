@@ -34,8 +34,12 @@ from consoleme_assets_tests.faults.proxy import FaultProxy
 
 from .run import PER_ACCOUNT_ASSETS, REPO, SeededMoto, derived_config, run_measured
 
-AWS_ENV = {"AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "testing",
-           "AWS_SECRET_ACCESS_KEY": "testing"}
+AWS_ENV = {
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_REGION": "us-east-1",
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+}
 
 
 def _empty_bucket(moto_url: str) -> None:
@@ -45,8 +49,16 @@ def _empty_bucket(moto_url: str) -> None:
             s3.delete_object(Bucket=CACHE_BUCKET, Key=obj["Key"])
 
 
-def one_refresh(label: str, mode: str, fraction: float, moto: SeededMoto, proxy: FaultProxy, redis_url: str,
-                workdir: Path, runner: str = "refresh") -> tuple[dict[str, Any], dict, dict]:
+def one_refresh(
+    label: str,
+    mode: str,
+    fraction: float,
+    moto: SeededMoto,
+    proxy: FaultProxy,
+    redis_url: str,
+    workdir: Path,
+    runner: str = "refresh",
+) -> tuple[dict[str, Any], dict, dict]:
     redis.Redis.from_url(redis_url).flushdb()
     _empty_bucket(moto.url)
     home = workdir / f"home-{label}"
@@ -54,22 +66,40 @@ def one_refresh(label: str, mode: str, fraction: float, moto: SeededMoto, proxy:
     home.mkdir()
     shutil.copy(REPO / "dagster.yaml", home / "dagster.yaml")
     config = derived_config(workdir / f"bench-{label}.yaml", f"consoleme_assets:\n  aws_retry_mode: {mode}\n")
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "DAGSTER_"))}, **AWS_ENV,
-           "AWS_ENDPOINT_URL": proxy.url, "REDIS_URL": redis_url, "CONSOLEME_ASSETS_CONFIG": str(config),
-           "DAGSTER_HOME": str(home), "PYTHONUNBUFFERED": "1"}
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "DAGSTER_"))},
+        **AWS_ENV,
+        "AWS_ENDPOINT_URL": proxy.url,
+        "REDIS_URL": redis_url,
+        "CONSOLEME_ASSETS_CONFIG": str(config),
+        "DAGSTER_HOME": str(home),
+        "PYTHONUNBUFFERED": "1",
+    }
     cli = [str(Path(sys.executable).parent / "consoleme-assets"), "refresh"]
     setup = run_measured(cli + ["--select", "aws_accounts"], env, workdir / f"setup-{label}.log")
     proxy.clear()
     fault = proxy.inject("throttle", fraction=fraction, service="iam") if fraction else None
-    measured = (cli + ["--select", ",".join(PER_ACCOUNT_ASSETS)] if runner == "refresh" else
-                [sys.executable, "-m", "benchmarks.floor"])  # the floor: the same AWS clients, no Dagster
+    measured = (
+        cli + ["--select", ",".join(PER_ACCOUNT_ASSETS)]
+        if runner == "refresh"
+        else [sys.executable, "-m", "benchmarks.floor"]
+    )  # the floor: the same AWS clients, no Dagster
     result = run_measured(measured, env, workdir / f"refresh-{label}.log", watch_pid=moto.proc.pid)
     iam = [c for c in proxy.calls if c.service == "iam"]
     proxy.clear()
-    result.update({"label": label, "retry_mode": mode, "runner": runner, "fraction": fraction, "setup_exit_code": setup["exit_code"],
-                   "iam_calls": len(iam), "iam_throttled": sum(1 for c in iam if c.faulted),
-                   "throttles_injected": fault.hits if fault else 0,
-                   "output": Path(result["log"]).read_text().strip().splitlines()[-8:]})
+    result.update(
+        {
+            "label": label,
+            "retry_mode": mode,
+            "runner": runner,
+            "fraction": fraction,
+            "setup_exit_code": setup["exit_code"],
+            "iam_calls": len(iam),
+            "iam_throttled": sum(1 for c in iam if c.faulted),
+            "throttles_injected": fault.hits if fault else 0,
+            "output": Path(result["log"]).read_text().strip().splitlines()[-8:],
+        }
+    )
     client = redis.Redis.from_url(redis_url, decode_responses=True)
     return result, redis_snapshot(client), s3_snapshot(CACHE_BUCKET, moto.url)
 
@@ -85,9 +115,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config-rows", type=int, default=5)
     parser.add_argument("--fraction", type=float, default=0.2, help="share of IAM calls answered with Throttling")
     parser.add_argument("--modes", default="adaptive,standard")
-    parser.add_argument("--runner", choices=("refresh", "floor"), default="refresh",
-                        help="what is measured: `consoleme-assets refresh` of the per-account assets, or "
-                             "`benchmarks.floor` (the same collectors, AWS clients and writes without Dagster)")
+    parser.add_argument(
+        "--runner",
+        choices=("refresh", "floor"),
+        default="refresh",
+        help="what is measured: `consoleme-assets refresh` of the per-account assets, or "
+        "`benchmarks.floor` (the same collectors, AWS clients and writes without Dagster)",
+    )
     parser.add_argument("--out", default=str(REPO / "benchmarks" / "results" / "throttle"))
     args = parser.parse_args(argv)
     out = Path(args.out)
@@ -99,32 +133,40 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with start_redis_server(kind="auto") as server, FaultProxy(moto.url) as proxy:
             url = server.url.rsplit("/", 1)[0] + "/0"
-            clean, clean_redis, clean_s3 = one_refresh("clean", "standard", 0.0, moto, proxy, url, workdir,
-                                                             args.runner)
+            clean, clean_redis, clean_s3 = one_refresh("clean", "standard", 0.0, moto, proxy, url, workdir, args.runner)
             report["runs"].append(clean)
-            print(f"clean: {clean['wall_seconds']}s wall, {clean['cpu_seconds']}s CPU, exit {clean['exit_code']}",
-                  flush=True)
+            print(
+                f"clean: {clean['wall_seconds']}s wall, {clean['cpu_seconds']}s CPU, exit {clean['exit_code']}",
+                flush=True,
+            )
             for mode in [m.strip() for m in args.modes.split(",") if m.strip()]:
-                run, got_redis, got_s3 = one_refresh(mode, mode, args.fraction, moto, proxy, url, workdir,
-                                                         args.runner)
+                run, got_redis, got_s3 = one_refresh(mode, mode, args.fraction, moto, proxy, url, workdir, args.runner)
                 run["redis_keys_differing"] = _diff(clean_redis, got_redis)
                 run["s3_objects_differing"] = _diff(clean_s3, got_s3)
                 run["identical_caches"] = not run["redis_keys_differing"] and not run["s3_objects_differing"]
                 report["runs"].append(run)
-                print(f"{mode}: {run['wall_seconds']}s wall, {run['cpu_seconds']}s CPU, exit {run['exit_code']}, "
-                      f"{run['iam_throttled']}/{run['iam_calls']} IAM calls throttled, identical caches: "
-                      f"{run['identical_caches']} (load {run['loadavg_1min_after']})", flush=True)
+                print(
+                    f"{mode}: {run['wall_seconds']}s wall, {run['cpu_seconds']}s CPU, exit {run['exit_code']}, "
+                    f"{run['iam_throttled']}/{run['iam_calls']} IAM calls throttled, identical caches: "
+                    f"{run['identical_caches']} (load {run['loadavg_1min_after']})",
+                    flush=True,
+                )
     finally:
         moto.stop()
     (out / "throttle.json").write_text(json.dumps(report, indent=2))
-    md = [f"# Throttling: retry modes ({report['started']}; {args.accounts} accounts x {args.roles} roles, "
-          f"{args.fraction:.0%} of IAM calls throttled; measured: {args.runner})", "",
-          "| run | retry mode | wall | CPU (+moto) | exit | IAM calls (throttled) | identical caches | load after |",
-          "|---|---|---|---|---|---|---|---|"]
+    md = [
+        f"# Throttling: retry modes ({report['started']}; {args.accounts} accounts x {args.roles} roles, "
+        f"{args.fraction:.0%} of IAM calls throttled; measured: {args.runner})",
+        "",
+        "| run | retry mode | wall | CPU (+moto) | exit | IAM calls (throttled) | identical caches | load after |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for r in report["runs"]:
-        md.append(f"| {r['label']} | {r['retry_mode']} | {r['wall_seconds']:.1f} s | {r['cpu_seconds']:.1f} s "
-                  f"(+{r.get('moto_cpu_seconds', 0):.1f} s) | {r['exit_code']} | {r['iam_calls']} ({r['iam_throttled']}) | "
-                  f"{r.get('identical_caches', 'reference')} | {r['loadavg_1min_after']} |")
+        md.append(
+            f"| {r['label']} | {r['retry_mode']} | {r['wall_seconds']:.1f} s | {r['cpu_seconds']:.1f} s "
+            f"(+{r.get('moto_cpu_seconds', 0):.1f} s) | {r['exit_code']} | {r['iam_calls']} ({r['iam_throttled']}) | "
+            f"{r.get('identical_caches', 'reference')} | {r['loadavg_1min_after']} |"
+        )
     (out / "throttle.md").write_text("\n".join(md) + "\n")
     print(f"report: {out / 'throttle.md'}")
     return 0

@@ -75,20 +75,33 @@ def fill_instance(partitions: int, failed_every: int = 100) -> dict[str, Any]:
     added = time.perf_counter() - t0
     failed = set(keys[::failed_every])
 
-    @dg.asset(name="iam_resources", partitions_def=aws_accounts_partitions, output_required=False,
-              backfill_policy=dg.BackfillPolicy.single_run())
+    @dg.asset(
+        name="iam_resources",
+        partitions_def=aws_accounts_partitions,
+        output_required=False,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+    )
     def stand_in(context):  # no annotation: `dg` is imported locally and annotations are strings here
         for key in context.partition_keys:
             if key not in failed:
-                yield dg.AssetMaterialization(asset_key=context.asset_key, partition=key,
-                                              metadata={"account_id": dg.MetadataValue.text(key)})
+                yield dg.AssetMaterialization(
+                    asset_key=context.asset_key, partition=key, metadata={"account_id": dg.MetadataValue.text(key)}
+                )
         raise dg.Failure(description=f"{len(failed)} accounts failed (benchmark)")
 
     t0 = time.perf_counter()
-    dg.materialize([stand_in], instance=instance, raise_on_error=False, tags={
-        "dagster/asset_partition_range_start": keys[0], "dagster/asset_partition_range_end": keys[-1]})
-    return {"partitions": partitions, "failed": len(failed), "add_partitions_seconds": round(added, 2),
-            "fill_run_seconds": round(time.perf_counter() - t0, 2)}
+    dg.materialize(
+        [stand_in],
+        instance=instance,
+        raise_on_error=False,
+        tags={"dagster/asset_partition_range_start": keys[0], "dagster/asset_partition_range_end": keys[-1]},
+    )
+    return {
+        "partitions": partitions,
+        "failed": len(failed),
+        "add_partitions_seconds": round(added, 2),
+        "fill_run_seconds": round(time.perf_counter() - t0, 2),
+    }
 
 
 def timed(web: Any, query: str, variables: dict, repeat: int) -> tuple[list[float], dict]:
@@ -105,9 +118,15 @@ def measure(partitions: int, storage: str, repeat: int, workdir: Path) -> dict[s
 
     home = workdir / f"home-{partitions}"
     with dagster_instance(storage, home, workdir) as instance_env:
-        env = {**base_env(), **instance_env, "CONSOLEME_ASSETS_CONFIG": str(BENCH_CONFIG),
-               "REDIS_URL": "redis://127.0.0.1:9/0", "AWS_DEFAULT_REGION": "us-east-1",
-               "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+        env = {
+            **base_env(),
+            **instance_env,
+            "CONSOLEME_ASSETS_CONFIG": str(BENCH_CONFIG),
+            "REDIS_URL": "redis://127.0.0.1:9/0",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+        }
         saved = dict(os.environ)
         os.environ.update({**env, "DAGSTER_HOME": str(home)})
         try:
@@ -122,16 +141,25 @@ def measure(partitions: int, storage: str, repeat: int, workdir: Path) -> dict[s
             out["webserver_ready_seconds"] = round(time.perf_counter() - t0, 1)
             times, data = timed(web, PARTITION_HEALTH, {"assetKey": {"path": ["iam_resources"]}}, repeat)
             statuses = data["assetNodeOrError"]["assetPartitionStatuses"]
-            out["partition_health"] = {"seconds": times, "materialized": len(statuses["materializedPartitions"]),
-                                       "failed": len(statuses["failedPartitions"]),
-                                       "keys": len(data["assetNodeOrError"]["partitionKeysByDimension"][0]["partitionKeys"])}
+            out["partition_health"] = {
+                "seconds": times,
+                "materialized": len(statuses["materializedPartitions"]),
+                "failed": len(statuses["failedPartitions"]),
+                "keys": len(data["assetNodeOrError"]["partitionKeysByDimension"][0]["partitionKeys"]),
+            }
             keys = [{"path": [a]} for a in PER_ACCOUNT_ASSETS]
             times, data = timed(web, STALE_STATUS, {"assetKeys": keys}, repeat)
-            out["partition_stats"] = {"seconds": times, "stats": {n["assetKey"]["path"][0]: n["partitionStats"]
-                                                                   for n in data["assetNodes"]}}
+            out["partition_stats"] = {
+                "seconds": times,
+                "stats": {n["assetKey"]["path"][0]: n["partitionStats"] for n in data["assetNodes"]},
+            }
             names = [f"{100000000000 + i}" for i in range(partitions)]
-            times, data = timed(web, LAUNCH_BACKFILL, {"backfillParams": {
-                "assetSelection": keys, "partitionNames": names, "title": "benchmark"}}, 1)
+            times, data = timed(
+                web,
+                LAUNCH_BACKFILL,
+                {"backfillParams": {"assetSelection": keys, "partitionNames": names, "title": "benchmark"}},
+                1,
+            )
             out["launch_backfill"] = {"seconds": times, "result": data["launchPartitionBackfill"]}
             out["loadavg_1min"] = float(open("/proc/loadavg").read().split()[0])
         finally:
@@ -140,8 +168,10 @@ def measure(partitions: int, storage: str, repeat: int, workdir: Path) -> dict[s
 
 
 def _row(name: str, m: dict, times: list[float]) -> str:
-    return (f"| {m['storage']} | {m['partitions']} | {name} | {times[0]:.2f} s | "
-            f"{statistics.median(times):.2f} s | {m['loadavg_1min']} |")
+    return (
+        f"| {m['storage']} | {m['partitions']} | {name} | {times[0]:.2f} s | "
+        f"{statistics.median(times):.2f} s | {m['loadavg_1min']} |"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -162,9 +192,11 @@ def main(argv: list[str] | None = None) -> int:
     (out / "ui-partitions.json").write_text(json.dumps(results, indent=2))
     md = ["| storage | partitions | GraphQL | first | median | load |", "|---|---|---|---|---|---|"]
     for m in results:
-        md += [_row("PartitionHealthQuery (iam_resources)", m, m["partition_health"]["seconds"]),
-               _row("AssetStaleStatusQuery (6 assets' partitionStats)", m, m["partition_stats"]["seconds"]),
-               _row(f"launchPartitionBackfill (6 assets x {m['partitions']})", m, m["launch_backfill"]["seconds"])]
+        md += [
+            _row("PartitionHealthQuery (iam_resources)", m, m["partition_health"]["seconds"]),
+            _row("AssetStaleStatusQuery (6 assets' partitionStats)", m, m["partition_stats"]["seconds"]),
+            _row(f"launchPartitionBackfill (6 assets x {m['partitions']})", m, m["launch_backfill"]["seconds"]),
+        ]
     (out / "ui-partitions.md").write_text("\n".join(md) + "\n")
     print(f"report: {out / 'ui-partitions.md'}")
     return 0

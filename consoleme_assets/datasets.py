@@ -13,11 +13,21 @@ from .policies import datasets as policies
 from .policy_requests import datasets as policy_requests
 from .selfservice import datasets as selfservice
 
-DATASETS = by_name([
-    *accounts.DATASETS, *authorization.DATASETS, *aws_config.DATASETS, *cloudtrail.DATASETS, *iam.DATASETS,
-    *inventory.DATASETS, *notifications.DATASETS, *organizations.DATASETS, *policies.DATASETS,
-    *policy_requests.DATASETS, *selfservice.DATASETS,
-])
+DATASETS = by_name(
+    [
+        *accounts.DATASETS,
+        *authorization.DATASETS,
+        *aws_config.DATASETS,
+        *cloudtrail.DATASETS,
+        *iam.DATASETS,
+        *inventory.DATASETS,
+        *notifications.DATASETS,
+        *organizations.DATASETS,
+        *policies.DATASETS,
+        *policy_requests.DATASETS,
+        *selfservice.DATASETS,
+    ]
+)
 
 # {dataset: its storage description}: what ConsoleMeCaches reads and writes by name.
 STORAGE = {name: d.storage for name, d in DATASETS.items() if d.storage is not None}

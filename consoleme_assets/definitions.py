@@ -9,15 +9,15 @@ from .aws_config import definitions as aws_config
 from .cloudtrail import definitions as cloudtrail
 from .iam import definitions as iam
 from .inventory import definitions as inventory
+from .io_managers import JsonCacheIOManager
+from .lib.executor import forkserver_or_in_process_executor
 from .notifications import definitions as notifications
+from .observability.definitions import with_observability
 from .organizations import definitions as organizations
 from .policies import definitions as policies
 from .policy_requests import definitions as policy_requests
-from .selfservice import definitions as selfservice
-from .io_managers import JsonCacheIOManager
-from .lib.executor import forkserver_or_in_process_executor
-from .observability.definitions import with_observability
 from .resources import ConsoleMeResource
+from .selfservice import definitions as selfservice
 
 
 def build_resources(config_file: str | None = None) -> dict:
@@ -30,18 +30,20 @@ def build_resources(config_file: str | None = None) -> dict:
 
 
 # Freshness policies, checks, alert and metrics sensors are applied to everything at once.
-defs = with_observability(dg.Definitions.merge(
-    accounts.defs,
-    authorization.defs,
-    aws_config.defs,
-    cloudtrail.defs,
-    iam.defs,
-    inventory.defs,
-    notifications.defs,
-    organizations.defs,
-    policies.defs,
-    policy_requests.defs,
-    selfservice.defs,
-    # Steps fork from a server that imported these definitions once per run (lib/executor.py).
-    dg.Definitions(resources=build_resources(), executor=forkserver_or_in_process_executor),
-))
+defs = with_observability(
+    dg.Definitions.merge(
+        accounts.defs,
+        authorization.defs,
+        aws_config.defs,
+        cloudtrail.defs,
+        iam.defs,
+        inventory.defs,
+        notifications.defs,
+        organizations.defs,
+        policies.defs,
+        policy_requests.defs,
+        selfservice.defs,
+        # Steps fork from a server that imported these definitions once per run (lib/executor.py).
+        dg.Definitions(resources=build_resources(), executor=forkserver_or_in_process_executor),
+    )
+)

@@ -2,7 +2,6 @@
 Assets write and read the caches through the stores' public methods (`caches()`, `iam_cache()`,
 `config_cache()`); no client of Redis, S3 or DynamoDB is handed out here."""
 
-
 from typing import Any
 
 import dagster as dg

@@ -21,10 +21,19 @@ from consoleme_assets.sandbox import (
 
 # Settings from the developer's shell that would steer boto3 away from moto or to another identity.
 _AWS_ENV_TO_DROP = (
-    "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_ROLE_ARN",
-    "AWS_ROLE_SESSION_NAME", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
-    "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "EC2_REGION", "MOTO_ACCOUNT_ID",
-)  # fmt: skip
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_SESSION_TOKEN",
+    "AWS_SECURITY_TOKEN",
+    "AWS_ROLE_ARN",
+    "AWS_ROLE_SESSION_NAME",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
+    "EC2_REGION",
+    "MOTO_ACCOUNT_ID",
+)
 
 
 @pytest.fixture(scope="session")
@@ -129,8 +138,10 @@ def _no_definitions_load_state_left_behind() -> Iterator[None]:
     from dagster._core.storage.defs_state import base as defs_state
 
     yield
-    left = {"DefinitionsLoadContext": DefinitionsLoadContext.is_set(),
-            "DefsStateStorage": defs_state.DefsStateStorage.get() is not None}  # fmt: skip
+    left = {
+        "DefinitionsLoadContext": DefinitionsLoadContext.is_set(),
+        "DefsStateStorage": defs_state.DefsStateStorage.get() is not None,
+    }
     if any(left.values()):
         DefinitionsLoadContext._instance = None
         defs_state._current_storage.set(None)

@@ -28,7 +28,11 @@ def test_workspace_validates_with_dagster_cli(tmp_path):
     (tmp_path / "dagster.yaml").write_text("telemetry: {enabled: false}\n")
     proc = subprocess.run(
         [str(Path(sys.executable).with_name("dagster")), "definitions", "validate", "-w", "workspace.yaml"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
@@ -36,9 +40,12 @@ def test_workspace_validates_with_dagster_cli(tmp_path):
 def test_schedule_refreshes_all_accounts_in_one_run():
     # The context as a context manager: on exit it closes the instance it opens from the ref (left open, that
     # instance stays Dagster's current defs-state storage for every later test in the worker).
-    with dg.instance_for_test() as instance, dg.build_schedule_context(
-        instance=instance, scheduled_execution_time=dt.datetime(2026, 1, 1, 0, 45, tzinfo=dt.UTC)
-    ) as context:
+    with (
+        dg.instance_for_test() as instance,
+        dg.build_schedule_context(
+            instance=instance, scheduled_execution_time=dt.datetime(2026, 1, 1, 0, 45, tzinfo=dt.UTC)
+        ) as context,
+    ):
         assert isinstance(inventory_every_45_minutes(context), dg.SkipReason)
         instance.add_dynamic_partitions("aws_accounts", ["111111111111", "222222222222", "333333333333"])
         request = inventory_every_45_minutes(context)
@@ -52,8 +59,11 @@ def test_cadence_is_really_every_45_minutes():
     from consoleme_assets.lib.datasets import EVERY_45_MINUTES
 
     start = dt.datetime(2026, 1, 1, tzinfo=dt.UTC).timestamp()
-    ticks = sorted({
-        t.timestamp() for cron in EVERY_45_MINUTES.cron
-        for t, _ in zip(cron_string_iterator(start, cron, "UTC"), range(40), strict=False)  # 40 of an endless one
-    })[:60]
+    ticks = sorted(
+        {
+            t.timestamp()
+            for cron in EVERY_45_MINUTES.cron
+            for t, _ in zip(cron_string_iterator(start, cron, "UTC"), range(40), strict=False)  # 40 of an endless one
+        }
+    )[:60]
     assert {b - a for a, b in itertools.pairwise(ticks)} == {45 * 60}

@@ -26,8 +26,12 @@ TABLES = {  # ConsoleMe's own table layout (scripts/initialize_dynamodb_oss.py)
 @pytest.fixture
 def stock_moto():
     port = free_port()
-    proc = subprocess.Popen([str(Path(sys.executable).with_name("moto_server")), "-H", "127.0.0.1", "-p", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        [str(Path(sys.executable).with_name("moto_server")), "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(100):
@@ -44,9 +48,14 @@ def stock_moto():
 
 def member_clients(url, account_id):
     creds = boto3.client("sts", endpoint_url=url).assume_role(
-        RoleArn=f"arn:aws:iam::{account_id}:role/Reader", RoleSessionName="seed")["Credentials"]
-    kw = dict(endpoint_url=url, aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
-              aws_session_token=creds["SessionToken"])
+        RoleArn=f"arn:aws:iam::{account_id}:role/Reader", RoleSessionName="seed"
+    )["Credentials"]
+    kw = dict(
+        endpoint_url=url,
+        aws_access_key_id=creds["AccessKeyId"],
+        aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds["SessionToken"],
+    )
     return lambda service, region="us-east-1": boto3.client(service, region_name=region, **kw)
 
 
@@ -56,16 +65,27 @@ def seed(url):
     member = org.create_account(AccountName="theirs", Email="theirs@example.org")["CreateAccountStatus"]["AccountId"]
     aws = member_clients(url, member)
     iam = aws("iam")
-    role = iam.create_role(RoleName="app", AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17",
-                           "Statement": []}), Tags=[{"Key": "consoleme-authorized", "Value": "team@example.org"},
-                                                    {"Key": "owner", "Value": "team@example.org"}])["Role"]["Arn"]
-    kept = iam.create_role(RoleName="kept", AssumeRolePolicyDocument="{}",
-                           Tags=[{"Key": "consoleme-authorized", "Value": "team@example.org"}])["Role"]["Arn"]
+    role = iam.create_role(
+        RoleName="app",
+        AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),
+        Tags=[
+            {"Key": "consoleme-authorized", "Value": "team@example.org"},
+            {"Key": "owner", "Value": "team@example.org"},
+        ],
+    )["Role"]["Arn"]
+    kept = iam.create_role(
+        RoleName="kept",
+        AssumeRolePolicyDocument="{}",
+        Tags=[{"Key": "consoleme-authorized", "Value": "team@example.org"}],
+    )["Role"]["Arn"]
     user = iam.create_user(UserName="alice")["User"]["Arn"]
     group = iam.create_group(GroupName="devs")["Group"]["Arn"]
-    policy = iam.create_policy(PolicyName="mine", PolicyDocument=json.dumps(
-        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "*"}]}
-    ))["Policy"]["Arn"]
+    policy = iam.create_policy(
+        PolicyName="mine",
+        PolicyDocument=json.dumps(
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "*"}]}
+        ),
+    )["Policy"]["Arn"]
     aws("s3").create_bucket(Bucket="their-bucket")
     queue = aws("sqs", "us-west-2").create_queue(QueueName="their-queue")["QueueUrl"]
     topic = aws("sns").create_topic(Name="their-topic")["TopicArn"]
@@ -73,21 +93,47 @@ def seed(url):
     hub("s3").create_bucket(Bucket="their-cache")
     ddb = hub("dynamodb")
     for name, keys in TABLES.items():
-        ddb.create_table(TableName=name, BillingMode="PAY_PER_REQUEST",
-                         AttributeDefinitions=[{"AttributeName": k, "AttributeType": "S"} for k in keys],
-                         KeySchema=[{"AttributeName": k, "KeyType": t} for k, t in zip(keys, ["HASH", "RANGE"], strict=False)])
-    ddb.put_item(TableName="consoleme_policy_requests", Item={
-        "request_id": {"S": "r-1"}, "arn": {"S": role}, "status": {"S": "pending"},
-        "request_time": {"N": "1700000000"}, "username": {"S": "alice@example.org"}, "version": {"S": "2"},
-        "principal": {"M": {"principal_type": {"S": "AwsResource"}, "principal_arn": {"S": role}}},
-    })
-    return dict(member=member, role=role, kept=kept, user=user, group=group, policy=policy,
-                queue=f"arn:aws:sqs:us-west-2:{member}:their-queue", queue_url=queue, topic=topic, aws=aws)
+        ddb.create_table(
+            TableName=name,
+            BillingMode="PAY_PER_REQUEST",
+            AttributeDefinitions=[{"AttributeName": k, "AttributeType": "S"} for k in keys],
+            KeySchema=[{"AttributeName": k, "KeyType": t} for k, t in zip(keys, ["HASH", "RANGE"], strict=False)],
+        )
+    ddb.put_item(
+        TableName="consoleme_policy_requests",
+        Item={
+            "request_id": {"S": "r-1"},
+            "arn": {"S": role},
+            "status": {"S": "pending"},
+            "request_time": {"N": "1700000000"},
+            "username": {"S": "alice@example.org"},
+            "version": {"S": "2"},
+            "principal": {"M": {"principal_type": {"S": "AwsResource"}, "principal_arn": {"S": role}}},
+        },
+    )
+    return dict(
+        member=member,
+        role=role,
+        kept=kept,
+        user=user,
+        group=group,
+        policy=policy,
+        queue=f"arn:aws:sqs:us-west-2:{member}:their-queue",
+        queue_url=queue,
+        topic=topic,
+        aws=aws,
+    )
 
 
 def refresh(env, cwd):
-    return subprocess.run([sys.executable, "-m", "consoleme_assets.cli", "refresh"], env={**os.environ, **env},
-                          cwd=cwd, capture_output=True, text=True, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "consoleme_assets.cli", "refresh"],
+        env={**os.environ, **env},
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
 
 
 def test_refresh_fills_every_key_and_follows_deletions(stock_moto, aws_env, redis_client, tmp_path):
@@ -125,13 +171,20 @@ def test_refresh_fills_every_key_and_follows_deletions(stock_moto, aws_env, redi
     assert member_rows == {  # exactly one row per resource of the member account
         *(("AWS::IAM::Role", role["Arn"]) for role in them["aws"]("iam").list_roles()["Roles"]),
         ("AWS::IAM::User", them["user"]),
-        ("AWS::S3::Bucket", "arn:aws:s3:::their-bucket"), ("AWS::SQS::Queue", them["queue"]),
-        ("AWS::SNS::Topic", them["topic"]), ("managed_policy", them["policy"]),
+        ("AWS::S3::Bucket", "arn:aws:s3:::their-bucket"),
+        ("AWS::SQS::Queue", them["queue"]),
+        ("AWS::SNS::Topic", them["topic"]),
+        ("managed_policy", them["policy"]),
     }
     assert len(json.loads(r.get("ALL_POLICIES"))) == len(rows)  # no duplicate rows
-    assert {("AWS::IAM::Role", them["role"]), ("AWS::IAM::User", them["user"]),
-            ("AWS::S3::Bucket", "arn:aws:s3:::their-bucket"), ("AWS::SQS::Queue", them["queue"]),
-            ("AWS::SNS::Topic", them["topic"]), ("managed_policy", them["policy"])} <= rows
+    assert {
+        ("AWS::IAM::Role", them["role"]),
+        ("AWS::IAM::User", them["user"]),
+        ("AWS::S3::Bucket", "arn:aws:s3:::their-bucket"),
+        ("AWS::SQS::Queue", them["queue"]),
+        ("AWS::SNS::Topic", them["topic"]),
+        ("managed_policy", them["policy"]),
+    } <= rows
     assert [x["request_id"] for x in json.loads(r.get("ALL_POLICY_REQUESTS"))] == ["r-1"]
     mapping = json.loads(r.get("CREDENTIAL_AUTHORIZATION_MAPPING_V1"))
     assert mapping["team@example.org"]["authorized_roles"] == sorted([them["role"], them["kept"]])

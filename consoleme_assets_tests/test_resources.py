@@ -4,8 +4,8 @@ import pytest
 import redis
 
 from consoleme_assets.resources import ConsoleMeResource
-from consoleme_assets.settings.redis_url import redact_url
 from consoleme_assets.sandbox import start_redis_server
+from consoleme_assets.settings.redis_url import redact_url
 
 
 def test_password_protected_redis_via_redis_url(monkeypatch, tmp_path):

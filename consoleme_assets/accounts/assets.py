@@ -1,6 +1,5 @@
 """`aws_accounts`: every AWS account ConsoleMe knows (ALL_AWS_ACCOUNTS), and the account partitions."""
 
-
 from collections import Counter
 from typing import Any
 
@@ -21,9 +20,7 @@ def accounts_preview(accounts: list[dict[str, Any]], limit: int = 50) -> dg.Tabl
             dg.TableRecord({"id": a["id"], "name": a["name"], "status": a["status"], "email": a.get("email") or ""})
             for a in accounts[:limit]
         ],
-        schema=dg.TableSchema(
-            columns=[dg.TableColumn(c, "string") for c in ("id", "name", "status", "email")]
-        ),
+        schema=dg.TableSchema(columns=[dg.TableColumn(c, "string") for c in ("id", "name", "status", "email")]),
     )
 
 

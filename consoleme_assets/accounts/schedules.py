@@ -1,7 +1,6 @@
 """ConsoleMe refreshed the account list every hour (cache_cloud_account_mapping)."""
 
 from ..lib.cadences import dataset_job, dataset_schedule
-
 from .assets import aws_accounts
 from .datasets import AWS_ACCOUNTS
 

@@ -1,6 +1,5 @@
 """Keeps the `aws_accounts` partitions in step with AWS between materializations of `aws_accounts`."""
 
-
 import dagster as dg
 
 from ..aws.accounts import active_account_ids, discover_accounts

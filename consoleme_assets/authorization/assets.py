@@ -2,7 +2,6 @@
 ConsoleMe request, so a build that fails, or that would empty a good mapping, writes nothing."""
 
 import json
-from typing import Any
 
 import dagster as dg
 
@@ -42,30 +41,44 @@ def credential_authorization_mappings(context: dg.AssetExecutionContext, console
         for arn, entry in caches.iter_json_hash(settings.redis_keys.iam_roles):
             roles.append((arn, json.loads(entry.get("policy") or "{}")))
         if not roles:
-            raise dg.Failure("IAM_ROLE_CACHE is empty: refusing to build a mapping without the role-tag grants "
-                             "(materialize iam_resources first)")
+            raise dg.Failure(
+                "IAM_ROLE_CACHE is empty: refusing to build a mapping without the role-tag grants "
+                "(materialize iam_resources first)"
+            )
     plugin = None
     if rules.plugin_enabled:
         if not settings.plugins.group_mapping:
-            raise dg.Failure("cloud_credential_authorization_mapping.internal_plugin.enabled is true but "
-                             "consoleme_assets.plugins.group_mapping names no entry point")
+            raise dg.Failure(
+                "cloud_credential_authorization_mapping.internal_plugin.enabled is true but "
+                "consoleme_assets.plugins.group_mapping names no entry point"
+            )
         plugin = load_plugin(settings.plugins.group_mapping, "consoleme_assets.plugins.group_mapping")
     mapping = build.build_mapping(roles, rules, plugin)
     previous = caches.read_json("credential_authorization_mapping")
     if not mapping and previous:
-        raise dg.Failure("the new mapping is empty but the cached one is not: keeping the cached mapping "
-                         f"({len(previous)} identities)")
+        raise dg.Failure(
+            "the new mapping is empty but the cached one is not: keeping the cached mapping "
+            f"({len(previous)} identities)"
+        )
     forward, backward = build.to_json_ready(mapping), build.reverse(mapping)
     grants = sum(len(g["authorized_roles"]) + len(g["authorized_roles_cli_only"]) for g in forward.values())
-    yield dg.Output(forward, output_name="credential_authorization_mapping", metadata={
-        "dagster/row_count": len(forward),
-        "identities": len(forward),
-        "grants": grants,
-        "roles_read": len(roles),
-        "preview": dg.MetadataValue.json(dict(list(forward.items())[:10])),
-    })
-    yield dg.Output(backward, output_name="reverse_authorization_mapping", metadata={
-        "dagster/row_count": len(backward),
-        "roles": len(backward),
-        "preview": dg.MetadataValue.json(dict(list(backward.items())[:10])),
-    })
+    yield dg.Output(
+        forward,
+        output_name="credential_authorization_mapping",
+        metadata={
+            "dagster/row_count": len(forward),
+            "identities": len(forward),
+            "grants": grants,
+            "roles_read": len(roles),
+            "preview": dg.MetadataValue.json(dict(list(forward.items())[:10])),
+        },
+    )
+    yield dg.Output(
+        backward,
+        output_name="reverse_authorization_mapping",
+        metadata={
+            "dagster/row_count": len(backward),
+            "roles": len(backward),
+            "preview": dg.MetadataValue.json(dict(list(backward.items())[:10])),
+        },
+    )

@@ -8,7 +8,9 @@ from typing import Any
 
 from ..settings.model import CredentialMappingSettings
 
-Mapping = dict[str, dict[str, set[str]]]  # user or group -> {"authorized_roles": {...}, "authorized_roles_cli_only": {...}}
+Mapping = dict[
+    str, dict[str, set[str]]
+]  # user or group -> {"authorized_roles": {...}, "authorized_roles_cli_only": {...}}
 
 
 def _grant(mapping: Mapping, identity: str, kind: str, arns: Iterable[str], lowercase: bool) -> None:
@@ -39,8 +41,9 @@ def from_static(mapping: Mapping, rules: CredentialMappingSettings) -> Mapping:
     """`group_mapping: {group: {roles: [...], cli_only_roles: [...]}}` from the settings file."""
     for group, grants in rules.group_mapping.items():
         _grant(mapping, group, "authorized_roles", grants.get("roles", []), rules.force_groups_lowercase)
-        _grant(mapping, group, "authorized_roles_cli_only", grants.get("cli_only_roles", []),
-               rules.force_groups_lowercase)
+        _grant(
+            mapping, group, "authorized_roles_cli_only", grants.get("cli_only_roles", []), rules.force_groups_lowercase
+        )
     return mapping
 
 

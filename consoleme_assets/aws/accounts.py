@@ -51,7 +51,9 @@ def accounts_from_organizations(settings: Settings, sessions: AwsSessions) -> li
         role = settings.org_role_for(source)
         try:
             client = sessions.client(
-                "organizations", account_id=master, role_name=role,
+                "organizations",
+                account_id=master,
+                role_name=role,
                 session_name=f"{settings.tuning.role_session_name}-orgs",
             )
             for page in client.get_paginator("list_accounts").paginate():

@@ -119,8 +119,14 @@ class AwsConfigSource(dg.ConfigurableResource):
                 )
             return self.select_region(client, account_id, region, expression)
 
-        reads = read_regions(account_id, regions, "AWS Config resources", query, workers=self.max_concurrent_regions,
-                             region_errors=(*REGION_ERRORS, AwsConfigQueryError))
+        reads = read_regions(
+            account_id,
+            regions,
+            "AWS Config resources",
+            query,
+            workers=self.max_concurrent_regions,
+            region_errors=(*REGION_ERRORS, AwsConfigQueryError),
+        )
         return ConfigSelection(
             account_id=account_id,
             rows=[row for rows in reads.found.values() for row in rows],  # region order: first ARN wins

@@ -52,11 +52,10 @@ def role_detail(sessions: AwsSessions, account_id: str, role_name: str) -> dict[
             inline.append({"PolicyName": name, "PolicyDocument": document})
     tags = [t for page in iam.get_paginator("list_role_tags").paginate(RoleName=role_name) for t in page["Tags"]]
     profiles = [
-        p for page in iam.get_paginator("list_instance_profiles_for_role").paginate(RoleName=role_name)
+        p
+        for page in iam.get_paginator("list_instance_profiles_for_role").paginate(RoleName=role_name)
         for p in page["InstanceProfiles"]
     ]
     detail = {k: v for k, v in role.items() if k not in ("Tags", "MaxSessionDuration")}
-    detail.update(
-        InstanceProfileList=profiles, RolePolicyList=inline, AttachedManagedPolicies=attached, Tags=tags
-    )
+    detail.update(InstanceProfileList=profiles, RolePolicyList=inline, AttachedManagedPolicies=attached, Tags=tags)
     return detail

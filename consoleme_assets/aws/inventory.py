@@ -26,6 +26,7 @@ PAGE_SIZE = 1000
 # keeps that true for emulators that list every region.
 _ENABLED_OPT_IN_STATUSES = frozenset({"opt-in-not-required", "opted-in"})
 
+
 def s3_bucket_names(sessions: AwsSessions, account_id: str) -> list[str]:
     """Names of every bucket the account owns (ListBuckets is global: one call covers all regions)."""
     client = sessions.client("s3", account_id=account_id)
@@ -131,8 +132,9 @@ def list_by_region(
     and skipped, unless every region errors)."""
     reads = read_regions(account_id, regions, what, list_region)
     items = {arn for arns in reads.found.values() for arn in arns}
-    return RegionalListing(account_id=account_id, items=sorted(items), regions_read=reads.regions_read,
-                           regions_failed=reads.failed)
+    return RegionalListing(
+        account_id=account_id, items=sorted(items), regions_read=reads.regions_read, regions_failed=reads.failed
+    )
 
 
 def sqs_queue_arns_in_region(sessions: AwsSessions, account_id: str, region: str) -> list[str]:

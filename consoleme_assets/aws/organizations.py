@@ -79,8 +79,10 @@ def configured_organizations(settings: Settings) -> list[OrganizationSource]:
     seen: dict[str, OrganizationSource] = {}
     for source in settings.organizations:
         if source.organizations_master_account_id in seen:
-            log.warning("cache_accounts_from_aws_organizations lists %s more than once; using the first entry",
-                        source.organizations_master_account_id)
+            log.warning(
+                "cache_accounts_from_aws_organizations lists %s more than once; using the first entry",
+                source.organizations_master_account_id,
+            )
             continue
         seen[source.organizations_master_account_id] = source
     return list(seen.values())
@@ -97,7 +99,9 @@ def open_organization(
     master = source.organizations_master_account_id
     role = settings.org_role_for(source)
     client = sessions.client(
-        "organizations", account_id=master, role_name=role,
+        "organizations",
+        account_id=master,
+        role_name=role,
         session_name=f"{settings.tuning.role_session_name}-{purpose}",
     )
     return Organization(master, role, client)
@@ -136,8 +140,9 @@ def read_service_control_policies(org: Organization) -> list[RawScp]:
 
         found = org.unless_vanished(f"policy {policy_id}", read)
         if found is None:
-            log.info("organization %s: policy %s was deleted while being read; skipped",
-                     org.master_account_id, policy_id)
+            log.info(
+                "organization %s: policy %s was deleted while being read; skipped", org.master_account_id, policy_id
+            )
             raws.append(RawScp(summary))
         else:
             raws.append(RawScp(summary, targets=found[0], policy=found[1]))
@@ -187,8 +192,9 @@ def read_org_tree(org: Organization) -> RawOrgTree:
         for child in children:
             described = _describe(org, child)
             if described is None:
-                log.info("organization %s: %s left %s while being read; skipped",
-                         org.master_account_id, child["Id"], parent)
+                log.info(
+                    "organization %s: %s left %s while being read; skipped", org.master_account_id, child["Id"], parent
+                )
                 tree.vanished.append(child["Id"])
                 continue
             kept.append(child)

@@ -73,7 +73,9 @@ def read_regions(
         for region in regions:
             attempt(region, lambda: read_region(region))  # noqa: B023 - called before the loop moves on
     else:
-        with ThreadPoolExecutor(max_workers=min(workers, len(regions)), thread_name_prefix=f"regions-{account_id}") as pool:
+        with ThreadPoolExecutor(
+            max_workers=min(workers, len(regions)), thread_name_prefix=f"regions-{account_id}"
+        ) as pool:
             futures = {pool.submit(read_region, region): region for region in regions}
             try:
                 for future in as_completed(futures):

@@ -90,7 +90,9 @@ class AwsSessions:
         if not role:
             return self._hub
         key = _SessionKey(
-            account_id, role, session_name or self.settings.tuning.role_session_name,
+            account_id,
+            role,
+            session_name or self.settings.tuning.role_session_name,
             self.settings.tuning.spoke_role_external_id,
         )
         with self._lock:
@@ -121,7 +123,9 @@ class AwsSessions:
             try:
                 creds = sts.assume_role(**kwargs)["Credentials"]
             except (ClientError, BotoCoreError) as exc:
-                raise AccountAccessError(key.account_id, f"cannot assume {role_arn}: {describe_aws_error(exc)}") from None
+                raise AccountAccessError(
+                    key.account_id, f"cannot assume {role_arn}: {describe_aws_error(exc)}"
+                ) from None
             return {
                 "access_key": creds["AccessKeyId"],
                 "secret_key": creds["SecretAccessKey"],
@@ -149,7 +153,9 @@ class AwsSessions:
             session = boto3.Session(botocore_session=core)
             # boto3 appends its data folder to the loader per session: with a shared loader the search path
             # would grow by one entry per account, and every uncached model lookup walks all of them.
-            self._loader.search_paths[:] = paths + [p for p in self._loader.search_paths[len(paths):] if p not in paths]
+            self._loader.search_paths[:] = paths + [
+                p for p in self._loader.search_paths[len(paths) :] if p not in paths
+            ]
         return session
 
     def warm(self, service: str) -> None:
@@ -162,8 +168,12 @@ class AwsSessions:
             return
         with self._warm_lock:
             if service not in self._warmed:
-                client = self._hub.client(service, region_name=self.settings.region,
-                                          endpoint_url=self.settings.endpoint_url, config=self.config)
+                client = self._hub.client(
+                    service,
+                    region_name=self.settings.region,
+                    endpoint_url=self.settings.endpoint_url,
+                    config=self.config,
+                )
                 try:  # loaded by the first get_paginator of each client otherwise
                     self._loader.load_service_model(service, "paginators-1", client.meta.service_model.api_version)
                 except DataNotFoundError:

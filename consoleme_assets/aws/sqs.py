@@ -89,13 +89,14 @@ def approximate_message_count(client: Any, queue: QueueRef, url: str) -> int:
 def _sent_at(message: dict[str, Any]) -> dt.datetime | None:
     millis = (message.get("Attributes") or {}).get("SentTimestamp")
     try:
-        return dt.datetime.fromtimestamp(int(millis) / 1000, dt.timezone.utc)
+        return dt.datetime.fromtimestamp(int(millis) / 1000, dt.UTC)
     except (TypeError, ValueError):
         return None
 
 
-def receive_messages(client: Any, queue: QueueRef, url: str, max_messages: int,
-                     visibility_timeout: int | None = None) -> list[QueueMessage]:
+def receive_messages(
+    client: Any, queue: QueueRef, url: str, max_messages: int, visibility_timeout: int | None = None
+) -> list[QueueMessage]:
     """Up to `max_messages`, 10 per call, until the queue answers with none (no long polling: a sensor tick
     must return). Each stays invisible to other receivers for `visibility_timeout` seconds (None: the queue's
     own setting)."""
@@ -104,8 +105,11 @@ def receive_messages(client: Any, queue: QueueRef, url: str, max_messages: int,
         args: dict[str, Any] = {"VisibilityTimeout": visibility_timeout} if visibility_timeout is not None else {}
         try:
             answer = client.receive_message(
-                QueueUrl=url, MaxNumberOfMessages=min(RECEIVE_LIMIT, max_messages - len(out)), WaitTimeSeconds=0,
-                MessageSystemAttributeNames=["SentTimestamp", "ApproximateReceiveCount"], **args,
+                QueueUrl=url,
+                MaxNumberOfMessages=min(RECEIVE_LIMIT, max_messages - len(out)),
+                WaitTimeSeconds=0,
+                MessageSystemAttributeNames=["SentTimestamp", "ApproximateReceiveCount"],
+                **args,
             )
         except _AWS_ERRORS as exc:
             raise _queue_error(queue, exc) from None
@@ -127,7 +131,7 @@ def delete_messages(client: Any, queue: QueueRef, url: str, receipt_handles: lis
     SQS refused to delete (e.g. its receipt handle expired with the visibility timeout: it comes back later)."""
     failures: list[str] = []
     for start in range(0, len(receipt_handles), RECEIVE_LIMIT):
-        chunk = receipt_handles[start:start + RECEIVE_LIMIT]
+        chunk = receipt_handles[start : start + RECEIVE_LIMIT]
         try:
             answer = client.delete_message_batch(
                 QueueUrl=url, Entries=[{"Id": str(i), "ReceiptHandle": h} for i, h in enumerate(chunk)]

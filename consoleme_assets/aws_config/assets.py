@@ -6,13 +6,12 @@ from typing import Any
 
 import dagster as dg
 
-from ..lib.account_refresh import refresh_accounts
 from ..aws.config_resources import AwsConfigSource
-from ..lib.account_refresh import per_account_asset
+from ..lib.account_refresh import per_account_asset, refresh_accounts
 from ..lib.write_metadata import config_account_metadata, config_run_metadata
 from ..resources import ConsoleMeResource
-from .datasets import AWS_CONFIG_RESOURCES
 from ..stores.config_cache import ConfigBatch, config_batch
+from .datasets import AWS_CONFIG_RESOURCES
 
 AWS_CONFIG_GROUP = "aws_config"
 GLOBAL_SWITCH = "celery.cache_resources_from_aws_config_across_accounts.enabled"
@@ -28,12 +27,14 @@ def describe_batch(batch: ConfigBatch | None) -> dict[str, Any]:
         "source": dg.MetadataValue.text(batch.source),
     }
     if batch.source == "aws_config":
-        meta.update({
-            "rows_returned": dg.MetadataValue.int(batch.rows_returned),
-            "rows_without_arn": dg.MetadataValue.int(batch.rows_without_arn),
-            "regions_read": dg.MetadataValue.json(batch.regions_ok),
-            "regions_failed": dg.MetadataValue.json(batch.regions_failed),
-        })  # fmt: skip
+        meta.update(
+            {
+                "rows_returned": dg.MetadataValue.int(batch.rows_returned),
+                "rows_without_arn": dg.MetadataValue.int(batch.rows_without_arn),
+                "regions_read": dg.MetadataValue.json(batch.regions_ok),
+                "regions_failed": dg.MetadataValue.json(batch.regions_failed),
+            }
+        )
     return meta
 
 
@@ -52,9 +53,10 @@ def refresh_aws_config(
     for account_id in sorted(disabled):
         switch = GLOBAL_SWITCH if switches.enabled is not None else ACCOUNT_SWITCH.format(account_id=account_id)
         yield dg.AssetObservation(
-            asset_key=context.asset_key, partition=account_id,
+            asset_key=context.asset_key,
+            partition=account_id,
             metadata={"skipped": dg.MetadataValue.text(f"disabled by {switch}: not queried, cache untouched")},
-        )  # fmt: skip
+        )
     if switches.enabled is False:  # as ConsoleMe's parent task: no refresh, no sweep, no combined file
         context.log.info(f"{GLOBAL_SWITCH} is false: AWS Config resources are not cached")
         return
@@ -73,8 +75,9 @@ def refresh_aws_config(
         if batch is None:
             return {}
         for region, error in batch.regions_failed.items():
-            context.log.warning(f"account {account_id}: AWS Config query failed in {region} "
-                                f"(its cached resources are kept): {error}")  # fmt: skip
+            context.log.warning(
+                f"account {account_id}: AWS Config query failed in {region} (its cached resources are kept): {error}"
+            )
         return config_account_metadata(store.write_account(batch))
 
     for event in refresh_accounts(

@@ -10,8 +10,8 @@ from pathlib import Path
 import dagster as dg
 
 from ..resources import RedisUnreachable, check_redis
-from .refresh import RefreshInputError, print_failures, run_refresh, step_failures
 from ..settings import normalize_account_id
+from .refresh import RefreshInputError, print_failures, run_refresh, step_failures
 
 
 @contextmanager
@@ -100,8 +100,11 @@ def main(argv: list[str] | None = None) -> int:
     p_refresh.add_argument("-v", "--verbose", action="store_true", help="also print Dagster's run log")
     p_role = sub.add_parser("refresh-role", help="re-read one IAM role into IAM_ROLE_CACHE and DynamoDB")
     p_role.add_argument("role_arn")
-    sub.add_parser("sandbox", help="start a seeded moto + Redis sandbox (same as python -m consoleme_assets.sandbox)",
-                   add_help=False)
+    sub.add_parser(
+        "sandbox",
+        help="start a seeded moto + Redis sandbox (same as python -m consoleme_assets.sandbox)",
+        add_help=False,
+    )
     args, rest = parser.parse_known_args(argv)
     if args.config:
         os.environ["CONSOLEME_ASSETS_CONFIG"] = str(Path(args.config).resolve())
@@ -109,8 +112,11 @@ def main(argv: list[str] | None = None) -> int:
         try:
             from ..sandbox.__main__ import main as sandbox_main
         except ModuleNotFoundError as exc:  # moto/fakeredis come with the extra only
-            print(f"error: the sandbox needs the 'sandbox' extra ({exc.name} is not installed): "
-                  "pip install 'consoleme-assets[sandbox]'", file=sys.stderr)
+            print(
+                f"error: the sandbox needs the 'sandbox' extra ({exc.name} is not installed): "
+                "pip install 'consoleme-assets[sandbox]'",
+                file=sys.stderr,
+            )
             return 2
         return sandbox_main(rest)
     if rest:
@@ -125,4 +131,3 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-

@@ -82,12 +82,21 @@ def run_refresh(
     pool_event_log_connections(instance)  # a range run writes a planned event per account when created
 
     def materialize(selection: list[str], tags: dict[str, str] | None = None) -> dg.ExecuteInProcessResult:
-        result = dg.materialize([*assets, *checks], selection=selection, instance=instance, resources=resources,
-                                tags=tags, raise_on_error=False, run_config=run_config)
+        result = dg.materialize(
+            [*assets, *checks],
+            selection=selection,
+            instance=instance,
+            resources=resources,
+            tags=tags,
+            raise_on_error=False,
+            run_config=run_config,
+        )
         for evaluation in result.get_asset_check_evaluations():
             if not evaluation.passed:
-                out(f"{evaluation.asset_key.to_user_string()}: check {evaluation.check_name} failed: "
-                    f"{evaluation.description}")
+                out(
+                    f"{evaluation.asset_key.to_user_string()}: check {evaluation.check_name} failed: "
+                    f"{evaluation.description}"
+                )
         return result
 
     def report(selection: list[str], result: dg.ExecuteInProcessResult, seconds: float) -> None:

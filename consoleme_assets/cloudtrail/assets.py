@@ -13,8 +13,8 @@ import dagster as dg
 from ..lib.json_cache_asset import json_cache_asset
 from ..resources import ConsoleMeResource
 from .datasets import CLOUDTRAIL_ERRORS_BY_ARN
-from .plugins import CloudTrailErrorsContext, cloudtrail_errors_source
 from .denies_asset import cloudtrail_denies
+from .plugins import CloudTrailErrorsContext, cloudtrail_errors_source
 from .records import validate_counts
 
 CLOUDTRAIL_GROUP = "cloudtrail"
@@ -44,8 +44,11 @@ def cloudtrail_errors_by_arn(
     name = consoleme.settings.plugins.cloudtrail_errors
     source = cloudtrail_errors_source(name)
     plugin_context = CloudTrailErrorsContext(
-        settings=consoleme.settings, sessions=consoleme.sessions, caches=consoleme.caches(),
-        now=time.time(), log=context.log,
+        settings=consoleme.settings,
+        sessions=consoleme.sessions,
+        caches=consoleme.caches(),
+        now=time.time(),
+        log=context.log,
     )
     counts = validate_counts(source(plugin_context), name)
     metadata: dict[str, Any] = {

@@ -55,7 +55,7 @@ def epoch_of(event_time: Any) -> int | None:
         parsed = dt.datetime.strptime(event_time, "%Y-%m-%dT%H:%M:%SZ")
     except ValueError:
         return None
-    return int(parsed.replace(tzinfo=dt.timezone.utc).timestamp())
+    return int(parsed.replace(tzinfo=dt.UTC).timestamp())
 
 
 def resource_of(detail: Mapping[str, Any]) -> str:

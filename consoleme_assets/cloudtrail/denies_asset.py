@@ -8,15 +8,12 @@ run with the batch still in the queue (it comes back after the visibility timeou
 become an item is logged, naming the queue, the message and why, counted in the metadata, and deleted.
 """
 
-
 import time
 from collections import Counter
 from typing import Any
 
 import dagster as dg
 
-from .datasets import CLOUDTRAIL_DENIES
-from ..stores.tables import DynamoSourceError
 from ..aws.sqs import (
     RECEIVE_LIMIT,
     QueueMessage,
@@ -30,6 +27,8 @@ from ..aws.sqs import (
 from ..lib.partitions import aws_accounts_partitions
 from ..resources import ConsoleMeResource
 from ..settings import Settings
+from ..stores.tables import DynamoSourceError
+from .datasets import CLOUDTRAIL_DENIES
 from .denies import Rejection, account_of, deny_item, event_detail, merge_denies
 
 CLOUDTRAIL_GROUP = "cloudtrail"
@@ -52,12 +51,17 @@ def items_of_batch(
     items, rejected = [], []
     for message in messages:
         detail = event_detail(message.body)
-        result = detail if isinstance(detail, Rejection) else deny_item(
-            detail, now, conf.event_ttl, conf.event_bridge_substitutions
+        result = (
+            detail
+            if isinstance(detail, Rejection)
+            else deny_item(detail, now, conf.event_ttl, conf.event_bridge_substitutions)
         )
         if not isinstance(result, Rejection) and account_of(result["arn"]) not in accounts:
-            result = Rejection("unknown_account", f"{result['arn']}: account {account_of(result['arn'])} is not "
-                                                  "an account partition (not a known active account)")
+            result = Rejection(
+                "unknown_account",
+                f"{result['arn']}: account {account_of(result['arn'])} is not "
+                "an account partition (not a known active account)",
+            )
         if isinstance(result, Rejection):
             rejected.append((message, result))
         else:
@@ -111,21 +115,27 @@ def cloudtrail_denies(context: dg.AssetExecutionContext, consoleme: ConsoleMeRes
             new_ids += merged.new_request_ids
         undeleted += delete_messages(client, queue, url, [m.receipt_handle for m in messages])
     if undeleted:
-        context.log.warning(f"SQS queue {queue.arn}: {len(undeleted)} message(s) not deleted, they will be "
-                            f"received again: {undeleted[:10]}")
+        context.log.warning(
+            f"SQS queue {queue.arn}: {len(undeleted)} message(s) not deleted, they will be "
+            f"received again: {undeleted[:10]}"
+        )
     more = received >= conf.max_num_messages_to_process
     if received:
-        context.log.info(f"SQS queue {queue.arn}: {received} message(s), {written} item(s) written "
-                         f"({len(new_ids)} new), {sum(reasons.values())} rejected"
-                         + ("; more are waiting (max_num_messages_to_process)" if more else ""))
-    return dg.MaterializeResult(metadata={
-        "queue_arn": queue.arn,
-        "table": table,
-        "messages_received": received,
-        "items_written": written,
-        "new_items": len(new_ids),
-        "messages_rejected": sum(reasons.values()),
-        "rejected_by_reason": dg.MetadataValue.json(dict(sorted(reasons.items()))),
-        "messages_not_deleted": len(undeleted),
-        "reached_max_messages": more,
-    })
+        context.log.info(
+            f"SQS queue {queue.arn}: {received} message(s), {written} item(s) written "
+            f"({len(new_ids)} new), {sum(reasons.values())} rejected"
+            + ("; more are waiting (max_num_messages_to_process)" if more else "")
+        )
+    return dg.MaterializeResult(
+        metadata={
+            "queue_arn": queue.arn,
+            "table": table,
+            "messages_received": received,
+            "items_written": written,
+            "new_items": len(new_ids),
+            "messages_rejected": sum(reasons.values()),
+            "rejected_by_reason": dg.MetadataValue.json(dict(sorted(reasons.items()))),
+            "messages_not_deleted": len(undeleted),
+            "reached_max_messages": more,
+        }
+    )

@@ -50,12 +50,14 @@ def dynamodb_cloudtrail_errors(context: CloudTrailErrorsContext) -> dict[str, in
     table = context.settings.tables.cloudtrail
     items = context.caches.scan_table(table)
     counts = count_errors_by_arn(items, context.now)
-    context.report.update({
-        "table": table,
-        "table_items": len(items),
-        "expired_items_skipped": counts.expired_items,
-        "items_without_arn_skipped": counts.items_without_arn,
-    })
+    context.report.update(
+        {
+            "table": table,
+            "table_items": len(items),
+            "expired_items_skipped": counts.expired_items,
+            "items_without_arn_skipped": counts.items_without_arn,
+        }
+    )
     return counts.by_arn
 
 

@@ -7,7 +7,6 @@ same job whenever messages wait. The asset's pool allows one drain at a time, so
 for the same item at once."""
 
 from ..lib.cadences import dataset_job, dataset_schedule
-
 from .assets import cloudtrail_errors_by_arn
 from .datasets import DATASETS
 from .denies_asset import cloudtrail_denies

@@ -45,8 +45,7 @@ def cloudtrail_denies_sensor(context: dg.SensorEvaluationContext, consoleme: Con
     except (QueueError, ValueError) as exc:  # missing, refused (AccessDenied, the assume_role), malformed ARN
         return problem_skip(context, f"CloudTrail denies queue not read: {exc}", logging.WARNING)
     except Exception as exc:  # anything unforeseen: still a skip, named, so nothing else stops
-        return problem_skip(context, f"CloudTrail denies queue not read: {type(exc).__name__}: {exc}",
-                            logging.WARNING)
+        return problem_skip(context, f"CloudTrail denies queue not read: {type(exc).__name__}: {exc}", logging.WARNING)
     recovered = bool(context.cursor)
     if recovered:
         context.update_cursor("")
@@ -54,6 +53,8 @@ def cloudtrail_denies_sensor(context: dg.SensorEvaluationContext, consoleme: Con
         if recovered:
             context.log.info(f"SQS queue {queue.arn} is readable again (no messages)")
         return dg.SkipReason(f"no messages on {queue.arn}")
-    context.log.info(f"SQS queue {queue.arn}{' is readable again' if recovered else ''}: about {waiting} "
-                     f"message(s) waiting; launching {cloudtrail_denies_job.name}")
+    context.log.info(
+        f"SQS queue {queue.arn}{' is readable again' if recovered else ''}: about {waiting} "
+        f"message(s) waiting; launching {cloudtrail_denies_job.name}"
+    )
     return dg.RunRequest()

@@ -6,20 +6,19 @@ from typing import Any
 
 import dagster as dg
 
-from ..lib.account_refresh import per_account_asset, refresh_accounts
 from ..aws.iam import account_authorization_details
+from ..lib.account_refresh import per_account_asset, refresh_accounts
 from ..lib.write_metadata import iam_write_metadata
 from ..resources import ConsoleMeResource
-from .datasets import IAM_RESOURCES
 from ..settings import Settings
 from ..stores.iam_cache import IamAccount, IamCache
 from . import records
+from .datasets import IAM_RESOURCES
 
 IAM_GROUP = "iam"
 
 
-_GAAD_LIST = {"roles": "RoleDetailList", "users": "UserDetailList", "groups": "GroupDetailList",
-              "policies": "Policies"}
+_GAAD_LIST = {"roles": "RoleDetailList", "users": "UserDetailList", "groups": "GroupDetailList", "policies": "Policies"}
 _SINGULAR = {"roles": "role", "users": "user", "groups": "group", "policies": "policy"}
 
 
@@ -38,13 +37,13 @@ def iam_account_from_gaad(
             problems = records.detail_problems(kind, detail, account_id)
             if problems:
                 arn = detail.get("Arn") if isinstance(detail, dict) else None
-                rejected.append({"kind": kind, "arn": arn if isinstance(arn, str) else f"{list_name}[{i}]",
-                                 "problems": problems})
+                rejected.append(
+                    {"kind": kind, "arn": arn if isinstance(arn, str) else f"{list_name}[{i}]", "problems": problems}
+                )
             else:
                 valid[kind].append(detail)
     roles = [
-        r for r in valid["roles"]
-        if records.allowed_to_sync_role(r["Arn"], records.tags_of(r), settings.role_filter)
+        r for r in valid["roles"] if records.allowed_to_sync_role(r["Arn"], records.tags_of(r), settings.role_filter)
     ]
     entries = {
         "roles": {r["Arn"]: records.role_entry(r, account_id, ttl, owner_keys, templated.get(r["Arn"])) for r in roles},
@@ -54,7 +53,11 @@ def iam_account_from_gaad(
     }
     raw = {"roles": roles, "users": valid["users"], "groups": valid["groups"], "policies": valid["policies"]}
     return IamAccount(
-        account_id, entries, raw=raw, gaad=gaad, roles_filtered_out=len(valid["roles"]) - len(roles),
+        account_id,
+        entries,
+        raw=raw,
+        gaad=gaad,
+        roles_filtered_out=len(valid["roles"]) - len(roles),
         rejected=rejected,
     )
 
@@ -62,8 +65,10 @@ def iam_account_from_gaad(
 def rejection_line(account_id: str, item: dict[str, Any], kept: bool) -> str:
     """One log line per rejected item: account, ARN, the fields at fault, and what the cache holds now."""
     after = "its last good cache entry is kept" if kept else "not cached (no earlier entry)"
-    return (f"account {account_id}: {_SINGULAR[item['kind']]} {item['arn']} rejected: "
-            f"{'; '.join(item['problems'])}; {after}")
+    return (
+        f"account {account_id}: {_SINGULAR[item['kind']]} {item['arn']} rejected: "
+        f"{'; '.join(item['problems'])}; {after}"
+    )
 
 
 def iam_account_from_primary(cache: IamCache, account_id: str) -> IamAccount:
@@ -115,7 +120,7 @@ def iam_resources(
         gaad = account_authorization_details(consoleme.sessions, account_id)
         arns = [r.get("Arn") for r in gaad["RoleDetailList"] if isinstance(r, dict)]
         templated = cache.templated([a for a in arns if isinstance(a, str)])
-        account = iam_account_from_gaad(account_id, gaad, settings, templated, dt.datetime.now(dt.timezone.utc))
+        account = iam_account_from_gaad(account_id, gaad, settings, templated, dt.datetime.now(dt.UTC))
         account.kept = cache.last_good(account)
         return account
 
@@ -139,4 +144,3 @@ def iam_resources(
         describe=describe,
         finalize=finalize,
     )
-

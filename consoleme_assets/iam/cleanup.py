@@ -21,14 +21,17 @@ def expired_roles(entries, active_accounts: set[str], now: float) -> dict[str, s
     return out
 
 
-@dg.op(description="Removes IAM_ROLE_CACHE entries (and their DynamoDB items) whose account is no longer active "
-       "or whose ttl has passed (compared in UTC).")
+@dg.op(
+    description="Removes IAM_ROLE_CACHE entries (and their DynamoDB items) whose account is no longer active "
+    "or whose ttl has passed (compared in UTC)."
+)
 def clear_expired_iam_roles(context: dg.OpExecutionContext, consoleme: ConsoleMeResource) -> dg.Output[None]:
     cache = consoleme.iam_cache()
     accounts = consoleme.caches().read_json("aws_accounts")
     if not accounts or not accounts.get("accounts"):
-        raise dg.Failure("ALL_AWS_ACCOUNTS is empty: refusing to judge which accounts are gone "
-                         "(materialize aws_accounts first)")
+        raise dg.Failure(
+            "ALL_AWS_ACCOUNTS is empty: refusing to judge which accounts are gone (materialize aws_accounts first)"
+        )
     active = {a["id"] for a in accounts["accounts"] if a.get("status") == "active"}
     doomed = expired_roles(cache.entries("roles"), active, time.time())
     by_account: dict[str, list[str]] = defaultdict(list)
@@ -40,11 +43,14 @@ def clear_expired_iam_roles(context: dg.OpExecutionContext, consoleme: ConsoleMe
     for reason in doomed.values():
         reasons[reason] = reasons.get(reason, 0) + 1
     context.log.info(f"removed {len(doomed)} IAM_ROLE_CACHE entries: {reasons or 'none'}")
-    return dg.Output(None, metadata={
-        "removed": len(doomed),
-        "removed_by_reason": dg.MetadataValue.json(reasons),
-        "removed_preview": dg.MetadataValue.json(sorted(doomed)[:50]),
-    })
+    return dg.Output(
+        None,
+        metadata={
+            "removed": len(doomed),
+            "removed_by_reason": dg.MetadataValue.json(reasons),
+            "removed_preview": dg.MetadataValue.json(sorted(doomed)[:50]),
+        },
+    )
 
 
 @dg.job(description="Every 6 hours: drop IAM role cache entries of closed accounts and expired entries.")

@@ -8,8 +8,14 @@ IAM_RESOURCES = Dataset(
     name="iam_resources",
     cadence=EVERY_45_MINUTES,
     consoleme_tasks=("cache_iam_resources_across_accounts", "cache_iam_resources_for_account"),
-    storage=ArnHashes(lambda s: {"roles": s.redis_keys.iam_roles, "users": s.redis_keys.iam_users,
-                                 "groups": s.redis_keys.iam_groups, "policies": s.redis_keys.iam_policies}),
+    storage=ArnHashes(
+        lambda s: {
+            "roles": s.redis_keys.iam_roles,
+            "users": s.redis_keys.iam_users,
+            "groups": s.redis_keys.iam_groups,
+            "policies": s.redis_keys.iam_policies,
+        }
+    ),
     shape=shapes.IAM_ENTRIES,
     not_empty_because="every account has roles (at least the spoke role)",
     coverage="every active account has its roles (and the users, groups and policies its last refresh found) in "

@@ -52,19 +52,25 @@ def fetch_role(consoleme: ConsoleMeResource, requested_arn: str) -> tuple[str, s
     return account_id, role_name, role_detail(consoleme.sessions, account_id, role_name)
 
 
-def store_role(consoleme: ConsoleMeResource, cache: IamCache, requested_arn: str,
-               fetched: tuple[str, str, dict | None],
-               clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.timezone.utc)) -> RoleOutcome:
+def store_role(
+    consoleme: ConsoleMeResource,
+    cache: IamCache,
+    requested_arn: str,
+    fetched: tuple[str, str, dict | None],
+    clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+) -> RoleOutcome:
     """Write ConsoleMe's refresh_iam_role entry (spec §5.20) to DynamoDB and IAM_ROLE_CACHE. A role IAM no
     longer has (or the roles.allowed_* filter excludes) loses its cached entry; one never cached is reported
     "not found". Called on one thread: the stores' clients are shared."""
     account_id, role_name, detail = fetched
     problems = records.detail_problems("roles", detail, account_id) if detail is not None else []
     if problems:  # the cached entry and item stay as they were (last good), as in iam_resources
-        raise RoleRejected(f"account {account_id}: role {requested_arn} rejected: {'; '.join(problems)}; "
-                           "its cached entry is kept")
+        raise RoleRejected(
+            f"account {account_id}: role {requested_arn} rejected: {'; '.join(problems)}; its cached entry is kept"
+        )
     filtered = detail is not None and not records.allowed_to_sync_role(
-        detail["Arn"], records.tags_of(detail), consoleme.settings.role_filter)
+        detail["Arn"], records.tags_of(detail), consoleme.settings.role_filter
+    )
     if detail is None or filtered:
         cached = cache.cached_role_arns(account_id, role_name)
         cache.remove_roles(account_id, cached)
@@ -85,18 +91,24 @@ def role_refresh_op(description: str):
     "Re-reads one IAM role from AWS and writes ConsoleMe's refresh_iam_role entry to IAM_ROLE_CACHE and DynamoDB; "
     "a role that no longer exists is removed from both."
 )
-def refresh_iam_role(context: dg.OpExecutionContext, config: RefreshRoleConfig,
-                     consoleme: ConsoleMeResource) -> dg.Output[None]:
+def refresh_iam_role(
+    context: dg.OpExecutionContext, config: RefreshRoleConfig, consoleme: ConsoleMeResource
+) -> dg.Output[None]:
     parse_role_arn(config.role_arn)
     try:
-        outcome = store_role(consoleme, consoleme.iam_cache(), config.role_arn,
-                             fetch_role(consoleme, config.role_arn))
+        outcome = store_role(consoleme, consoleme.iam_cache(), config.role_arn, fetch_role(consoleme, config.role_arn))
     except RoleRejected as exc:
         raise dg.Failure(description=str(exc)) from None
     notes = f" ({'; '.join(outcome.notes)})" if outcome.notes else ""
     context.log.info(f"{config.role_arn}: {outcome.action}{notes}")
-    return dg.Output(None, metadata={"role_arn": outcome.arn, "action": outcome.action,
-                                     **({"notes": dg.MetadataValue.json(outcome.notes)} if outcome.notes else {})})
+    return dg.Output(
+        None,
+        metadata={
+            "role_arn": outcome.arn,
+            "action": outcome.action,
+            **({"notes": dg.MetadataValue.json(outcome.notes)} if outcome.notes else {}),
+        },
+    )
 
 
 @dg.job(description="Refresh one IAM role in IAM_ROLE_CACHE and DynamoDB. Config: ops.refresh_iam_role.config.role_arn")
@@ -134,8 +146,9 @@ def _acknowledge(consoleme: ConsoleMeResource, queue_arn: str, handles: list[str
     "IAM_ROLE_CACHE and DynamoDB, then deletes their queue messages. Metadata: per role the action and the lag "
     "from the event to the cache write; max and median lag."
 )
-def refresh_changed_roles(context: dg.OpExecutionContext, config: RoleChangesConfig,
-                          consoleme: ConsoleMeResource) -> dg.Output[list[str]]:
+def refresh_changed_roles(
+    context: dg.OpExecutionContext, config: RoleChangesConfig, consoleme: ConsoleMeResource
+) -> dg.Output[list[str]]:
     cache = consoleme.iam_cache()
     roles = {r.role_arn: r for r in config.roles}
     for arn in roles:
@@ -159,8 +172,12 @@ def refresh_changed_roles(context: dg.OpExecutionContext, config: RoleChangesCon
     for changed, outcome in landed:
         lag = lag_seconds(parse_time(changed.event_time), outcome.written_at)
         lags += [lag] if lag is not None else []
-        by_role[outcome.arn] = {"action": outcome.action, "lag_seconds": lag, "messages": len(changed.receipt_handles),
-                                **({"notes": outcome.notes} if outcome.notes else {})}
+        by_role[outcome.arn] = {
+            "action": outcome.action,
+            "lag_seconds": lag,
+            "messages": len(changed.receipt_handles),
+            **({"notes": outcome.notes} if outcome.notes else {}),
+        }
     summary = lag_summary(lags)
     metadata = {
         "roles_refreshed": len(landed),
@@ -172,9 +189,11 @@ def refresh_changed_roles(context: dg.OpExecutionContext, config: RoleChangesCon
         **({"delete_failures": dg.MetadataValue.json(delete_failures)} if delete_failures else {}),
     }
     if failed:
-        raise dg.Failure(description=f"{len(failed)} of {len(roles)} role(s) not refreshed (their messages stay "
-                         "queued and come back after the visibility timeout): "
-                         + "; ".join(f"{a}: {e}" for a, e in failed.items()), metadata=metadata)
+        raise dg.Failure(
+            description=f"{len(failed)} of {len(roles)} role(s) not refreshed (their messages stay "
+            "queued and come back after the visibility timeout): " + "; ".join(f"{a}: {e}" for a, e in failed.items()),
+            metadata=metadata,
+        )
     max_lag = f", max lag {summary['max_lag_seconds']} s" if "max_lag_seconds" in summary else ""
     context.log.info(f"{len(landed)} role(s) refreshed{max_lag}")
     return dg.Output(sorted(by_role), metadata=metadata)

@@ -40,19 +40,25 @@ def iam_role_limits(context: dg.AssetExecutionContext, consoleme: ConsoleMeResou
     usage = {a: r for a, r in results.items() if isinstance(r, dict)}
     errors = {a: r for a, r in results.items() if isinstance(r, str)}
     ratios = {a: u["ratio"] for a, u in usage.items()}
-    return dg.MaterializeResult(metadata={
-        "usage": dg.MetadataValue.json(usage),
-        "ratios": dg.MetadataValue.json(ratios),
-        "max_ratio": dg.MetadataValue.float(max(ratios.values(), default=0.0)),
-        "unreadable_accounts": dg.MetadataValue.json(errors),
-        "dagster/row_count": len(usage),
-    })
+    return dg.MaterializeResult(
+        metadata={
+            "usage": dg.MetadataValue.json(usage),
+            "ratios": dg.MetadataValue.json(ratios),
+            "max_ratio": dg.MetadataValue.float(max(ratios.values(), default=0.0)),
+            "unreadable_accounts": dg.MetadataValue.json(errors),
+            "dagster/row_count": len(usage),
+        }
+    )
 
 
-@dg.asset_check(asset=iam_role_limits, description="Warns when an account uses more than "
-                "consoleme_assets.iam_role_limits.warn_ratio of its role quota, fails above fail_ratio.")
-def iam_role_limits_within_quota(context: dg.AssetCheckExecutionContext,
-                                 consoleme: ConsoleMeResource) -> dg.AssetCheckResult:
+@dg.asset_check(
+    asset=iam_role_limits,
+    description="Warns when an account uses more than "
+    "consoleme_assets.iam_role_limits.warn_ratio of its role quota, fails above fail_ratio.",
+)
+def iam_role_limits_within_quota(
+    context: dg.AssetCheckExecutionContext, consoleme: ConsoleMeResource
+) -> dg.AssetCheckResult:
     limits = consoleme.settings.role_limits
     event = context.instance.get_latest_materialization_event(iam_role_limits.key)
     meta = event.asset_materialization.metadata if event else {}
@@ -62,17 +68,30 @@ def iam_role_limits_within_quota(context: dg.AssetCheckExecutionContext,
     over_warn = {a: r for a, r in ratios.items() if limits.warn_ratio < r <= limits.fail_ratio}
     passed = not over_fail and not over_warn and not unreadable
     severity = dg.AssetCheckSeverity.ERROR if over_fail else dg.AssetCheckSeverity.WARN
-    text = "; ".join(filter(None, [
-        f"over {limits.fail_ratio:.0%}: {', '.join(f'{a} ({r:.0%})' for a, r in sorted(over_fail.items()))}"
-        if over_fail else "",
-        f"over {limits.warn_ratio:.0%}: {', '.join(f'{a} ({r:.0%})' for a, r in sorted(over_warn.items()))}"
-        if over_warn else "",
-        f"unreadable: {', '.join(sorted(unreadable))}" if unreadable else "",
-    ]))
-    return dg.AssetCheckResult(passed=passed, severity=severity, description=text or "all accounts within quota",
-                               metadata={"over_fail_ratio": dg.MetadataValue.json(over_fail),
-                                         "over_warn_ratio": dg.MetadataValue.json(over_warn),
-                                         "unreadable_accounts": dg.MetadataValue.json(unreadable)})
+    text = "; ".join(
+        filter(
+            None,
+            [
+                f"over {limits.fail_ratio:.0%}: {', '.join(f'{a} ({r:.0%})' for a, r in sorted(over_fail.items()))}"
+                if over_fail
+                else "",
+                f"over {limits.warn_ratio:.0%}: {', '.join(f'{a} ({r:.0%})' for a, r in sorted(over_warn.items()))}"
+                if over_warn
+                else "",
+                f"unreadable: {', '.join(sorted(unreadable))}" if unreadable else "",
+            ],
+        )
+    )
+    return dg.AssetCheckResult(
+        passed=passed,
+        severity=severity,
+        description=text or "all accounts within quota",
+        metadata={
+            "over_fail_ratio": dg.MetadataValue.json(over_fail),
+            "over_warn_ratio": dg.MetadataValue.json(over_warn),
+            "unreadable_accounts": dg.MetadataValue.json(unreadable),
+        },
+    )
 
 
 iam_role_limits_job = dataset_job("iam_role_limits_job", [iam_role_limits])

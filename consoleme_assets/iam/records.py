@@ -13,8 +13,8 @@ TTL = dt.timedelta(hours=36)
 def _iso_z(value: Any) -> str:
     if isinstance(value, dt.datetime):
         if value.tzinfo is None:
-            value = value.replace(tzinfo=dt.timezone.utc)
-        return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+            value = value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     raise TypeError(f"cannot encode {type(value).__name__} as JSON")
 
 
@@ -63,8 +63,13 @@ def _entry_head(detail: dict[str, Any], account_id: str, ttl: int, kind: str) ->
     name = detail.get(f"{kind}Name")
     if kind == "Role":
         name = name or detail["Arn"].split("/")[-1]
-    return {"arn": detail["Arn"], "name": name, "resourceId": detail.get(f"{kind}Id"), "accountId": account_id,
-            "ttl": ttl}
+    return {
+        "arn": detail["Arn"],
+        "name": name,
+        "resourceId": detail.get(f"{kind}Id"),
+        "accountId": account_id,
+        "ttl": ttl,
+    }
 
 
 def role_entry(detail: dict[str, Any], account_id: str, ttl: int, owner_keys: list[str], templated: str | None):
@@ -163,7 +168,9 @@ def detail_problems(kind: str, detail: Any, account_id: str) -> list[str]:
             problem = _document_problem(f"{list_field}[{label}].{doc_field}", item.get(doc_field))
             out += [problem] if problem else []
     tags = detail.get("Tags")
-    if tags is not None and not (isinstance(tags, list) and all(
-            isinstance(t, dict) and isinstance(t.get("Key"), str) and isinstance(t.get("Value"), str) for t in tags)):
+    if tags is not None and not (
+        isinstance(tags, list)
+        and all(isinstance(t, dict) and isinstance(t.get("Key"), str) and isinstance(t.get("Value"), str) for t in tags)
+    ):
         out.append("Tags: not a list of {Key, Value} strings")
     return out

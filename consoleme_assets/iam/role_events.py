@@ -57,8 +57,8 @@ def parse_time(value: Any) -> dt.datetime | None:
     except ValueError:
         return None
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=dt.timezone.utc)
-    return parsed.astimezone(dt.timezone.utc)
+        parsed = parsed.replace(tzinfo=dt.UTC)
+    return parsed.astimezone(dt.UTC)
 
 
 def unwrap_event(body: str) -> dict[str, Any]:
@@ -72,8 +72,9 @@ def unwrap_event(body: str) -> dict[str, Any]:
     return outer
 
 
-def parse_role_change(message_id: str, body: str, partition: str = "aws",
-                      sent_at: dt.datetime | None = None) -> RoleChange | Rejected:
+def parse_role_change(
+    message_id: str, body: str, partition: str = "aws", sent_at: dt.datetime | None = None
+) -> RoleChange | Rejected:
     """The role a message names, or why it names none. `sent_at` (SQS SentTimestamp) is the event time of
     last resort, when neither the event's `time` nor `detail.eventTime` is readable."""
     try:
@@ -82,8 +83,10 @@ def parse_role_change(message_id: str, body: str, partition: str = "aws",
         return Rejected(message_id, str(exc))
     detail = event.get("detail")
     if not isinstance(detail, dict):
-        return Rejected(message_id, "event has no detail object" if detail is None else
-                        f"detail is a {type(detail).__name__}, not an object")
+        return Rejected(
+            message_id,
+            "event has no detail object" if detail is None else f"detail is a {type(detail).__name__}, not an object",
+        )
     account = detail.get("account") or detail.get("recipientAccountId") or event.get("account")
     if isinstance(account, int):
         account = f"{account:012d}"
@@ -92,8 +95,11 @@ def parse_role_change(message_id: str, body: str, partition: str = "aws",
     params = detail.get("requestParameters")
     role_name = params.get("roleName") if isinstance(params, dict) else None
     if not isinstance(role_name, str) or not ROLE_NAME_RE.match(role_name):
-        return Rejected(message_id, f"account {account}: detail.requestParameters.roleName is not a role name: "
-                                    f"{str(role_name)[:80]!r} (event {detail.get('eventName', '?')})")
+        return Rejected(
+            message_id,
+            f"account {account}: detail.requestParameters.roleName is not a role name: "
+            f"{str(role_name)[:80]!r} (event {detail.get('eventName', '?')})",
+        )
     when = parse_time(event.get("time")) or parse_time(detail.get("eventTime")) or sent_at
     return RoleChange(message_id, f"arn:{partition}:iam::{account}:role/{role_name}", account, when)
 
@@ -130,5 +136,8 @@ def lag_summary(lags: list[float]) -> dict[str, float | int]:
     """Count, max and median of the roles' lags (seconds from event to cache write)."""
     if not lags:
         return {"roles_with_event_time": 0}
-    return {"roles_with_event_time": len(lags), "max_lag_seconds": max(lags),
-            "median_lag_seconds": round(statistics.median(lags), 3)}
+    return {
+        "roles_with_event_time": len(lags),
+        "max_lag_seconds": max(lags),
+        "median_lag_seconds": round(statistics.median(lags), 3),
+    }

@@ -13,6 +13,7 @@ ConsoleMe left those without `detail` to come back forever.
 """
 
 import dagster as dg
+
 from ..authorization.schedules import credential_mapping_job
 from ..aws.sqs import QueueError, delete_messages, parse_queue_arn, queue_client, queue_url, receive_messages
 from ..lib.partitions import aws_accounts_partitions
@@ -27,6 +28,7 @@ QUEUE_KEY = "event_bridge.detect_role_changes_and_update_cache.queue_arn"
 # Longer than a batch run waits in the queue and runs; after it, unacknowledged messages are received again.
 VISIBILITY_TIMEOUT_SECONDS = 600
 MAX_MESSAGES_PER_TICK = 100  # one run's worth; the rest wait for the next tick
+
 
 @dg.sensor(
     name="role_change_sensor",
@@ -68,8 +70,9 @@ def role_change_sensor(context: dg.SensorEvaluationContext, consoleme: ConsoleMe
         if isinstance(parsed, Rejected):
             dropped.append((message, parsed.reason))
         elif parsed.account_id not in accounts:
-            dropped.append((message, f"role {parsed.role_arn}: account {parsed.account_id} is not an aws_accounts "
-                                     "partition"))
+            dropped.append(
+                (message, f"role {parsed.role_arn}: account {parsed.account_id} is not an aws_accounts partition")
+            )
         else:
             changes.append((message, parsed))
     for message, reason in dropped:
@@ -87,18 +90,25 @@ def role_change_sensor(context: dg.SensorEvaluationContext, consoleme: ConsoleMe
     handles: dict[str, list[str]] = {}
     for message, change in changes:
         handles.setdefault(change.role_arn, []).append(message.receipt_handle)
-    context.log.info(f"queue {queue.name}: {len(changes)} message(s) name {len(roles)} role(s); launching one run"
-                     + (f" ({len(dropped)} dropped)" if dropped else ""))
+    context.log.info(
+        f"queue {queue.name}: {len(changes)} message(s) name {len(roles)} role(s); launching one run"
+        + (f" ({len(dropped)} dropped)" if dropped else "")
+    )
     role_configs = [
-        {"role_arn": role.role_arn, "receipt_handles": handles[role.role_arn],
-         "event_time": role.first_event_time.isoformat() if role.first_event_time else None}
+        {
+            "role_arn": role.role_arn,
+            "receipt_handles": handles[role.role_arn],
+            "event_time": role.first_event_time.isoformat() if role.first_event_time else None,
+        }
         for role in roles.values()
     ]
     return dg.SensorResult(
-        run_requests=[dg.RunRequest(
-            run_config={"ops": {"refresh_changed_roles": {"config": {"queue_arn": arn, "roles": role_configs}}}},
-            tags={"consoleme_assets/role_count": str(len(roles))},
-        )],
+        run_requests=[
+            dg.RunRequest(
+                run_config={"ops": {"refresh_changed_roles": {"config": {"queue_arn": arn, "roles": role_configs}}}},
+                tags={"consoleme_assets/role_count": str(len(roles))},
+            )
+        ],
         cursor="",
     )
 

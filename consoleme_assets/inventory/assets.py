@@ -6,8 +6,6 @@ from typing import Any
 
 import dagster as dg
 
-from ..lib.account_refresh import per_account_asset, refresh_accounts
-from ..lib.datasets import Dataset
 from ..aws.inventory import (
     RegionalListing,
     enabled_regions,
@@ -16,6 +14,8 @@ from ..aws.inventory import (
     sns_topic_arns,
     sqs_queue_arns,
 )
+from ..lib.account_refresh import per_account_asset, refresh_accounts
+from ..lib.datasets import Dataset
 from ..lib.write_metadata import report_metadata
 from ..resources import ConsoleMeResource
 from .datasets import MANAGED_POLICIES, S3_BUCKETS, SNS_TOPICS, SQS_QUEUES
@@ -104,8 +104,9 @@ def account_list_asset(
         context: dg.AssetExecutionContext,
         consoleme: ConsoleMeResource,
     ):
-        yield from refresh_account_lists(context, consoleme, dataset.name,
-                                         from_aws=lambda account_id: from_aws(consoleme, account_id))
+        yield from refresh_account_lists(
+            context, consoleme, dataset.name, from_aws=lambda account_id: from_aws(consoleme, account_id)
+        )
 
     return refresh
 

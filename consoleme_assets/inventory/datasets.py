@@ -15,8 +15,9 @@ S3_BUCKETS = Dataset(
     name="s3_buckets",
     cadence=EVERY_45_MINUTES,
     consoleme_tasks=_tasks("s3_buckets"),
-    storage=AccountListDataset(lambda s: s.redis_keys.s3_buckets, lambda s: s.s3.s3_buckets,
-                               lambda s: s.s3.s3_combined),
+    storage=AccountListDataset(
+        lambda s: s.redis_keys.s3_buckets, lambda s: s.s3.s3_buckets, lambda s: s.s3.s3_combined
+    ),
     shape=shapes.BUCKET_NAMES,
     coverage=EVERY_ACCOUNT_HAS_A_FIELD,
 )
@@ -24,8 +25,9 @@ SQS_QUEUES = Dataset(
     name="sqs_queues",
     cadence=EVERY_45_MINUTES,
     consoleme_tasks=_tasks("sqs_queues"),
-    storage=AccountListDataset(lambda s: s.redis_keys.sqs_queues, lambda s: s.s3.sqs_queues,
-                               lambda s: s.s3.sqs_combined),
+    storage=AccountListDataset(
+        lambda s: s.redis_keys.sqs_queues, lambda s: s.s3.sqs_queues, lambda s: s.s3.sqs_combined
+    ),
     shape=shapes.QUEUE_ARNS,
     coverage=EVERY_ACCOUNT_HAS_A_FIELD,
 )
@@ -33,8 +35,9 @@ SNS_TOPICS = Dataset(
     name="sns_topics",
     cadence=EVERY_45_MINUTES,
     consoleme_tasks=_tasks("sns_topics"),
-    storage=AccountListDataset(lambda s: s.redis_keys.sns_topics, lambda s: s.s3.sns_topics,
-                               lambda s: s.s3.sns_combined),
+    storage=AccountListDataset(
+        lambda s: s.redis_keys.sns_topics, lambda s: s.s3.sns_topics, lambda s: s.s3.sns_combined
+    ),
     shape=shapes.TOPIC_ARNS,
     coverage=EVERY_ACCOUNT_HAS_A_FIELD,
 )

@@ -4,8 +4,8 @@ from typing import Any
 
 import dagster as dg
 
-from ..resources import ConsoleMeResource
 from ..lib.write_metadata import report_metadata
+from ..resources import ConsoleMeResource
 from .common import dataset_of
 
 

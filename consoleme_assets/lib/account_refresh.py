@@ -19,11 +19,11 @@ import dagster as dg
 
 from ..accounts.assets import aws_accounts
 from ..aws.sessions import describe_aws_error
+from ..observability.checks import account_check_specs, evaluate_checks
+from ..observability.freshness import window_for
 from .concurrency import completed_in_turn
 from .datasets import Dataset
 from .event_log import pool_event_log_connections
-from ..observability.checks import account_check_specs, evaluate_checks
-from ..observability.freshness import window_for
 from .partitions import aws_accounts_partitions
 
 Collect = Callable[[str], Any]  # account id -> records
@@ -62,13 +62,16 @@ def refresh_accounts(
         landed.append(account_id)
         if held is not None:
             yield dg.AssetMaterialization(asset_key=context.asset_key, partition=held[0], metadata=held[1])
-        held = (account_id, {
-            "account_id": dg.MetadataValue.text(account_id),
-            "fetch_seconds": dg.MetadataValue.float(round(seconds, 3)),
-            "write_seconds": dg.MetadataValue.float(round(time.monotonic() - t0, 3)),
-            **(describe(records) if describe else {}),
-            **metadata,
-        })
+        held = (
+            account_id,
+            {
+                "account_id": dg.MetadataValue.text(account_id),
+                "fetch_seconds": dg.MetadataValue.float(round(seconds, 3)),
+                "write_seconds": dg.MetadataValue.float(round(time.monotonic() - t0, 3)),
+                **(describe(records) if describe else {}),
+                **metadata,
+            },
+        )
         del records, future  # keep memory flat: only metadata survives the account
         if len(landed) % 25 == 0:
             context.log.info(f"{len(landed)}/{len(accounts)} accounts refreshed")
@@ -113,15 +116,17 @@ def per_account_asset(dataset: Dataset, description: str, group_name: str, kinds
     def decorate(refresh: Callable[..., Iterator[dg.AssetMaterialization]]) -> dg.AssetsDefinition:
         @dg.multi_asset(
             name=name,
-            specs=[dg.AssetSpec(
-                name,
-                description=description,
-                group_name=group_name,
-                partitions_def=aws_accounts_partitions,
-                deps=[aws_accounts],
-                kinds=kinds or {"aws", "redis", "s3"},
-                metadata={"consoleme_dataset": name},
-            )],
+            specs=[
+                dg.AssetSpec(
+                    name,
+                    description=description,
+                    group_name=group_name,
+                    partitions_def=aws_accounts_partitions,
+                    deps=[aws_accounts],
+                    kinds=kinds or {"aws", "redis", "s3"},
+                    metadata={"consoleme_dataset": name},
+                )
+            ],
             check_specs=account_check_specs(dataset),
             can_subset=True,  # checks without a refresh
             # One run for any number of accounts; accounts are fetched concurrently inside it.
@@ -138,13 +143,16 @@ def per_account_asset(dataset: Dataset, description: str, group_name: str, kinds
                         if not isinstance(event, (dg.AssetMaterialization, dg.AssetObservation)):
                             raise dg.DagsterInvariantViolationError(
                                 f"{name}: a per-account asset yields one AssetMaterialization per account it "
-                                f"wrote (refresh_accounts), not {type(event).__name__}")
+                                f"wrote (refresh_accounts), not {type(event).__name__}"
+                            )
                         yield event
                 except dg.Failure as exc:  # some accounts failed: still check what is cached, then fail
                     failure = exc
             consoleme = resources["consoleme"]
             checks = evaluate_checks(
-                sorted(context.selected_asset_check_keys), consoleme.caches(), context.instance,
+                sorted(context.selected_asset_check_keys),
+                consoleme.caches(),
+                context.instance,
                 window_for(dataset, consoleme.settings),
             )
             yield from checks

@@ -41,7 +41,10 @@ def all_accounts_run_request(context: dg.ScheduleEvaluationContext):
 def every(schedule_name: str, cron: str | list[str], job: Any) -> dg.ScheduleDefinition:
     """A schedule that runs `job` at `cron` (UTC), on as soon as the daemon runs."""
     return dg.ScheduleDefinition(
-        name=schedule_name, cron_schedule=cron, target=job, execution_timezone="UTC",
+        name=schedule_name,
+        cron_schedule=cron,
+        target=job,
+        execution_timezone="UTC",
         default_status=dg.DefaultScheduleStatus.RUNNING,
     )
 
@@ -49,16 +52,22 @@ def every(schedule_name: str, cron: str | list[str], job: Any) -> dg.ScheduleDef
 def every_for_all_accounts(schedule_name: str, cron: str | list[str], job: Any) -> dg.ScheduleDefinition:
     """A schedule that runs a per-account `job` over every account partition, in one run."""
 
-    @dg.schedule(name=schedule_name, cron_schedule=cron, target=job, execution_timezone="UTC",
-                 default_status=dg.DefaultScheduleStatus.RUNNING)
+    @dg.schedule(
+        name=schedule_name,
+        cron_schedule=cron,
+        target=job,
+        execution_timezone="UTC",
+        default_status=dg.DefaultScheduleStatus.RUNNING,
+    )
     def _schedule(context: dg.ScheduleEvaluationContext):
         return all_accounts_run_request(context)
 
     return _schedule
 
 
-def dataset_schedule(schedule_name: str, job: Any, datasets: Sequence[Dataset], *,
-                     all_accounts: bool = False) -> dg.ScheduleDefinition:
+def dataset_schedule(
+    schedule_name: str, job: Any, datasets: Sequence[Dataset], *, all_accounts: bool = False
+) -> dg.ScheduleDefinition:
     """The schedule of the job refreshing `datasets`, at their declared cadence; per-account jobs
     (`all_accounts`) run over every account partition, in one run."""
     return (every_for_all_accounts if all_accounts else every)(schedule_name, cron_of(datasets), job)

@@ -17,8 +17,9 @@ def dataset_pool(name: str) -> str:
     return f"consoleme/{name}"
 
 
-def completed_in_turn(fn: Callable[[Item], object], items: Iterable[Item], max_workers: int,
-                      thread_name_prefix: str = "account") -> Iterator[tuple[Item, Future]]:
+def completed_in_turn(
+    fn: Callable[[Item], object], items: Iterable[Item], max_workers: int, thread_name_prefix: str = "account"
+) -> Iterator[tuple[Item, Future]]:
     """Run `fn` over `items` on `max_workers` threads; yield (item, its finished future) as each completes.
 
     At most 2 x max_workers items are submitted and not yet consumed. Submitting everything up front lets

@@ -19,8 +19,11 @@ POOL_MAX_OVERFLOW = 10  # extra connections beyond the one kept, for the rare co
 def uses_null_pool(instance: dg.DagsterInstance) -> bool:
     """True for a PostgreSQL event log that still connects per write."""
     engine = getattr(instance.event_log_storage, "_engine", None)
-    return (type(instance.event_log_storage).__name__ == "PostgresEventLogStorage" and engine is not None
-            and type(engine.pool).__name__ == "NullPool")
+    return (
+        type(instance.event_log_storage).__name__ == "PostgresEventLogStorage"
+        and engine is not None
+        and type(engine.pool).__name__ == "NullPool"
+    )
 
 
 def pool_event_log_connections(instance: dg.DagsterInstance) -> bool:
@@ -28,6 +31,7 @@ def pool_event_log_connections(instance: dg.DagsterInstance) -> bool:
     if not uses_null_pool(instance):
         return False
     # statement_timeout 0: no limit, as without the pool (the webserver sets one for its queries, runs do not).
-    instance.optimize_for_webserver(statement_timeout=0, pool_recycle=POOL_RECYCLE_SECONDS,
-                                    max_overflow=POOL_MAX_OVERFLOW)
+    instance.optimize_for_webserver(
+        statement_timeout=0, pool_recycle=POOL_RECYCLE_SECONDS, max_overflow=POOL_MAX_OVERFLOW
+    )
     return True

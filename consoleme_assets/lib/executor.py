@@ -21,8 +21,11 @@ FORKSERVER = {"forkserver": {"preload_modules": PRELOAD_MODULES}}
 
 def with_forkserver(multiprocess_config: dict[str, Any]) -> dict[str, Any]:
     """The multiprocess config, starting steps from the preloaded forkserver unless it names a start method."""
-    return multiprocess_config if multiprocess_config.get("start_method") else {
-        **multiprocess_config, "start_method": FORKSERVER}
+    return (
+        multiprocess_config
+        if multiprocess_config.get("start_method")
+        else {**multiprocess_config, "start_method": FORKSERVER}
+    )
 
 
 @dg.executor(

@@ -20,9 +20,7 @@ def load_plugin(name: str, setting: str) -> Callable[..., Any]:
             f"{setting}: no entry point {name!r} in group {GROUP!r} (installed: {', '.join(known) or 'none'})"
         )
     if len({ep.value for ep in found}) > 1:
-        raise PluginError(
-            f"{setting}: entry point {name!r} is registered twice: {', '.join(ep.value for ep in found)}"
-        )
+        raise PluginError(f"{setting}: entry point {name!r} is registered twice: {', '.join(ep.value for ep in found)}")
     try:
         return found[0].load()
     except Exception as exc:  # an import error inside the plugin: say which one

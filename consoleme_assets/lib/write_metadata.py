@@ -37,12 +37,14 @@ def config_account_metadata(report: AccountWrite) -> dict[str, Any]:
         "s3_uris": dg.MetadataValue.json(report.s3_uris),
     }
     if report.dynamodb_table:
-        meta.update({
-            "dynamodb_table": dg.MetadataValue.text(report.dynamodb_table),
-            "dynamodb_written": dg.MetadataValue.int(report.dynamodb_written),
-            "dynamodb_deleted": dg.MetadataValue.int(report.dynamodb_deleted),
-            "dynamodb_skipped_too_large": dg.MetadataValue.int(report.dynamodb_skipped),
-        })  # fmt: skip
+        meta.update(
+            {
+                "dynamodb_table": dg.MetadataValue.text(report.dynamodb_table),
+                "dynamodb_written": dg.MetadataValue.int(report.dynamodb_written),
+                "dynamodb_deleted": dg.MetadataValue.int(report.dynamodb_deleted),
+                "dynamodb_skipped_too_large": dg.MetadataValue.int(report.dynamodb_skipped),
+            }
+        )
     if report.notes:
         meta["notes"] = dg.MetadataValue.text("; ".join(report.notes))
     return meta

@@ -11,8 +11,8 @@ import time
 
 import dagster as dg
 
-from .datasets import NOTIFICATIONS
 from ..resources import ConsoleMeResource
+from .datasets import NOTIFICATIONS
 from .records import group_notifications
 
 NOTIFICATIONS_GROUP = "notifications"

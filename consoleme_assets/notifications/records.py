@@ -15,10 +15,22 @@ from typing import Any
 REQUIRED = ("predictable_id", "type", "users_or_groups", "event_time", "expiration", "message")
 # Field order and defaults of ConsoleMe's model for the fields an item may lack.
 FIELDS: tuple[tuple[str, Any], ...] = (
-    ("predictable_id", None), ("type", None), ("users_or_groups", None), ("event_time", None),
-    ("expiration", None), ("expired", False), ("header", None), ("message", None), ("message_actions", []),
-    ("details", {}), ("read_by_users", []), ("read_by_all", False), ("hidden_for_users", []),
-    ("hidden_for_all", False), ("read_for_current_user", False), ("version", 1),
+    ("predictable_id", None),
+    ("type", None),
+    ("users_or_groups", None),
+    ("event_time", None),
+    ("expiration", None),
+    ("expired", False),
+    ("header", None),
+    ("message", None),
+    ("message_actions", []),
+    ("details", {}),
+    ("read_by_users", []),
+    ("read_by_all", False),
+    ("hidden_for_users", []),
+    ("hidden_for_all", False),
+    ("read_for_current_user", False),
+    ("version", 1),
 )
 
 

@@ -109,16 +109,19 @@ def asset_alerts(previous: dict[str, dict[str, Any]], current: dict[str, AssetSt
         was_accounts: dict[str, str] = (before or {}).get("accounts", {})
         recovered = sorted(set(was_accounts) - set(status.accounts))
         newly = sorted(a for a, (lv, _) in status.accounts.items() if was_accounts.get(a) != lv)
-        refreshed = "never refreshed" if status.age_seconds is None else (
-            f"last refreshed {describe_age(status.age_seconds)}")
+        refreshed = (
+            "never refreshed" if status.age_seconds is None else (f"last refreshed {describe_age(status.age_seconds)}")
+        )
         parts = []
         if status.level == "PASS":
             parts.append(f"{asset} is fresh again (was {was}): {refreshed}")
         elif status.asset_level in BAD:
             parts.append(f"{asset} is stale, {status.level} (was {was or 'unknown'}): {refreshed}")
         else:
-            parts.append(f"{asset} has stale accounts, {status.level} (was {was or 'unknown'}): "
-                         f"{refreshed} (its freshest account)")
+            parts.append(
+                f"{asset} has stale accounts, {status.level} (was {was or 'unknown'}): "
+                f"{refreshed} (its freshest account)"
+            )
         if status.warn_minutes is not None and status.level != "PASS":
             parts.append(f"warn after {status.warn_minutes} min, fail after {status.fail_minutes} min")
         if status.accounts:
@@ -132,20 +135,29 @@ def asset_alerts(previous: dict[str, dict[str, Any]], current: dict[str, AssetSt
             more = f" and {len(recovered) - MAX_LISTED} more" if len(recovered) > MAX_LISTED else ""
             parts.append(f"fresh again: {', '.join(recovered[:MAX_LISTED])}{more}")
         kind = "account_staleness" if status.level in BAD and status.asset_level not in BAD else "freshness"
-        alerts.append(Alert(
-            kind, asset, status.level, was, "; ".join(parts), asset_url(ui_base_url, asset),
-            accounts=sorted(status.accounts) if status.level != "PASS" else recovered,
-            details={
-                "age_seconds": status.age_seconds,
-                "asset_state": status.asset_level,
-                "accounts": {a: {"level": lv, "age_seconds": a_age} for a, (lv, a_age) in sorted(status.accounts.items())},
-                "newly_stale_accounts": newly,
-                "recovered_accounts": recovered,
-                "total_accounts": status.total_accounts,
-                "warn_minutes": status.warn_minutes,
-                "fail_minutes": status.fail_minutes,
-            },
-        ))
+        alerts.append(
+            Alert(
+                kind,
+                asset,
+                status.level,
+                was,
+                "; ".join(parts),
+                asset_url(ui_base_url, asset),
+                accounts=sorted(status.accounts) if status.level != "PASS" else recovered,
+                details={
+                    "age_seconds": status.age_seconds,
+                    "asset_state": status.asset_level,
+                    "accounts": {
+                        a: {"level": lv, "age_seconds": a_age} for a, (lv, a_age) in sorted(status.accounts.items())
+                    },
+                    "newly_stale_accounts": newly,
+                    "recovered_accounts": recovered,
+                    "total_accounts": status.total_accounts,
+                    "warn_minutes": status.warn_minutes,
+                    "fail_minutes": status.fail_minutes,
+                },
+            )
+        )
     return alerts
 
 
@@ -156,16 +168,23 @@ def describe_regional_errors(regional: dict[str, dict[str, str]], limit: int = M
     return text + (f"; and {len(pairs) - limit} more" if len(pairs) > limit else "")
 
 
-def run_failure_alerts(
-    run_id: str, job_name: str, failures: list[dict[str, Any]], ui_base_url: str
-) -> list[Alert]:
+def run_failure_alerts(run_id: str, job_name: str, failures: list[dict[str, Any]], ui_base_url: str) -> list[Alert]:
     """One alert per failed step (asset) of a failed run, naming its failed accounts and the regions that failed
     in accounts that otherwise landed (SQS/SNS/Config: those regions kept their previous entries); one for the
     run if no step failed (e.g. the run could not start).
     `failures`: [{"asset", "error", "failed_accounts": {acct: error}, "regional_errors": {acct: {region: error}}}]."""
     if not failures:
-        return [Alert("run_failure", None, "FAILURE", None, f"run {run_id} of {job_name} failed",
-                      run_url(ui_base_url, run_id), details={"job": job_name, "run_id": run_id})]
+        return [
+            Alert(
+                "run_failure",
+                None,
+                "FAILURE",
+                None,
+                f"run {run_id} of {job_name} failed",
+                run_url(ui_base_url, run_id),
+                details={"job": job_name, "run_id": run_id},
+            )
+        ]
     alerts = []
     for failure in failures:
         accounts = sorted(failure.get("failed_accounts") or {})
@@ -175,9 +194,22 @@ def run_failure_alerts(
         text = f"{asset} failed{where} in run {run_id} ({job_name}): {failure.get('error') or 'no error text'}"
         if regional:
             text += f"; regions that failed (previous entries kept): {describe_regional_errors(regional)}"
-        alerts.append(Alert(
-            "run_failure", asset, "FAILURE", None, text, run_url(ui_base_url, run_id), accounts=accounts,
-            details={"job": job_name, "run_id": run_id, "asset_url": asset_url(ui_base_url, asset),
-                     "failed_accounts": failure.get("failed_accounts") or {}, "regional_errors": regional},
-        ))
+        alerts.append(
+            Alert(
+                "run_failure",
+                asset,
+                "FAILURE",
+                None,
+                text,
+                run_url(ui_base_url, run_id),
+                accounts=accounts,
+                details={
+                    "job": job_name,
+                    "run_id": run_id,
+                    "asset_url": asset_url(ui_base_url, asset),
+                    "failed_accounts": failure.get("failed_accounts") or {},
+                    "regional_errors": regional,
+                },
+            )
+        )
     return alerts

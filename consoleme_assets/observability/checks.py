@@ -5,7 +5,6 @@ Per-account datasets evaluate their checks inside their own refresh step (see `a
 check step would wait for an output those assets never yield (they record one materialization per landed
 account instead) and show Skipped. Unpartitioned datasets get one `@asset_check` op each."""
 
-
 import time
 from typing import Any
 
@@ -33,8 +32,13 @@ def account_check_specs(dataset: Dataset) -> list[dg.AssetCheckSpec]:
     """The checks a per-account dataset's own step evaluates after every refresh (and alone, in a check-only
     run of the same op): staleness per account, plus shape and coverage where its declaration has them."""
     name = dataset.name
-    specs = [dg.AssetCheckSpec(STALENESS_CHECK, asset=name,
-                               description="every account partition refreshed within the asset's freshness windows")]
+    specs = [
+        dg.AssetCheckSpec(
+            STALENESS_CHECK,
+            asset=name,
+            description="every account partition refreshed within the asset's freshness windows",
+        )
+    ]
     if dataset.shape is not None:
         specs.append(dg.AssetCheckSpec(SHAPE_CHECK, asset=name, description=SHAPE_DESCRIPTION))
     if dataset.coverage is not None:
@@ -58,7 +62,9 @@ def staleness_result(
         description=(
             f"{len(stale)} of {len(accounts)} accounts stale: "
             + ", ".join(f"{a} {s.level} ({describe_age(s.age_seconds)})" for a, s in sorted(stale.items())[:20])
-        ) if stale else f"all {len(accounts)} accounts refreshed within {window.warn_minutes} min",
+        )
+        if stale
+        else f"all {len(accounts)} accounts refreshed within {window.warn_minutes} min",
         metadata={
             "accounts": len(accounts),
             "stale_accounts": dg.MetadataValue.json(
@@ -72,8 +78,11 @@ def staleness_result(
 
 
 def evaluate_checks(
-    check_keys: list[dg.AssetCheckKey], caches: ConsoleMeCaches, instance: dg.DagsterInstance,
-    window: Window | None = None, now: float | None = None,
+    check_keys: list[dg.AssetCheckKey],
+    caches: ConsoleMeCaches,
+    instance: dg.DagsterInstance,
+    window: Window | None = None,
+    now: float | None = None,
 ) -> list[dg.AssetCheckResult]:
     """The results of the given checks, from what is cached now. An unreadable cache is a failed check, never a
     crashed step: the step that called this may have refreshed data that must still be recorded."""
@@ -142,7 +151,11 @@ def coverage_problems(caches: ConsoleMeCaches, dataset: str) -> tuple[list[str],
     present = caches.fields_present(key, active)
     missing = shapes.missing_accounts(active, present)
     problems = [f"{key} has no field for active account(s) {', '.join(missing[:50])}"] if missing else []
-    return problems, {"redis_key": key, "active_accounts": len(active), "missing_accounts": dg.MetadataValue.json(missing)}
+    return problems, {
+        "redis_key": key,
+        "active_accounts": len(active),
+        "missing_accounts": dg.MetadataValue.json(missing),
+    }
 
 
 def arn_account(arn: str) -> str | None:
@@ -208,8 +221,9 @@ def arn_coverage_problems(
     }
 
 
-def dataset_result(check_key: dg.AssetCheckKey, caches: ConsoleMeCaches, instance: dg.DagsterInstance,
-                   dataset: Dataset | None = None) -> dg.AssetCheckResult:
+def dataset_result(
+    check_key: dg.AssetCheckKey, caches: ConsoleMeCaches, instance: dg.DagsterInstance, dataset: Dataset | None = None
+) -> dg.AssetCheckResult:
     """`cache_shape` or `covers_all_accounts` of one dataset (by default its declaration in the catalog), read
     from the store ConsoleMe's web tier reads."""
     name = check_key.asset_key.to_user_string()

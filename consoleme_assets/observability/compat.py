@@ -7,9 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from ..stores.caches import ConsoleMeCaches
-
 from ..datasets import DATASETS
+from ..stores.caches import ConsoleMeCaches
 
 PREFIX = "consoleme.celery_tasks.celery_tasks."
 REPORT_TASK = "report_celery_last_success_metrics"
@@ -20,8 +19,11 @@ REPORT_TASK = "report_celery_last_success_metrics"
 TASKS_BY_ASSET: dict[str, tuple[str, ...]] = {n: d.consoleme_tasks for n, d in DATASETS.items() if d.consoleme_tasks}
 
 
-def compat_values(last_success_by_asset: Mapping[str, float | None], now: float,
-                  tasks_by_asset: Mapping[str, tuple[str, ...]] = TASKS_BY_ASSET) -> dict[str, int]:
+def compat_values(
+    last_success_by_asset: Mapping[str, float | None],
+    now: float,
+    tasks_by_asset: Mapping[str, tuple[str, ...]] = TASKS_BY_ASSET,
+) -> dict[str, int]:
     """{redis key: value} for every mapped task (pure). A task with no success yet gets no last_success and a
     time_since of `now` (ConsoleMe read a missing key as 0)."""
     last_by_task: dict[str, float] = {}

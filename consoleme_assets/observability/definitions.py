@@ -22,8 +22,9 @@ def partitioned_asset_names(defs: dg.Definitions) -> list[str]:
     return sorted(s.key.to_user_string() for s in defs.resolve_all_asset_specs() if s.partitions_def is not None)
 
 
-def observability_defs(defs: dg.Definitions, settings: Settings,
-                       datasets: Mapping[str, Dataset] = DATASETS) -> dg.Definitions:
+def observability_defs(
+    defs: dg.Definitions, settings: Settings, datasets: Mapping[str, Dataset] = DATASETS
+) -> dg.Definitions:
     """The checks, jobs, schedule and sensors for the assets of `defs` (not `defs` itself), from the datasets'
     declarations."""
     names = materializable_asset_names(defs)
@@ -53,13 +54,18 @@ def observability_defs(defs: dg.Definitions, settings: Settings,
                 default_status=dg.DefaultScheduleStatus.RUNNING,
             )
         ],
-        sensors=[alerts, consoleme_run_failure_alerts, build_metrics_sensor(names),
-                 build_cache_presence_sensor(defs, names)],
+        sensors=[
+            alerts,
+            consoleme_run_failure_alerts,
+            build_metrics_sensor(names),
+            build_cache_presence_sensor(defs, names),
+        ],
     )
 
 
-def with_observability(defs: dg.Definitions, settings: Settings | None = None,
-                       datasets: Mapping[str, Dataset] = DATASETS) -> dg.Definitions:
+def with_observability(
+    defs: dg.Definitions, settings: Settings | None = None, datasets: Mapping[str, Dataset] = DATASETS
+) -> dg.Definitions:
     """`defs` with freshness policies on every asset, merged with the observability checks and sensors.
     Settings are read at load time (freshness policies are part of the definitions)."""
     settings = settings or load_settings()

@@ -20,6 +20,7 @@ from dagster.preview.freshness import apply_freshness_policy
 from ..lib.datasets import Dataset
 from ..settings import Settings
 
+
 @dataclass(frozen=True)
 class Window:
     warn_minutes: int
@@ -59,9 +60,7 @@ def window_for(dataset: Dataset, settings: Settings) -> Window:
     return Window(warn, fail)
 
 
-def freshness_windows(
-    datasets: Mapping[str, Dataset], asset_names: list[str], settings: Settings
-) -> dict[str, Window]:
+def freshness_windows(datasets: Mapping[str, Dataset], asset_names: list[str], settings: Settings) -> dict[str, Window]:
     """The window of every asset, from its dataset's declaration, then the settings' overrides (checked against
     the assets)."""
     undeclared = sorted(set(asset_names) - set(datasets))

@@ -72,13 +72,13 @@ class CloudWatchSink:
                 "Dimensions": [{"Name": k, "Value": v} for k, v in sorted(m.dimensions.items())],
                 "Value": m.value,
                 "Unit": m.unit,
-                **({"Timestamp": dt.datetime.fromtimestamp(m.timestamp, dt.timezone.utc)} if m.timestamp else {}),
+                **({"Timestamp": dt.datetime.fromtimestamp(m.timestamp, dt.UTC)} if m.timestamp else {}),
             }
             for m in metrics
         ]
         for start in range(0, len(data), CLOUDWATCH_BATCH):
             try:
-                self.client.put_metric_data(Namespace=self.namespace, MetricData=data[start:start + CLOUDWATCH_BATCH])
+                self.client.put_metric_data(Namespace=self.namespace, MetricData=data[start : start + CLOUDWATCH_BATCH])
             except Exception as exc:
                 raise RuntimeError(f"CloudWatch PutMetricData to namespace {self.namespace!r} failed: {exc}") from exc
 

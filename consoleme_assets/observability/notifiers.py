@@ -64,7 +64,9 @@ class WebhookNotifier:
                 raise RuntimeError(f"webhook {self.url} answered HTTP {response.status}")
 
 
-def build_notifiers(settings: AlertSettings, sns_client_for: Callable[[str], Any], logger: Any = None) -> list[Notifier]:
+def build_notifiers(
+    settings: AlertSettings, sns_client_for: Callable[[str], Any], logger: Any = None
+) -> list[Notifier]:
     """`sns_client_for(region)` gives an SNS client (the topic's region comes from its ARN)."""
     out: list[Notifier] = []
     for name in dict.fromkeys(settings.notifiers):
@@ -81,8 +83,9 @@ def build_notifiers(settings: AlertSettings, sns_client_for: Callable[[str], Any
     return out
 
 
-def deliver(alerts: list[Alert], notifiers: list[Notifier], logger: Any = None,
-            undelivered: list[Alert] | None = None) -> list[str]:
+def deliver(
+    alerts: list[Alert], notifiers: list[Notifier], logger: Any = None, undelivered: list[Alert] | None = None
+) -> list[str]:
     """Send every alert through every notifier; returns one line per failed delivery (already logged). Alerts
     that reached no notifier at all are appended to `undelivered` (the caller may retry them)."""
     logger = logger or log

@@ -94,8 +94,11 @@ def build_cache_presence_sensor(defs: dg.Definitions, names: list[str]) -> dg.Se
         caches = consoleme.caches()
         keys = {n: k for n in datasets if (k := caches.dataset_key(n))}
         records = context.instance.get_asset_records([dg.AssetKey(n) for n in keys])
-        last = {r.asset_entry.asset_key.to_user_string(): r.asset_entry.last_materialization_storage_id
-                for r in records if r.asset_entry.last_materialization is not None}
+        last = {
+            r.asset_entry.asset_key.to_user_string(): r.asset_entry.last_materialization_storage_id
+            for r in records
+            if r.asset_entry.last_materialization is not None
+        }
         if not last:
             return dg.SkipReason("nothing materialized yet")
         gone = caches.lost_keys([keys[n] for n in last])
@@ -108,14 +111,22 @@ def build_cache_presence_sensor(defs: dg.Definitions, names: list[str]) -> dg.Se
         now = time.time()
         # One failed evaluation per loss (keyed by the materialization it contradicts), not one per tick.
         marks = {f"{n}@{last[n]}" for n in lost}
-        events = [lost_check_evaluation(n, keys[n]) for n in sorted(lost)
-                  if n in SHAPE_DATASETS and f"{n}@{last[n]}" not in reported]
-        due = {n for n in refill_first(lost, datasets)
-               if n not in requested or now - requested[n][1] > REFILL_RETRY_SECONDS}
+        events = [
+            lost_check_evaluation(n, keys[n])
+            for n in sorted(lost)
+            if n in SHAPE_DATASETS and f"{n}@{last[n]}" not in reported
+        ]
+        due = {
+            n
+            for n in refill_first(lost, datasets)
+            if n not in requested or now - requested[n][1] > REFILL_RETRY_SECONDS
+        }
         requests = []
         for partitioned in (False, True):
-            group = sorted({s for n in due if datasets[n].partitioned == partitioned for s in datasets[n].op_siblings}
-                           | {n for n in due if datasets[n].partitioned == partitioned})
+            group = sorted(
+                {s for n in due if datasets[n].partitioned == partitioned for s in datasets[n].op_siblings}
+                | {n for n in due if datasets[n].partitioned == partitioned}
+            )
             if not group:
                 continue
             tags = {DATASET_TAG: ",".join(group), "consoleme_assets/trigger": "refill"}
@@ -123,13 +134,17 @@ def build_cache_presence_sensor(defs: dg.Definitions, names: list[str]) -> dg.Se
                 accounts = context.instance.get_dynamic_partitions(aws_accounts_partitions.name)
                 if not accounts:
                     continue
-                tags |= {"dagster/asset_partition_range_start": accounts[0],
-                         "dagster/asset_partition_range_end": accounts[-1]}
-            requests.append(dg.RunRequest(
-                run_key=f"refill:{','.join(group)}:{int(now)}",
-                asset_selection=[dg.AssetKey(n) for n in group],
-                tags=tags,
-            ))
+                tags |= {
+                    "dagster/asset_partition_range_start": accounts[0],
+                    "dagster/asset_partition_range_end": accounts[-1],
+                }
+            requests.append(
+                dg.RunRequest(
+                    run_key=f"refill:{','.join(group)}:{int(now)}",
+                    asset_selection=[dg.AssetKey(n) for n in group],
+                    tags=tags,
+                )
+            )
             requested.update({n: [last.get(n), now] for n in group if n in lost})
         if events:
             context.log.warning(f"caches gone from Redis, refilling: {', '.join(sorted(lost))}")

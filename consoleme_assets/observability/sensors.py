@@ -2,7 +2,6 @@
 alerts on failed runs, and metrics (+ ConsoleMe's compatibility keys) from new materializations. Decisions are
 in alerts.py / compat.py / metrics.py; these only read the instance, send, and keep the cursor."""
 
-
 import json
 import time
 from collections.abc import Callable
@@ -61,7 +60,10 @@ def load_alert_cursor(raw: str | None) -> tuple[dict[str, dict[str, Any]], dict[
 
 
 def asset_statuses(
-    instance: dg.DagsterInstance, windows: dict[str, Window], partitioned: list[str], now: float,
+    instance: dg.DagsterInstance,
+    windows: dict[str, Window],
+    partitioned: list[str],
+    now: float,
     known: dict[str, dict[str, float]],
 ) -> tuple[dict[str, AssetStatus], dict[str, dict[str, float]], list[str]]:
     """Every asset's state now, the first-seen times to keep (never-materialized assets and accounts only), and
@@ -69,8 +71,9 @@ def asset_statuses(
     (the FreshnessDaemon's rule, at this tick's time, so it does not matter which of the two ran first after a
     daemon restart); an asset refreshed since Dagster last said WARN/FAIL is left out until Dagster agrees."""
     keys = [dg.AssetKey.from_user_string(n) for n in sorted(windows)]
-    dagster_states = {k.to_user_string(): r.freshness_state.value
-                      for k, r in instance.get_freshness_state_records(keys).items()}
+    dagster_states = {
+        k.to_user_string(): r.freshness_state.value for k, r in instance.get_freshness_state_records(keys).items()
+    }
     last = _last_materialized(instance, keys)
     # Every per-account dataset shares the account partitions (partitions.py).
     accounts = instance.get_dynamic_partitions(aws_accounts_partitions.name) if partitioned else []
@@ -101,7 +104,9 @@ def asset_statuses(
 
 
 def build_alert_sensor(
-    windows: dict[str, Window], partitioned: list[str], clock: Callable[[], float] = time.time,
+    windows: dict[str, Window],
+    partitioned: list[str],
+    clock: Callable[[], float] = time.time,
     interval_seconds: int = 60,
 ) -> dg.SensorDefinition:
     @dg.sensor(
@@ -130,7 +135,8 @@ def build_alert_sensor(
                 memo.pop(alert.asset, None)
         cursor = {"v": CURSOR_VERSION, "assets": memo, "known": keep}
         summary = f"{len(alerts) - len(undelivered)} alert(s) sent" + (
-            f"; {len(errors)} delivery error(s), {len(undelivered)} alert(s) to retry" if errors else "")
+            f"; {len(errors)} delivery error(s), {len(undelivered)} alert(s) to retry" if errors else ""
+        )
         return dg.SensorResult(skip_reason=summary, cursor=json.dumps(cursor, sort_keys=True))
 
     return consoleme_alerts_sensor
@@ -180,7 +186,8 @@ def consoleme_run_failure_alerts(context: dg.RunFailureSensorContext, consoleme:
     deliver(alerts, _notifiers(consoleme, context.log), context.log)
     metrics = [
         Metric("refresh_failures", 1, "Count", {"Asset": f["asset"], **({"Account": a} if a else {})})
-        for f in failures for a in (sorted(f["failed_accounts"]) or [None])
+        for f in failures
+        for a in (sorted(f["failed_accounts"]) or [None])
     ]
     if metrics:
         _sink(consoleme, context.log).emit(metrics)
@@ -236,6 +243,8 @@ def build_metrics_sensor(asset_names: list[str], clock: Callable[[], float] = ti
         _sink(consoleme, context.log).emit(metrics)
         if consoleme.settings.observability.compatibility_keys:
             write_compat_keys(consoleme.caches(), compat_values(last, now))
-        return dg.SensorResult(skip_reason=f"{len(metrics)} metric(s) emitted", cursor=json.dumps(cursor, sort_keys=True))
+        return dg.SensorResult(
+            skip_reason=f"{len(metrics)} metric(s) emitted", cursor=json.dumps(cursor, sort_keys=True)
+        )
 
     return consoleme_metrics_sensor

@@ -20,22 +20,59 @@ class Shape:
     problems: Callable[..., list[str]]
     entries: Callable[[Any], int] = len
 
+
 # spec §6.1: what each IAM hash entry carries, and the type of each field (None allowed where ConsoleMe writes null).
 _STR, _OPT_STR, _INT = (str,), (str, type(None)), (int,)
 _ANY_TEMPLATED = (str, bool, type(None))
 IAM_ENTRY_FIELDS: dict[str, dict[str, tuple[type, ...]]] = {
-    "roles": {"arn": _STR, "name": _STR, "resourceId": _OPT_STR, "accountId": _STR, "ttl": _INT, "owner": _OPT_STR,
-              "policy": _STR, "templated": _ANY_TEMPLATED},
-    "users": {"arn": _STR, "name": _OPT_STR, "resourceId": _OPT_STR, "accountId": _STR, "ttl": _INT,
-              "owner": _OPT_STR, "policy": _STR, "templated": _ANY_TEMPLATED},
-    "groups": {"arn": _STR, "name": _OPT_STR, "resourceId": _OPT_STR, "accountId": _STR, "ttl": _INT,
-               "policy": _STR, "templated": _ANY_TEMPLATED},
-    "policies": {"arn": _STR, "name": _OPT_STR, "resourceId": _OPT_STR, "accountId": _STR, "ttl": _INT,
-                 "policy": _STR, "templated": _ANY_TEMPLATED},
+    "roles": {
+        "arn": _STR,
+        "name": _STR,
+        "resourceId": _OPT_STR,
+        "accountId": _STR,
+        "ttl": _INT,
+        "owner": _OPT_STR,
+        "policy": _STR,
+        "templated": _ANY_TEMPLATED,
+    },
+    "users": {
+        "arn": _STR,
+        "name": _OPT_STR,
+        "resourceId": _OPT_STR,
+        "accountId": _STR,
+        "ttl": _INT,
+        "owner": _OPT_STR,
+        "policy": _STR,
+        "templated": _ANY_TEMPLATED,
+    },
+    "groups": {
+        "arn": _STR,
+        "name": _OPT_STR,
+        "resourceId": _OPT_STR,
+        "accountId": _STR,
+        "ttl": _INT,
+        "policy": _STR,
+        "templated": _ANY_TEMPLATED,
+    },
+    "policies": {
+        "arn": _STR,
+        "name": _OPT_STR,
+        "resourceId": _OPT_STR,
+        "accountId": _STR,
+        "ttl": _INT,
+        "policy": _STR,
+        "templated": _ANY_TEMPLATED,
+    },
 }
 ACCOUNT_FIELDS = {"id": _STR, "name": _STR, "status": _STR, "type": _STR, "sync_enabled": (bool,)}
-POLICY_ROW_FIELDS = {"account_id": _STR, "account_name": _STR, "arn": _STR, "technology": _STR,
-                     "templated": _ANY_TEMPLATED, "errors": _INT}
+POLICY_ROW_FIELDS = {
+    "account_id": _STR,
+    "account_name": _STR,
+    "arn": _STR,
+    "technology": _STR,
+    "templated": _ANY_TEMPLATED,
+    "errors": _INT,
+}
 
 
 def _typename(types: tuple[type, ...]) -> str:
@@ -103,7 +140,7 @@ def account_lists_problems(key: str, sample: Iterable[tuple[str, str]], prefix: 
 
 def accounts_document_problems(key: str, doc: Any) -> list[str]:
     if not isinstance(doc, dict) or not isinstance(doc.get("accounts"), list):
-        return [f"{key}: expected {{\"accounts\": [...]}}"]
+        return [f'{key}: expected {{"accounts": [...]}}']
     out = []
     for i, account in enumerate(doc["accounts"]):
         out += fields_problems(f"{key}.accounts[{i}]", account, ACCOUNT_FIELDS)
@@ -126,33 +163,57 @@ def policy_rows_problems(key: str, doc: Any) -> list[str]:
 
 
 def policy_requests_problems(key: str, doc: Any) -> list[str]:
-    return _list_of(key, doc) or [f"{key}[{i}]: field 'request_id' is missing" for i, r in enumerate(doc[:200])
-                                  if not isinstance(r, dict) or "request_id" not in r][:MAX_PROBLEMS]
+    return (
+        _list_of(key, doc)
+        or [
+            f"{key}[{i}]: field 'request_id' is missing"
+            for i, r in enumerate(doc[:200])
+            if not isinstance(r, dict) or "request_id" not in r
+        ][:MAX_PROBLEMS]
+    )
 
 
 def credential_mapping_problems(key: str, doc: Any) -> list[str]:
-    return _object_of(key, doc) or [
-        f"{key}[{who}]: expected lists 'authorized_roles' and 'authorized_roles_cli_only'"
-        for who, entry in list(doc.items())[:200]
-        if not isinstance(entry, dict)
-        or not all(isinstance(entry.get(f), list) for f in ("authorized_roles", "authorized_roles_cli_only"))
-    ][:MAX_PROBLEMS]
+    return (
+        _object_of(key, doc)
+        or [
+            f"{key}[{who}]: expected lists 'authorized_roles' and 'authorized_roles_cli_only'"
+            for who, entry in list(doc.items())[:200]
+            if not isinstance(entry, dict)
+            or not all(isinstance(entry.get(f), list) for f in ("authorized_roles", "authorized_roles_cli_only"))
+        ][:MAX_PROBLEMS]
+    )
 
 
 def reverse_mapping_problems(key: str, doc: Any) -> list[str]:
-    return _object_of(key, doc) or [f"{key}[{arn}]: expected a list of identities"
-                                    for arn, v in list(doc.items())[:200] if not isinstance(v, list)][:MAX_PROBLEMS]
+    return (
+        _object_of(key, doc)
+        or [
+            f"{key}[{arn}]: expected a list of identities"
+            for arn, v in list(doc.items())[:200]
+            if not isinstance(v, list)
+        ][:MAX_PROBLEMS]
+    )
 
 
 def error_counts_problems(key: str, doc: Any) -> list[str]:
-    return _object_of(key, doc) or [f"{key}[{arn}]: expected an int count, got {v!r}"
-                                    for arn, v in list(doc.items())[:200]
-                                    if not isinstance(v, int) or isinstance(v, bool)][:MAX_PROBLEMS]
+    return (
+        _object_of(key, doc)
+        or [
+            f"{key}[{arn}]: expected an int count, got {v!r}"
+            for arn, v in list(doc.items())[:200]
+            if not isinstance(v, int) or isinstance(v, bool)
+        ][:MAX_PROBLEMS]
+    )
 
 
 def scps_problems(key: str, doc: Any) -> list[str]:
-    return _object_of(key, doc) or [f"{key}[{org}]: expected a list of SCPs"
-                                    for org, v in list(doc.items())[:200] if not isinstance(v, list)][:MAX_PROBLEMS]
+    return (
+        _object_of(key, doc)
+        or [f"{key}[{org}]: expected a list of SCPs" for org, v in list(doc.items())[:200] if not isinstance(v, list)][
+            :MAX_PROBLEMS
+        ]
+    )
 
 
 def listed_in(field: str, required: dict[str, tuple[type, ...]]) -> Callable[[str, Any], list[str]]:
@@ -197,12 +258,33 @@ REVERSE_MAPPING = Shape(reverse_mapping_problems)
 ERROR_COUNTS = Shape(error_counts_problems)
 SCPS = Shape(scps_problems)
 ANY_OBJECT = Shape(_object_of)  # organization_structure: {root_id: root}
-TEMPLATED_RESOURCES = Shape(listed_in("templated_resources", {
-    "name": _STR, "resource": _STR, "resource_type": _STR, "repository_name": _STR,
-    "template_language": _STR, "web_path": _STR, "file_path": _STR, "number_of_accounts": _INT}))
-TYPEAHEAD = Shape(listed_in("typeahead_entries", {
-    "icon": _STR, "number_of_affected_resources": _INT, "display_text": _STR, "details_endpoint": _STR,
-    "principal": (dict,)}))
+TEMPLATED_RESOURCES = Shape(
+    listed_in(
+        "templated_resources",
+        {
+            "name": _STR,
+            "resource": _STR,
+            "resource_type": _STR,
+            "repository_name": _STR,
+            "template_language": _STR,
+            "web_path": _STR,
+            "file_path": _STR,
+            "number_of_accounts": _INT,
+        },
+    )
+)
+TYPEAHEAD = Shape(
+    listed_in(
+        "typeahead_entries",
+        {
+            "icon": _STR,
+            "number_of_affected_resources": _INT,
+            "display_text": _STR,
+            "details_endpoint": _STR,
+            "principal": (dict,),
+        },
+    )
+)
 BUCKET_NAMES = account_list_of(None)  # S3 holds bucket names, not ARNs
 QUEUE_ARNS = account_list_of("arn:aws:sqs:")
 TOPIC_ARNS = account_list_of("arn:aws:sns:")

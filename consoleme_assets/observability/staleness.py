@@ -30,7 +30,10 @@ def level_for_age(age_seconds: float, window: Window) -> str:
 
 
 def judge_accounts(
-    accounts: Iterable[str], last_by_account: dict[str, float], now: float, window: Window,
+    accounts: Iterable[str],
+    last_by_account: dict[str, float],
+    now: float,
+    window: Window,
     known_since: dict[str, float] | None = None,
 ) -> dict[str, AccountState]:
     """Each account's state from its last materialization time (pure). An account never materialized is FAIL,
@@ -50,8 +53,9 @@ def judge_accounts(
     return out
 
 
-def _scan(instance: dg.DagsterInstance, records_filter: dg.AssetRecordsFilter, wanted: set[str],
-          found: dict[str, float]) -> None:
+def _scan(
+    instance: dg.DagsterInstance, records_filter: dg.AssetRecordsFilter, wanted: set[str], found: dict[str, float]
+) -> None:
     """Newest first, paginated: the first time seen per partition is its latest materialization."""
     cursor = None
     for _ in range(MAX_PAGES):
@@ -80,7 +84,11 @@ def last_materialization_by_partition(
 
 
 def account_states(
-    instance: dg.DagsterInstance, asset_key: dg.AssetKey, partitions: list[str], window: Window, now: float,
+    instance: dg.DagsterInstance,
+    asset_key: dg.AssetKey,
+    partitions: list[str],
+    window: Window,
+    now: float,
     known_since: dict[str, float] | None = None,
 ) -> dict[str, AccountState]:
     last = last_materialization_by_partition(instance, asset_key, partitions, since=now - window.fail_seconds)

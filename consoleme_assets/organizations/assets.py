@@ -31,16 +31,27 @@ T = TypeVar("T")
 
 def scps_preview(scps: dict[str, list[dict[str, Any]]], limit: int = PREVIEW_ROWS) -> dg.TableMetadataValue:
     rows = [
-        dg.TableRecord({
-            "organization": org, "id": e["policy"]["id"], "name": e["policy"]["name"],
-            "aws_managed": e["policy"]["aws_managed"], "targets": len(e["targets"]),
-        })
-        for org, entries in scps.items() for e in entries
+        dg.TableRecord(
+            {
+                "organization": org,
+                "id": e["policy"]["id"],
+                "name": e["policy"]["name"],
+                "aws_managed": e["policy"]["aws_managed"],
+                "targets": len(e["targets"]),
+            }
+        )
+        for org, entries in scps.items()
+        for e in entries
     ][:limit]
-    schema = dg.TableSchema(columns=[
-        dg.TableColumn("organization", "string"), dg.TableColumn("id", "string"), dg.TableColumn("name", "string"),
-        dg.TableColumn("aws_managed", "bool"), dg.TableColumn("targets", "int"),
-    ])
+    schema = dg.TableSchema(
+        columns=[
+            dg.TableColumn("organization", "string"),
+            dg.TableColumn("id", "string"),
+            dg.TableColumn("name", "string"),
+            dg.TableColumn("aws_managed", "bool"),
+            dg.TableColumn("targets", "int"),
+        ]
+    )
     return dg.MetadataValue.table(records=rows, schema=schema)
 
 
@@ -49,8 +60,9 @@ def organization_asset(dataset: Dataset):
     return json_cache_asset(dataset, ORGANIZATIONS_GROUP, {"aws", "redis", "s3"})
 
 
-def read_each_organization(context: dg.AssetExecutionContext, consoleme: ConsoleMeResource, purpose: str,
-                           read: Callable[[Organization], T]) -> dict[str, T]:
+def read_each_organization(
+    context: dg.AssetExecutionContext, consoleme: ConsoleMeResource, purpose: str, read: Callable[[Organization], T]
+) -> dict[str, T]:
     """Management account id -> `read(org)` for every configured organization, in configured order, each through
     its configured role. None configured: {} and a warning (the cache becomes {})."""
     settings, sessions = consoleme.settings, consoleme.sessions

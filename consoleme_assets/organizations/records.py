@@ -55,10 +55,12 @@ def scp_entries(raws: Iterable[RawScp], master_account_id: str) -> tuple[list[di
             skipped.append(policy_id)
             continue
         where = f"organization {master_account_id}, policy {policy_id}"
-        entries.append({
-            "targets": [scp_target(t, where) for t in raw.targets],
-            "policy": scp_policy(raw.policy, where),
-        })
+        entries.append(
+            {
+                "targets": [scp_target(t, where) for t in raw.targets],
+                "policy": scp_policy(raw.policy, where),
+            }
+        )
     return entries, skipped
 
 
@@ -66,7 +68,7 @@ def json_ready(value: Any) -> Any:
     """Datetimes -> epoch float (ConsoleMe's SetEncoder; naive values are UTC), recursively."""
     if isinstance(value, dt.datetime):
         if value.tzinfo is None:
-            value = value.replace(tzinfo=dt.timezone.utc)
+            value = value.replace(tzinfo=dt.UTC)
         return value.timestamp()
     if isinstance(value, dict):
         return {k: json_ready(v) for k, v in value.items()}

@@ -1,7 +1,6 @@
 """ConsoleMe refreshed SCPs and the organization structure hourly; one hourly run does both."""
 
 from ..lib.cadences import dataset_job, dataset_schedule
-
 from . import datasets
 from .assets import organization_structure, service_control_policies
 

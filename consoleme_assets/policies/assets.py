@@ -10,14 +10,22 @@ import dagster as dg
 from ..iam.records import allowed_to_sync_role
 from ..lib.json_cache_asset import json_cache_asset
 from ..resources import ConsoleMeResource
-from .datasets import POLICIES_TABLE
 from ..settings import Settings
 from ..stores.caches import ConsoleMeCaches
+from .datasets import POLICIES_TABLE
 from .table import HistoryUrls, TableInputs, build_policies_table
 
 POLICIES_GROUP = "policies"
-UPSTREAM = ["aws_accounts", "iam_resources", "s3_buckets", "sns_topics", "sqs_queues", "managed_policies",
-            "aws_config_resources", "cloudtrail_errors_by_arn"]  # fmt: skip
+UPSTREAM = [
+    "aws_accounts",
+    "iam_resources",
+    "s3_buckets",
+    "sns_topics",
+    "sqs_queues",
+    "managed_policies",
+    "aws_config_resources",
+    "cloudtrail_errors_by_arn",
+]
 
 
 def _principals(caches: ConsoleMeCaches, key: str, settings: Settings, filter_roles: bool):
@@ -35,9 +43,13 @@ def gather_inputs(caches: ConsoleMeCaches, settings: Settings) -> TableInputs:
     accounts = caches.read_json("aws_accounts") or {}
     names = {a["id"]: a["name"] for a in accounts.get("accounts", []) if a.get("status") == "active"}
     lists = lambda name, skipped: {} if skipped else caches.read_account_lists(name)  # noqa: E731
-    config = () if skip.skip_aws_config_resources else (
-        (arn, item.get("resourceType", ""), str(item.get("accountId", "")))
-        for arn, item in caches.iter_json_hash(keys.aws_config_resources)
+    config = (
+        ()
+        if skip.skip_aws_config_resources
+        else (
+            (arn, item.get("resourceType", ""), str(item.get("accountId", "")))
+            for arn, item in caches.iter_json_hash(keys.aws_config_resources)
+        )
     )
     return TableInputs(
         roles=() if skip.skip_iam_roles else list(_principals(caches, keys.iam_roles, settings, True)),
@@ -77,8 +89,10 @@ def policies_table(consoleme: ConsoleMeResource) -> dg.Output[list[dict[str, Any
         conglomo_url=settings.policies_table.conglomo_url if settings.policies_table.generate_conglomo_url else None,
     )
     if settings.policies_table.generate_conglomo_url and not urls.conglomo_url:
-        raise dg.Failure("get_aws_config_history_url_for_resource.generate_conglomo_url is set but "
-                         "get_aws_config_history_url_for_resource.conglomo_url is not")
+        raise dg.Failure(
+            "get_aws_config_history_url_for_resource.generate_conglomo_url is set but "
+            "get_aws_config_history_url_for_resource.conglomo_url is not"
+        )
     rows = build_policies_table(gather_inputs(consoleme.caches(), settings), urls)
     by_technology = Counter(r["technology"] for r in rows)
     return dg.Output(

@@ -1,7 +1,6 @@
 """ConsoleMe rebuilt the policies table every 30 minutes."""
 
 from ..lib.cadences import dataset_job, dataset_schedule
-
 from .assets import policies_table
 from .datasets import POLICIES_TABLE
 

@@ -2,23 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from typing import Any
-from urllib.parse import quote_plus
 import base64
 import functools
-from typing import TYPE_CHECKING
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote_plus
 
 if TYPE_CHECKING:
     import pandas as pd
 
 # Resource types whose rows come from ConsoleMe's own caches, so AWS Config's copies are skipped.
 # ConsoleMe did not skip AWS::IAM::User here and listed every user twice: fixed.
-CONFIG_TYPES_COVERED_ELSEWHERE = frozenset({
-    "AWS::IAM::Role", "AWS::IAM::User", "AWS::SQS::Queue", "AWS::SNS::Topic", "AWS::S3::Bucket",
-    "AWS::IAM::ManagedPolicy",
-})
+CONFIG_TYPES_COVERED_ELSEWHERE = frozenset(
+    {
+        "AWS::IAM::Role",
+        "AWS::IAM::User",
+        "AWS::SQS::Queue",
+        "AWS::SNS::Topic",
+        "AWS::S3::Bucket",
+        "AWS::IAM::ManagedPolicy",
+    }
+)
 COLUMNS = ["account_id", "account_name", "arn", "technology", "templated", "errors"]
 
 
@@ -74,8 +79,13 @@ def _nullable(series: pd.Series) -> pd.Series:
     return series.astype(object).where(series.notna(), None)
 
 
-def _principals(pairs: Iterable[tuple[str, str | None]], technology: str, inputs: TableInputs,
-                s3_error_counts: Mapping[str, int], urls: HistoryUrls) -> pd.DataFrame:
+def _principals(
+    pairs: Iterable[tuple[str, str | None]],
+    technology: str,
+    inputs: TableInputs,
+    s3_error_counts: Mapping[str, int],
+    urls: HistoryUrls,
+) -> pd.DataFrame:
     pd = _pandas()
     df = pd.DataFrame(list(pairs), columns=["arn", "resource_id"])
     if df.empty:
@@ -87,14 +97,20 @@ def _principals(pairs: Iterable[tuple[str, str | None]], technology: str, inputs
     errors = df["arn"].map(inputs.cloudtrail_errors).fillna(0) + df["arn"].map(s3_error_counts).fillna(0)
     df["errors"] = errors.astype(int)
     df["config_history_url"] = [
-        urls.url(a, r, arn, technology) for a, r, arn in zip(df["account_id"], df["resource_id"], df["arn"])
+        urls.url(a, r, arn, technology)
+        for a, r, arn in zip(df["account_id"], df["resource_id"], df["arn"], strict=False)
     ]
     return df[COLUMNS + ["config_history_url"]]
 
 
-def _per_account(lists: Mapping[str, list[str]], technology: str, inputs: TableInputs,
-                 to_arn=lambda x: x, keep=lambda account, arn: True,
-                 errors: Mapping[str, int] | None = None) -> pd.DataFrame:
+def _per_account(
+    lists: Mapping[str, list[str]],
+    technology: str,
+    inputs: TableInputs,
+    to_arn=lambda x: x,
+    keep=lambda account, arn: True,
+    errors: Mapping[str, int] | None = None,
+) -> pd.DataFrame:
     pd = _pandas()
     rows = [(account, to_arn(item)) for account, items in lists.items() for item in items]
     df = pd.DataFrame([r for r in rows if keep(*r)], columns=["account_id", "arn"])
@@ -110,9 +126,7 @@ def _per_account(lists: Mapping[str, list[str]], technology: str, inputs: TableI
 def build_policies_table(inputs: TableInputs, urls: HistoryUrls) -> list[dict[str, Any]]:
     """Rows in ConsoleMe's order: roles, users, buckets, topics, queues, customer managed policies, Config."""
     pd = _pandas()
-    s3_error_counts = {
-        arn: sum(int(e.get("count", 0)) for e in errs) for arn, errs in inputs.s3_errors.items() if errs
-    }
+    s3_error_counts = {arn: sum(int(e.get("count", 0)) for e in errs) for arn, errs in inputs.s3_errors.items() if errs}
     config = pd.DataFrame(list(inputs.config_resources), columns=["arn", "technology", "item_account"])
     if not config.empty:
         config = config[~config["technology"].isin(CONFIG_TYPES_COVERED_ELSEWHERE)].copy()
@@ -125,8 +139,9 @@ def build_policies_table(inputs: TableInputs, urls: HistoryUrls) -> list[dict[st
     frames = [
         _principals(inputs.roles, "AWS::IAM::Role", inputs, s3_error_counts, urls),
         _principals(inputs.users, "AWS::IAM::User", inputs, s3_error_counts, urls),
-        _per_account(inputs.s3_buckets, "AWS::S3::Bucket", inputs, to_arn=lambda b: f"arn:aws:s3:::{b}",
-                     errors=s3_error_counts),
+        _per_account(
+            inputs.s3_buckets, "AWS::S3::Bucket", inputs, to_arn=lambda b: f"arn:aws:s3:::{b}", errors=s3_error_counts
+        ),
         _per_account(inputs.sns_topics, "AWS::SNS::Topic", inputs),
         _per_account(inputs.sqs_queues, "AWS::SQS::Queue", inputs),
         # AWS-managed policies are the same everywhere and not editable: only the account's own.
@@ -145,4 +160,4 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     pd = _pandas()
     columns = list(frame.columns)
     values = [[None if v is pd.NA else v for v in frame[c].tolist()] for c in columns]
-    return [dict(zip(columns, row)) for row in zip(*values)]
+    return [dict(zip(columns, row, strict=False)) for row in zip(*values, strict=False)]

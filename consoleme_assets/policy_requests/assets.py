@@ -18,13 +18,15 @@ def requests_preview(requests: list[dict[str, Any]], limit: int = PREVIEW_ROWS) 
     columns = ("request_id", "request_time", "status", "username", "principal")
     return dg.MetadataValue.table(
         records=[
-            dg.TableRecord({
-                "request_id": str(r.get("request_id", "")),
-                "request_time": str(r.get("request_time", "")),
-                "status": str(r.get("status", "")),
-                "username": str(r.get("username", "")),
-                "principal": principal_of(r),
-            })
+            dg.TableRecord(
+                {
+                    "request_id": str(r.get("request_id", "")),
+                    "request_time": str(r.get("request_time", "")),
+                    "status": str(r.get("status", "")),
+                    "username": str(r.get("username", "")),
+                    "principal": principal_of(r),
+                }
+            )
             for r in requests[:limit]
         ],
         schema=dg.TableSchema(columns=[dg.TableColumn(c, "string") for c in columns]),

@@ -1,7 +1,6 @@
 """ConsoleMe's beat ran cache_policy_requests every 5 minutes (its docs say hourly; the code says 5 minutes)."""
 
 from ..lib.cadences import dataset_job, dataset_schedule
-
 from .assets import policy_requests
 from .datasets import POLICY_REQUESTS
 

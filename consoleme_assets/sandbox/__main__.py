@@ -18,10 +18,10 @@ import time
 from pathlib import Path
 from typing import TextIO
 
-from consoleme_assets.settings.redis_url import redact_url
 from consoleme_assets.sandbox import SANDBOX_CONFIG
 from consoleme_assets.sandbox.seed import DemoOrg, seed_demo_org
 from consoleme_assets.sandbox.servers import ServerStartError, start_moto_server, start_redis_server
+from consoleme_assets.settings.redis_url import redact_url
 
 DEFAULT_ENV_FILE = Path(".sandbox/env")
 CONFIG_PATH = SANDBOX_CONFIG
@@ -51,8 +51,10 @@ def sandbox_env(moto_url: str, redis_url: str, region: str = "us-east-1") -> dic
 def write_env_file(path: Path, env: dict[str, str]) -> None:
     """Write ``export`` lines atomically, so a reader never sources half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    lines = ["# written by python -m consoleme_assets.sandbox; removed when it stops",
-             "unset AWS_PROFILE AWS_DEFAULT_PROFILE AWS_SESSION_TOKEN"]  # fmt: skip
+    lines = [
+        "# written by python -m consoleme_assets.sandbox; removed when it stops",
+        "unset AWS_PROFILE AWS_DEFAULT_PROFILE AWS_SESSION_TOKEN",
+    ]
     lines += [f"export {key}={shlex.quote(value)}" for key, value in env.items()]
     partial = path.with_name(f".{path.name}.partial")
     partial.write_text("\n".join(lines) + "\n")
@@ -60,18 +62,23 @@ def write_env_file(path: Path, env: dict[str, str]) -> None:
 
 
 def _summary(demo: DemoOrg, moto_url: str, redis_line: str, env_file: Path, seed_seconds: float) -> str:
-    rows = [f"    {account_id}  {name:<14} active" + (" (management)" if account_id == demo.management_account_id else "")
-            for account_id, name in demo.accounts.items()]  # fmt: skip
+    rows = [
+        f"    {account_id}  {name:<14} active" + (" (management)" if account_id == demo.management_account_id else "")
+        for account_id, name in demo.accounts.items()
+    ]
     rows += [f"    {account_id}  {name:<14} closed" for account_id, name in demo.closed_accounts.items()]
-    return "\n".join([
-        f"consoleme sandbox ready (demo org seeded in {seed_seconds:.1f} s)",
-        f"  moto:    {moto_url}",
-        f"  redis:   {redis_line}",
-        f"  config:  {CONFIG_PATH}",
-        f"  env:     {env_file}   (. {env_file})",
-        "  accounts:", *rows,
-        "stop with Ctrl-C or SIGTERM",
-    ])  # fmt: skip
+    return "\n".join(
+        [
+            f"consoleme sandbox ready (demo org seeded in {seed_seconds:.1f} s)",
+            f"  moto:    {moto_url}",
+            f"  redis:   {redis_line}",
+            f"  config:  {CONFIG_PATH}",
+            f"  env:     {env_file}   (. {env_file})",
+            "  accounts:",
+            *rows,
+            "stop with Ctrl-C or SIGTERM",
+        ]
+    )
 
 
 def run_sandbox(

@@ -13,31 +13,54 @@ UNKNOWN_ACCOUNT = "999999999999"  # not in the demo organisation: its event is d
 
 
 def _iso(when: dt.datetime) -> str:
-    return when.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def role_change_event(account_id: str, role_name: str, event_name: str = "PutRolePolicy",
-                      when: dt.datetime | None = None, region: str = "us-east-1") -> dict[str, Any]:
+def role_change_event(
+    account_id: str,
+    role_name: str,
+    event_name: str = "PutRolePolicy",
+    when: dt.datetime | None = None,
+    region: str = "us-east-1",
+) -> dict[str, Any]:
     """An EventBridge "AWS API Call via CloudTrail" event for an IAM call on `role_name`."""
-    when = when or dt.datetime.now(dt.timezone.utc)
+    when = when or dt.datetime.now(dt.UTC)
     return {
-        "version": "0", "id": str(uuid.uuid4()), "detail-type": "AWS API Call via CloudTrail", "source": "aws.iam",
-        "account": account_id, "time": _iso(when), "region": region, "resources": [],
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "AWS API Call via CloudTrail",
+        "source": "aws.iam",
+        "account": account_id,
+        "time": _iso(when),
+        "region": region,
+        "resources": [],
         "detail": {
-            "eventVersion": "1.08", "eventTime": _iso(when), "eventSource": "iam.amazonaws.com",
-            "eventName": event_name, "awsRegion": region, "recipientAccountId": account_id,
-            "userIdentity": {"type": "AssumedRole", "accountId": account_id,
-                             "arn": f"arn:aws:sts::{account_id}:assumed-role/admin/alice@example.com"},
+            "eventVersion": "1.08",
+            "eventTime": _iso(when),
+            "eventSource": "iam.amazonaws.com",
+            "eventName": event_name,
+            "awsRegion": region,
+            "recipientAccountId": account_id,
+            "userIdentity": {
+                "type": "AssumedRole",
+                "accountId": account_id,
+                "arn": f"arn:aws:sts::{account_id}:assumed-role/admin/alice@example.com",
+            },
             "requestParameters": {"roleName": role_name, "policyName": "sandbox-change"},
             "responseElements": None,
         },
-    }  # fmt: skip
+    }
 
 
 def sns_envelope(event: dict[str, Any], topic_arn: str) -> dict[str, Any]:
     """The event as an SNS topic delivers it to a queue (raw message delivery off)."""
-    return {"Type": "Notification", "MessageId": str(uuid.uuid4()), "TopicArn": topic_arn,
-            "Message": json.dumps(event), "Timestamp": event.get("time", "")}  # fmt: skip
+    return {
+        "Type": "Notification",
+        "MessageId": str(uuid.uuid4()),
+        "TopicArn": topic_arn,
+        "Message": json.dumps(event),
+        "Timestamp": event.get("time", ""),
+    }
 
 
 def seed_role_change_queue(sqs: Any, hub_account_id: str, members: list[str], region: str) -> tuple[str, list[str]]:

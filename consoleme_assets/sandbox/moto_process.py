@@ -133,11 +133,20 @@ def config_items(account_id: str, region: str) -> list[dict[str, Any]]:
 
     def item(resource_type: str, arn: str, resource_id: str, name: str, configuration: dict) -> dict[str, Any]:
         return {
-            "version": "1.3", "accountId": account_id, "configurationItemStatus": "OK",
-            "configurationItemCaptureTime": "2026-01-01T00:00:00.000Z", "arn": arn, "resourceType": resource_type,
-            "resourceId": resource_id, "resourceName": name, "awsRegion": region,
+            "version": "1.3",
+            "accountId": account_id,
+            "configurationItemStatus": "OK",
+            "configurationItemCaptureTime": "2026-01-01T00:00:00.000Z",
+            "arn": arn,
+            "resourceType": resource_type,
+            "resourceId": resource_id,
+            "resourceName": name,
+            "awsRegion": region,
             "availabilityZone": "Regional" if resource_type != "AWS::IAM::Role" else "Not Applicable",
-            "tags": [], "configuration": configuration, "supplementaryConfiguration": {}, "relationships": [],
+            "tags": [],
+            "configuration": configuration,
+            "supplementaryConfiguration": {},
+            "relationships": [],
         }
 
     items = []
@@ -164,8 +173,9 @@ def _patch_config_select() -> None:
     if getattr(select, "_consoleme_sandbox", False):
         return
 
-    def select_from_inventory(self: Any, expression: str, limit: int | None = None,
-                              next_token: str | None = None) -> Any:
+    def select_from_inventory(
+        self: Any, expression: str, limit: int | None = None, next_token: str | None = None
+    ) -> Any:
         if expression in self._expression_results or self.query_results_queue:
             return select(self, expression, limit, next_token)
         rows = [json.dumps(row) for row in config_items(self.account_id, self.region_name)]  # AWS sends text
@@ -204,8 +214,10 @@ class StateSnapshots:
         _register_lock_reducers()
         with self._lock:
             dicts = list(BackendDict._instances)
-            state = ([(dict(d), {k: v for k, v in vars(d).items() if k not in self._OWN}) for d in dicts],
-                     dict(self._members()))
+            state = (
+                [(dict(d), {k: v for k, v in vars(d).items() if k not in self._OWN}) for d in dicts],
+                dict(self._members()),
+            )
             self._saved[name] = (dicts, pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL))
 
     def restore(self, name: str) -> None:
@@ -234,7 +246,7 @@ class StateSnapshots:
             path = environ.get("PATH_INFO", "")
             if not path.startswith(prefix) or environ.get("REQUEST_METHOD") != "POST":
                 return app(environ, start_response)
-            action, _, name = path[len(prefix):].partition("/")
+            action, _, name = path[len(prefix) :].partition("/")
             try:
                 if action == "snapshot" and name:
                     self.snapshot(name)
@@ -254,8 +266,8 @@ class StateSnapshots:
 
 def _register_lock_reducers() -> None:
     """Locks cannot be pickled; an unpickled object gets a new, released lock of the same kind."""
-    import copyreg
     import _thread
+    import copyreg
 
     copyreg.pickle(_thread.LockType, lambda _: (_thread.allocate_lock, ()))
     copyreg.pickle(_thread.RLock, lambda _: (_thread.RLock, ()))

@@ -68,45 +68,108 @@ MANAGED_POLICIES = {
 _AUTHORIZED = "consoleme-authorized"  # ConsoleMe group-mapping role tags (see sandbox.yaml)
 _AUTHORIZED_CLI = "consoleme-authorized-cli-only"
 ROLES = (  # ROLES[0] is the spoke role every account has; the rest are handed out by extra_roles
-    RoleSpec(SPOKE_ROLE, _HUB_ROOT, {"owner": "consoleme-admins@example.com"},
-             inline={"consoleme-spoke": _allow(["iam:Get*", "iam:List*", "s3:ListAllMyBuckets", "sqs:ListQueues",
-                                                "sns:ListTopics", "config:ListDiscoveredResources"])},
-             managed=("ReadOnlyAccess",), description="ConsoleMe spoke role, assumed from the hub"),
-    RoleSpec("demo-app", {"Service": "ec2.amazonaws.com"},
-             {"owner": "team-x@example.com", _AUTHORIZED: "groupa@example.com:groupb@example.com"},
-             inline={"app-logs": _allow(["logs:CreateLogStream", "logs:PutLogEvents"])},
-             managed=("demo-app-policy", "AmazonS3ReadOnlyAccess")),
-    RoleSpec("demo-worker", {"Service": "lambda.amazonaws.com"},
-             {"owner": "team-y@example.com", _AUTHORIZED: "groupb@example.com"}, path="/service/",
-             inline={"worker-sqs": _allow(["sqs:SendMessage"])},
-             managed=("demo-queue-consumer", "service-role/AWSLambdaBasicExecutionRole")),
-    RoleSpec("demo-admin", _HUB_ROOT,
-             {"owner": "team-admins@example.com", _AUTHORIZED: "admins@example.com",
-              _AUTHORIZED_CLI: "groupc@example.com"}, managed=("AdministratorAccess",)),
-    RoleSpec("demo-readonly", _HUB_ROOT, {"owner": "team-x@example.com", _AUTHORIZED_CLI: "groupa@example.com"},
-             inline={"deny-secrets": {"Version": "2012-10-17", "Statement": [
-                 {"Effect": "Deny", "Action": "secretsmanager:GetSecretValue", "Resource": "*"}]}},
-             managed=("job-function/ViewOnlyAccess", "demo-app-policy")),
-)  # fmt: skip
+    RoleSpec(
+        SPOKE_ROLE,
+        _HUB_ROOT,
+        {"owner": "consoleme-admins@example.com"},
+        inline={
+            "consoleme-spoke": _allow(
+                [
+                    "iam:Get*",
+                    "iam:List*",
+                    "s3:ListAllMyBuckets",
+                    "sqs:ListQueues",
+                    "sns:ListTopics",
+                    "config:ListDiscoveredResources",
+                ]
+            )
+        },
+        managed=("ReadOnlyAccess",),
+        description="ConsoleMe spoke role, assumed from the hub",
+    ),
+    RoleSpec(
+        "demo-app",
+        {"Service": "ec2.amazonaws.com"},
+        {"owner": "team-x@example.com", _AUTHORIZED: "groupa@example.com:groupb@example.com"},
+        inline={"app-logs": _allow(["logs:CreateLogStream", "logs:PutLogEvents"])},
+        managed=("demo-app-policy", "AmazonS3ReadOnlyAccess"),
+    ),
+    RoleSpec(
+        "demo-worker",
+        {"Service": "lambda.amazonaws.com"},
+        {"owner": "team-y@example.com", _AUTHORIZED: "groupb@example.com"},
+        path="/service/",
+        inline={"worker-sqs": _allow(["sqs:SendMessage"])},
+        managed=("demo-queue-consumer", "service-role/AWSLambdaBasicExecutionRole"),
+    ),
+    RoleSpec(
+        "demo-admin",
+        _HUB_ROOT,
+        {"owner": "team-admins@example.com", _AUTHORIZED: "admins@example.com", _AUTHORIZED_CLI: "groupc@example.com"},
+        managed=("AdministratorAccess",),
+    ),
+    RoleSpec(
+        "demo-readonly",
+        _HUB_ROOT,
+        {"owner": "team-x@example.com", _AUTHORIZED_CLI: "groupa@example.com"},
+        inline={
+            "deny-secrets": {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Deny", "Action": "secretsmanager:GetSecretValue", "Resource": "*"}],
+            }
+        },
+        managed=("job-function/ViewOnlyAccess", "demo-app-policy"),
+    ),
+)
 GROUPS = {  # name -> (inline policies, attached policies)
     "developers": ({"developers-debug": _allow(["xray:GetTraceSummaries"])}, ("demo-developers",)),
     "auditors": ({}, ("SecurityAudit",)),
 }
-_ORG_READER = RoleSpec(ORG_READER_ROLE, _HUB_ROOT, {"owner": "consoleme-admins@example.com"},
-                       inline={"organizations-read": _allow(["organizations:Describe*", "organizations:List*"])},
-                       description="ConsoleMe reads the organisation's accounts with this role")  # fmt: skip
+_ORG_READER = RoleSpec(
+    ORG_READER_ROLE,
+    _HUB_ROOT,
+    {"owner": "consoleme-admins@example.com"},
+    inline={"organizations-read": _allow(["organizations:Describe*", "organizations:List*"])},
+    description="ConsoleMe reads the organisation's accounts with this role",
+)
 # moto names the management account "master" in ListAccounts; its resources use the label.
-HUB = AccountPlan("master", "demo-hub", "master@example.com", ("cloudtrail",), 2,
-                  (("admin", ("developers", "auditors")),), own_roles=(_ORG_READER,))  # fmt: skip
+HUB = AccountPlan(
+    "master",
+    "demo-hub",
+    "master@example.com",
+    ("cloudtrail",),
+    2,
+    (("admin", ("developers", "auditors")),),
+    own_roles=(_ORG_READER,),
+)
 MEMBERS = (
-    AccountPlan("demo-prod", "demo-prod", "aws-demo-prod@example.com", ("assets", "logs", "artifacts"), 4,
-                (("alice", ("developers",)), ("bob", ("developers", "auditors"))),
-                queues=(("us-east-1", "events"), ("us-east-1", "events-dlq"), ("us-west-2", "jobs"))),
-    AccountPlan("demo-staging", "demo-staging", "aws-demo-staging@example.com", ("assets", "logs"), 3,
-                (("alice", ("developers",)),)),
-    AccountPlan("demo-sandbox", "demo-sandbox", "aws-demo-sandbox@example.com", ("scratch",), 2,
-                (("carol", ("developers",)),), topics=(("us-east-1", "alerts"),)),
-)  # fmt: skip
+    AccountPlan(
+        "demo-prod",
+        "demo-prod",
+        "aws-demo-prod@example.com",
+        ("assets", "logs", "artifacts"),
+        4,
+        (("alice", ("developers",)), ("bob", ("developers", "auditors"))),
+        queues=(("us-east-1", "events"), ("us-east-1", "events-dlq"), ("us-west-2", "jobs")),
+    ),
+    AccountPlan(
+        "demo-staging",
+        "demo-staging",
+        "aws-demo-staging@example.com",
+        ("assets", "logs"),
+        3,
+        (("alice", ("developers",)),),
+    ),
+    AccountPlan(
+        "demo-sandbox",
+        "demo-sandbox",
+        "aws-demo-sandbox@example.com",
+        ("scratch",),
+        2,
+        (("carol", ("developers",)),),
+        topics=(("us-east-1", "alerts"),),
+    ),
+)
 CLOSED_ACCOUNT = AccountPlan("demo-retired", "demo-retired", "aws-demo-retired@example.com", (), 0, ())
 
 # Spec §2.4 (ConsoleMe's scripts/initialize_dynamodb_oss.py): name -> (keys, {GSI: partition key}, TTL attr)
@@ -173,12 +236,19 @@ class _Aws:
         self._credentials: dict[str, dict[str, str]] = {}
 
     def client(self, service: str, account_id: str = HUB_ACCOUNT_ID, region: str | None = None) -> Any:
-        return self._session.client(service, region_name=region or self.region, endpoint_url=self.endpoint_url,
-                                    config=_CONFIG, **self._credentials.get(account_id, {}))  # fmt: skip
+        return self._session.client(
+            service,
+            region_name=region or self.region,
+            endpoint_url=self.endpoint_url,
+            config=_CONFIG,
+            **self._credentials.get(account_id, {}),
+        )
 
     def assume_org_access_role(self, account_id: str) -> None:
         role_arn = f"arn:aws:iam::{account_id}:role/{ORG_ACCESS_ROLE}"
-        creds = self.client("sts").assume_role(RoleArn=role_arn, RoleSessionName="consoleme-sandbox-seed")["Credentials"]
+        creds = self.client("sts").assume_role(RoleArn=role_arn, RoleSessionName="consoleme-sandbox-seed")[
+            "Credentials"
+        ]
         self._credentials[account_id] = {
             "aws_access_key_id": creds["AccessKeyId"],
             "aws_secret_access_key": creds["SecretAccessKey"],
@@ -223,8 +293,7 @@ def seed_demo_org(endpoint_url: str, region: str = "us-east-1") -> DemoOrg:
     demo.cloudtrail_denies_queue, demo.role_change_queue = events.denies_queue, events.role_change_queue
     demo.role_changes = events.role_changes
     demo.queues[HUB_ACCOUNT_ID] += [events.denies_queue, events.role_change_queue]
-    for listing in (demo.buckets, demo.queues, demo.topics, demo.roles, demo.users, demo.groups,
-                    demo.managed_policies):  # fmt: skip
+    for listing in (demo.buckets, demo.queues, demo.topics, demo.roles, demo.users, demo.groups, demo.managed_policies):
         for values in listing.values():
             values.sort()
     return demo
@@ -253,9 +322,13 @@ def _seed_account(aws: _Aws, demo: DemoOrg, plan: AccountPlan, account_id: str) 
 
     demo.roles[account_id] = []
     for role in (ROLES[0], *ROLES[1 : 1 + plan.extra_roles], *plan.own_roles):
-        created = iam.create_role(RoleName=role.name, Path=role.path, Description=role.description,
-                                  AssumeRolePolicyDocument=json.dumps(_trust(role.trust)),
-                                  Tags=[{"Key": k, "Value": v} for k, v in role.tags.items()])  # fmt: skip
+        created = iam.create_role(
+            RoleName=role.name,
+            Path=role.path,
+            Description=role.description,
+            AssumeRolePolicyDocument=json.dumps(_trust(role.trust)),
+            Tags=[{"Key": k, "Value": v} for k, v in role.tags.items()],
+        )
         for name, document in role.inline.items():
             iam.put_role_policy(RoleName=role.name, PolicyName=name, PolicyDocument=json.dumps(document))
         for arn in policy_arns(role.managed):
@@ -306,12 +379,18 @@ def _seed_hub(aws: _Aws, demo: DemoOrg, member_ids: dict[str, str]) -> None:
     dynamodb = aws.client("dynamodb")
     for table, (keys, indexes, ttl_attribute) in DYNAMODB_TABLES.items():
         attributes = dict.fromkeys((*keys, *indexes.values()))  # ordered, without duplicates
-        gsis = [{"IndexName": name, "KeySchema": [{"AttributeName": key, "KeyType": "HASH"}],
-                 "Projection": {"ProjectionType": "ALL"}} for name, key in indexes.items()]  # fmt: skip
+        gsis = [
+            {
+                "IndexName": name,
+                "KeySchema": [{"AttributeName": key, "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+            for name, key in indexes.items()
+        ]
         dynamodb.create_table(
             TableName=table,
             BillingMode="PAY_PER_REQUEST",
-            KeySchema=[{"AttributeName": k, "KeyType": t} for k, t in zip(keys, ("HASH", "RANGE"))],
+            KeySchema=[{"AttributeName": k, "KeyType": t} for k, t in zip(keys, ("HASH", "RANGE"), strict=False)],
             AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"} for a in attributes],
             StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
             **({"GlobalSecondaryIndexes": gsis} if gsis else {}),
@@ -330,8 +409,11 @@ def _trust(principal: dict[str, str]) -> dict[str, Any]:
 
 
 def _bucket_policy(bucket: str) -> dict[str, Any]:
-    statement = {"Sid": "ConsoleMeHubRead", "Effect": "Allow",
-                 "Principal": {"AWS": f"arn:aws:iam::{HUB_ACCOUNT_ID}:role/{SPOKE_ROLE}"},
-                 "Action": ["s3:GetObject", "s3:ListBucket"],
-                 "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"]}  # fmt: skip
+    statement = {
+        "Sid": "ConsoleMeHubRead",
+        "Effect": "Allow",
+        "Principal": {"AWS": f"arn:aws:iam::{HUB_ACCOUNT_ID}:role/{SPOKE_ROLE}"},
+        "Action": ["s3:GetObject", "s3:ListBucket"],
+        "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"],
+    }
     return {"Version": "2012-10-17", "Statement": [statement]}

@@ -234,9 +234,7 @@ def _moto_env(port: int) -> dict[str, str]:
     return env
 
 
-def start_moto_server(
-    port: int | None = None, host: str = LOOPBACK, *, timeout: float = 30.0
-) -> MotoServer:
+def start_moto_server(port: int | None = None, host: str = LOOPBACK, *, timeout: float = 30.0) -> MotoServer:
     """Start moto (with the sandbox patches of ``moto_process``) in a child process and wait for it.
 
     ``port=None`` picks a free port. Raises :class:`ServerStartError` with the child's log tail if it
@@ -246,13 +244,21 @@ def start_moto_server(
     def start(p: int) -> MotoServer:
         workdir = tempfile.TemporaryDirectory(prefix="consoleme-moto-")
         argv = [
-            sys.executable, "-m", "consoleme_assets.sandbox.moto_process",
-            "--host", host, "--port", str(p), "--parent-pid", str(os.getpid()),
-        ]  # fmt: skip
+            sys.executable,
+            "-m",
+            "consoleme_assets.sandbox.moto_process",
+            "--host",
+            host,
+            "--port",
+            str(p),
+            "--parent-pid",
+            str(os.getpid()),
+        ]
         child = _Child("moto", argv, Path(workdir.name), env=_moto_env(p))
         try:
-            _wait_until_ready(child, lambda: _http_answers(f"http://{host}:{p}/moto-api/"), timeout,
-                              f"moto server on {host}:{p}")  # fmt: skip
+            _wait_until_ready(
+                child, lambda: _http_answers(f"http://{host}:{p}/moto-api/"), timeout, f"moto server on {host}:{p}"
+            )
         except BaseException:
             child.stop()
             workdir.cleanup()
@@ -265,8 +271,7 @@ def start_moto_server(
 class RedisServer:
     """A Redis for tests and the sandbox; see :func:`start_redis_server`."""
 
-    def __init__(self, kind: str, port: int, password: str | None, stop: Callable[[], None],
-                 pid: int | None = None):  # fmt: skip
+    def __init__(self, kind: str, port: int, password: str | None, stop: Callable[[], None], pid: int | None = None):
         self.kind = kind
         self.port = port
         self.password = password
@@ -299,8 +304,9 @@ class RedisServer:
 
 def _redis_pings(port: int, password: str | None) -> bool:
     # retry=None: redis-py 8 otherwise retries refused connections with a backoff of seconds.
-    client = redis.Redis(host=LOOPBACK, port=port, password=password, retry=None,
-                         socket_connect_timeout=0.5, socket_timeout=0.5)  # fmt: skip
+    client = redis.Redis(
+        host=LOOPBACK, port=port, password=password, retry=None, socket_connect_timeout=0.5, socket_timeout=0.5
+    )
     try:
         return bool(client.ping())
     except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError):
@@ -319,16 +325,24 @@ def _start_redis_binary(binary: str, port: int, password: str | None, timeout: f
     workdir = tempfile.TemporaryDirectory(prefix="consoleme-redis-")
     conf = Path(workdir.name) / "redis.conf"
     # A config file keeps the password out of `ps`; no persistence, loopback only.
-    lines = [f"port {port}", f"bind {LOOPBACK}", 'save ""', "appendonly no",
-             f"dir {_quote_redis_conf(workdir.name)}", "daemonize no", 'logfile ""']  # fmt: skip
+    lines = [
+        f"port {port}",
+        f"bind {LOOPBACK}",
+        'save ""',
+        "appendonly no",
+        f"dir {_quote_redis_conf(workdir.name)}",
+        "daemonize no",
+        'logfile ""',
+    ]
     if password:
         lines.append(f"requirepass {_quote_redis_conf(password)}")
     conf.write_text("\n".join(lines) + "\n")
     conf.chmod(0o600)
     child = _Child("redis-server", [binary, str(conf)], Path(workdir.name))
     try:
-        _wait_until_ready(child, lambda: _redis_pings(port, password), timeout,
-                          f"redis-server ({binary}) on {LOOPBACK}:{port}")  # fmt: skip
+        _wait_until_ready(
+            child, lambda: _redis_pings(port, password), timeout, f"redis-server ({binary}) on {LOOPBACK}:{port}"
+        )
     except BaseException:
         child.stop()
         workdir.cleanup()

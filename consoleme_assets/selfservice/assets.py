@@ -9,8 +9,8 @@ from ..accounts.assets import aws_accounts
 from ..iam.assets import iam_resources
 from ..lib.json_cache_asset import json_cache_asset
 from ..resources import ConsoleMeResource
-from .datasets import SELF_SERVICE_TYPEAHEAD, TEMPLATED_RESOURCES
 from .checkout import read_checkout
+from .datasets import SELF_SERVICE_TYPEAHEAD, TEMPLATED_RESOURCES
 from .templates import templates_in_checkout
 from .typeahead import account_names_of, iam_role_templates, typeahead_entries
 
@@ -20,8 +20,10 @@ PREVIEW_ROWS = 20
 
 def _preview(rows: list[dict[str, Any]], columns: list[str]) -> dg.TableMetadataValue:
     return dg.MetadataValue.table(
-        records=[dg.TableRecord({c: str(r.get(c) if r.get(c) is not None else "") for c in columns})
-                 for r in rows[:PREVIEW_ROWS]],
+        records=[
+            dg.TableRecord({c: str(r.get(c) if r.get(c) is not None else "") for c in columns})
+            for r in rows[:PREVIEW_ROWS]
+        ],
         schema=dg.TableSchema(columns=[dg.TableColumn(c, "string") for c in columns]),
     )
 
@@ -51,17 +53,22 @@ def templated_resources(context: dg.AssetExecutionContext, consoleme: ConsoleMeR
             "dagster/row_count": len(templates),
             "repositories": dg.MetadataValue.json(commits),
             "files_unreadable": dg.MetadataValue.json(unreadable),
-            "preview": _preview(templates, ["repository_name", "resource", "resource_type", "name",
-                                            "number_of_accounts"]),
+            "preview": _preview(
+                templates, ["repository_name", "resource", "resource_type", "name", "number_of_accounts"]
+            ),
         },
     )
 
 
 @json_cache_asset(
-    SELF_SERVICE_TYPEAHEAD, SELF_SERVICE_GROUP, {"redis", "s3"},
+    SELF_SERVICE_TYPEAHEAD,
+    SELF_SERVICE_GROUP,
+    {"redis", "s3"},
     deps=[iam_resources, templated_resources, aws_accounts],
 )
-def self_service_typeahead(context: dg.AssetExecutionContext, consoleme: ConsoleMeResource) -> dg.Output[dict[str, Any]]:
+def self_service_typeahead(
+    context: dg.AssetExecutionContext, consoleme: ConsoleMeResource
+) -> dg.Output[dict[str, Any]]:
     """Self-service typeahead: honeybee iam_role templates (when `cache_self_service_typeahead.
     cache_resource_templates`), then every role of IAM_ROLE_CACHE, then every user of IAM_USER_CACHE (read with
     HSCAN). Writes cache_self_service_typeahead_v1 + S3. Never replaces a typeahead listing roles with one
@@ -85,17 +92,23 @@ def self_service_typeahead(context: dg.AssetExecutionContext, consoleme: Console
     kinds["roles"] = sum(1 for e in entries if e["details_endpoint"].startswith("/api/v2/roles/"))
     kinds["users"] = sum(1 for e in entries if e["details_endpoint"].startswith("/api/v2/users/"))
     if not kinds["roles"] and _cached_roles(caches.read_json("self_service_typeahead")):
-        raise dg.Failure(f"{settings.redis_keys.iam_roles} has no readable roles but the cached typeahead lists "
-                         "some: keeping the cached typeahead (materialize iam_resources first)")
+        raise dg.Failure(
+            f"{settings.redis_keys.iam_roles} has no readable roles but the cached typeahead lists "
+            "some: keeping the cached typeahead (materialize iam_resources first)"
+        )
     return dg.Output(
         {"typeahead_entries": entries},
         metadata={
             "dagster/row_count": len(entries),
             "entries_by_kind": dg.MetadataValue.json(kinds),
             "entries_skipped": dg.MetadataValue.json(problems[:50]),
-            "preview": _preview([{**e, "principal": e["principal"].get("principal_arn")
-                                  or e["principal"].get("resource_identifier")} for e in entries],
-                                ["display_text", "account", "application_name", "principal"]),
+            "preview": _preview(
+                [
+                    {**e, "principal": e["principal"].get("principal_arn") or e["principal"].get("resource_identifier")}
+                    for e in entries
+                ],
+                ["display_text", "account", "application_name", "principal"],
+            ),
         },
     )
 

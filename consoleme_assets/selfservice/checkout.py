@@ -24,8 +24,11 @@ class Checkout:
 def _git(path: Path, *args: str) -> str:
     proc = subprocess.run(["git", "-C", str(path), *args], capture_output=True, text=True, timeout=120)
     if proc.returncode != 0:
-        raise RuntimeError((proc.stderr or proc.stdout).strip().splitlines()[-1] if (proc.stderr or proc.stdout) else
-                           f"git {args[0]} exited {proc.returncode}")
+        raise RuntimeError(
+            (proc.stderr or proc.stdout).strip().splitlines()[-1]
+            if (proc.stderr or proc.stdout)
+            else f"git {args[0]} exited {proc.returncode}"
+        )
     return proc.stdout
 
 
@@ -34,8 +37,10 @@ def read_checkout(repository: TemplateRepository) -> Checkout:
     if repository.type != "git":
         raise CheckoutError(f"{where}: type {repository.type!r} is not supported (only git)")
     if not repository.local_path:
-        raise CheckoutError(f"{where}: no local_path; consoleme-assets reads a local checkout of "
-                            f"{repository.repo_url or 'the repository'} and does not clone it")
+        raise CheckoutError(
+            f"{where}: no local_path; consoleme-assets reads a local checkout of "
+            f"{repository.repo_url or 'the repository'} and does not clone it"
+        )
     path = Path(repository.local_path).expanduser()
     if not path.is_dir():
         raise CheckoutError(f"{where}: local_path {path} is not a directory")

@@ -7,8 +7,6 @@ from ..lib.cadences import dataset_schedule
 from .assets import self_service_typeahead, templated_resources
 from .datasets import DATASETS
 
-self_service_job = dg.define_asset_job(
-    "self_service_job", selection=[templated_resources, self_service_typeahead]
-)
+self_service_job = dg.define_asset_job("self_service_job", selection=[templated_resources, self_service_typeahead])
 
 self_service_every_30_minutes = dataset_schedule("self_service_every_30_minutes", self_service_job, DATASETS)

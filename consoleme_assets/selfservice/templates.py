@@ -68,7 +68,10 @@ def _string_list(value: Any) -> list[str]:
 
 
 def template_entry(
-    repository: TemplateRepository, resource_type: str, path_in_repo: str, content: dict[str, Any],
+    repository: TemplateRepository,
+    resource_type: str,
+    path_in_repo: str,
+    content: dict[str, Any],
     account_names: Iterable[str],
 ) -> dict[str, Any]:
     """One `templated_resources` entry, ConsoleMe's field names and order."""
@@ -126,7 +129,10 @@ def templates_in_checkout(
 
 
 def _first_match(
-    repository: TemplateRepository, parsers: dict[str, list[dict[str, Any]]], checkout: Path, path_in_repo: str,
+    repository: TemplateRepository,
+    parsers: dict[str, list[dict[str, Any]]],
+    checkout: Path,
+    path_in_repo: str,
     names: list[str],
 ) -> dict[str, Any] | None:
     file_path, _ = paths_for(repository, path_in_repo)

@@ -32,7 +32,8 @@ def template_entry(template: Mapping[str, Any]) -> dict[str, Any]:
 def iam_role_templates(templated_resources: Mapping[str, Any] | None) -> list[dict[str, Any]]:
     """The honeybee templates of `iam_role` resources (what ConsoleMe's typeahead offers)."""
     return [
-        t for t in (templated_resources or {}).get("templated_resources") or []
+        t
+        for t in (templated_resources or {}).get("templated_resources") or []
         if t.get("resource_type") == "iam_role" and t.get("template_language") == "honeybee"
     ]
 
@@ -70,7 +71,8 @@ def principal_entry(
 def account_names_of(accounts: Mapping[str, Any] | None) -> dict[str, str]:
     """{id: name} of the active accounts in ALL_AWS_ACCOUNTS (ConsoleMe's get_account_id_to_name_mapping)."""
     return {
-        a["id"]: a["name"] for a in (accounts or {}).get("accounts") or []
+        a["id"]: a["name"]
+        for a in (accounts or {}).get("accounts") or []
         if a.get("status") == "active" and a.get("id")
     }
 

@@ -10,9 +10,9 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from .loader import ConfigTree, SettingsError, load_config_tree
 from .fields import normalize_account_id
 from .keys import RedisKeys, S3Object
+from .loader import ConfigTree, SettingsError, load_config_tree
 from .model import OrganizationSource, Settings
 
 __all__ = [

@@ -6,6 +6,7 @@ from pydantic import Field
 
 from .fields import Strict, ck
 
+
 class S3Object(Strict):
     """One S3 object ConsoleMe reads: bucket (None = `consoleme_s3_bucket`) and a key template."""
 
@@ -32,7 +33,9 @@ _PER_TYPE = "account_resource_cache/cache_{resource_type}_{account_id}_v1.json.g
 
 class S3Objects(Strict):
     accounts: S3Object = s3obj(
-        ("cache_cloud_accounts.s3.bucket",), ("cache_cloud_accounts.s3.file",), "cache_cloud_accounts/accounts_v1.json.gz"
+        ("cache_cloud_accounts.s3.bucket",),
+        ("cache_cloud_accounts.s3.file",),
+        "cache_cloud_accounts/accounts_v1.json.gz",
     )
     account_authorization_details: S3Object = s3obj(
         ("cache_iam_resources_for_account.s3.bucket",),
@@ -84,20 +87,28 @@ class S3Objects(Strict):
         "account_resource_cache/cache_all_policies_v1.json.gz",
     )
     managed_policies: S3Object = s3obj(
-        ("account_resource_cache.s3.bucket",), ("account_resource_cache.s3.file",), _PER_TYPE,
+        ("account_resource_cache.s3.bucket",),
+        ("account_resource_cache.s3.file",),
+        _PER_TYPE,
         resource_type="managed_policies",
     )
     s3_buckets: S3Object = s3obj(
-        ("account_resource_cache.s3.bucket",), ("account_resource_cache.s3.file",), _PER_TYPE,
+        ("account_resource_cache.s3.bucket",),
+        ("account_resource_cache.s3.file",),
+        _PER_TYPE,
         resource_type="s3_buckets",
     )
     # ConsoleMe reads the SQS file key with an unformatted "{resource_type}" in the key name.
     sqs_queues: S3Object = s3obj(
-        ("account_resource_cache.sqs.bucket",), ("account_resource_cache.{resource_type}.file",), _PER_TYPE,
+        ("account_resource_cache.sqs.bucket",),
+        ("account_resource_cache.{resource_type}.file",),
+        _PER_TYPE,
         resource_type="sqs_queues",
     )
     sns_topics: S3Object = s3obj(
-        ("account_resource_cache.s3.bucket",), ("account_resource_cache.s3.file",), _PER_TYPE,
+        ("account_resource_cache.s3.bucket",),
+        ("account_resource_cache.s3.file",),
+        _PER_TYPE,
         resource_type="sns_topics",
     )
     s3_combined: S3Object = s3obj(
@@ -133,7 +144,8 @@ class S3Objects(Strict):
         "policies_table/cache_policies_table_details_v1.json.gz",
     )
     policy_requests: S3Object = s3obj(
-        ("cache_policy_requests.s3.bucket",), ("cache_policy_requests.s3.file",),
+        ("cache_policy_requests.s3.bucket",),
+        ("cache_policy_requests.s3.file",),
         "policy_requests/all_policy_requests_v1.json.gz",
     )
     credential_authorization_mapping: S3Object = s3obj(

@@ -92,7 +92,9 @@ def _read_remote(source: str, referrer: str) -> dict[str, Any]:
             bucket, _, key = source.split("AWS_S3:s3://", 1)[1].partition("/")
             text = boto3.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read().decode()
     except Exception as exc:  # any AWS or parse failure: name the source
-        raise SettingsError(f"{referrer}: cannot read extended config {source!r}: {type(exc).__name__}: {exc}") from None
+        raise SettingsError(
+            f"{referrer}: cannot read extended config {source!r}: {type(exc).__name__}: {exc}"
+        ) from None
     try:
         loaded = yaml.safe_load(text) or {}
     except yaml.YAMLError as exc:

@@ -17,8 +17,9 @@ class CloudTrailDeniesSettings(Strict):
     # `{region}` is filled with `aws.region`.
     queue_arn: str | None = ck(f"{_DENIES}.queue_arn")
     assume_role: str | None = ck(f"{_DENIES}.assume_role")
-    event_ttl: int = ck(f"{_DENIES}.event_ttl", "detect_cloudtrail_denies_and_update_cache.event_ttl",
-                        default=86400, ge=60)
+    event_ttl: int = ck(
+        f"{_DENIES}.event_ttl", "detect_cloudtrail_denies_and_update_cache.event_ttl", default=86400, ge=60
+    )
     max_num_messages_to_process: int = ck(f"{_DENIES}.max_num_messages_to_process", default=100, ge=1, le=100000)
     event_bridge_substitutions: list[str] = ck(
         f"{_DENIES}.event_bridge_substitutions", default_factory=lambda: [".amazonaws.com"]

@@ -8,17 +8,17 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from collections.abc import Iterator, Mapping
 from itertools import islice
-from typing import Any, Callable
+from typing import Any
 
 from ..settings import S3Object, Settings
 from .dynamo_store import DynamoStore
-from .tables import scan_items
 from .encoding import StringMap
 from .redis_store import RedisStore
 from .s3_store import S3Store, s3_uri
+from .tables import scan_items
 
 
 @dataclass
@@ -135,7 +135,7 @@ class ConsoleMeCaches:
         ds: JsonDataset = _lookup(self.storage, name, JsonDataset)
         return self.redis.get_json(ds.redis_key(self.settings))
 
-    def iter_json_hash(self, key: str) -> "Iterator[tuple[str, Any]]":
+    def iter_json_hash(self, key: str) -> Iterator[tuple[str, Any]]:
         """(field, decoded value) of a whole hash, streamed with HSCAN rather than one big HGETALL."""
         for name, raw in self.redis.client.hscan_iter(key, count=1000):
             try:
@@ -173,7 +173,7 @@ class ConsoleMeCaches:
         with self.redis.client.pipeline(transaction=False) as pipe:
             for name in fields:
                 pipe.hexists(key, name)
-            return dict(zip(fields, pipe.execute()))
+            return dict(zip(fields, pipe.execute(), strict=False))
 
     def read_hash(self, key: str) -> dict[str, str]:
         """A small hash whole, values as stored (e.g. TEMPLATED_ROLES_v2)."""

@@ -162,8 +162,10 @@ class ConfigCacheStore:
         if self.settings.is_replica:
             notes.append("DynamoDB skipped: replica region")
         elif not self.settings.aws_config.dynamo_enabled:
-            notes.append("DynamoDB skipped: dynamo_enabled is off "
-                         "(celery.cache_resources_from_aws_config_across_accounts.dynamo_enabled)")
+            notes.append(
+                "DynamoDB skipped: dynamo_enabled is off "
+                "(celery.cache_resources_from_aws_config_across_accounts.dynamo_enabled)"
+            )
         elif self.caches.dynamo is None or not self.caches.dynamo.table_exists(table):
             notes.append(f"DynamoDB skipped: table {table} does not exist")
         else:
@@ -183,7 +185,9 @@ class ConfigCacheStore:
         fields = sorted(self.redis.owned_fields(self.key, account_id, self._owner(account_id)))
         out: dict[str, str] = {}
         for chunk in _chunks(fields, 1000):
-            out.update({f: v for f, v in zip(chunk, self.redis.client.hmget(self.key, chunk)) if v is not None})
+            out.update(
+                {f: v for f, v in zip(chunk, self.redis.client.hmget(self.key, chunk), strict=False) if v is not None}
+            )
         return out
 
     def _put_copy(self, obj: Any, data: Any, notes: list[str], uris: list[str], **fmt: str) -> None:
@@ -214,7 +218,7 @@ class ConfigCacheStore:
             fresh = {_dynamo_key(i) for i in batch.dynamo_items}
             gone = {k for k in (_dynamo_key(_item(v)) for v in vanished.values()) if k is not None and k not in fresh}
             report.dynamodb_deleted = self.caches.dynamo.delete_items(
-                table, [dict(zip(DYNAMO_KEYS, k)) for k in sorted(gone)], DYNAMO_KEYS
+                table, [dict(zip(DYNAMO_KEYS, k, strict=False)) for k in sorted(gone)], DYNAMO_KEYS
             )
 
         counts = self.redis.replace_account_entries(
@@ -245,8 +249,9 @@ class ConfigCacheStore:
             raise ValueError(f"account {account_id}: {uri}: expected {{arn: json}}, got {type(data).__name__}")
         values = {arn: v if isinstance(v, str) else dumps_ujson(v) for arn, v in data.items()}
         types = Counter(str(_item(v).get("resourceType")) for v in values.values())
-        return ConfigBatch(account_id, values, resource_types=dict(sorted(types.items())),
-                           rows_returned=len(values), source=uri)  # fmt: skip
+        return ConfigBatch(
+            account_id, values, resource_types=dict(sorted(types.items())), rows_returned=len(values), source=uri
+        )
 
     def sweep_expired(self, now: float | None = None) -> RunWrite:
         """ConsoleMe's sweep: drop entries whose ttl has passed (compared in UTC epoch seconds)."""
@@ -263,7 +268,7 @@ class ConfigCacheStore:
         if table is not None:
             keys = {k for k in (_dynamo_key(_item(v)) for v in expired.values()) if k is not None}
             report.dynamodb_deleted = self.caches.dynamo.delete_items(
-                table, [dict(zip(DYNAMO_KEYS, k)) for k in sorted(keys)], DYNAMO_KEYS
+                table, [dict(zip(DYNAMO_KEYS, k, strict=False)) for k in sorted(keys)], DYNAMO_KEYS
             )
         report.expired = self._delete_if_unchanged(expired)
         return report
@@ -277,7 +282,7 @@ class ConfigCacheStore:
                     try:
                         pipe.watch(self.key)
                         current = pipe.hmget(self.key, chunk)
-                        doomed = [f for f, v in zip(chunk, current) if v is not None and v == expired[f]]
+                        doomed = [f for f, v in zip(chunk, current, strict=False) if v is not None and v == expired[f]]
                         if not doomed:
                             break
                         pipe.multi()

@@ -39,9 +39,7 @@ def check_redis(url: str, timeout: float = 5.0) -> None:
         hint = ""
         if "CERTIFICATE_VERIFY_FAILED" in str(exc):
             hint = " (a private CA is trusted with ?ssl_ca_certs=/path/to/ca.pem in REDIS_URL)"
-        raise RedisUnreachable(
-            f"cannot reach Redis at {redact_url(url)}: {type(exc).__name__}: {exc}{hint}"
-        ) from None
+        raise RedisUnreachable(f"cannot reach Redis at {redact_url(url)}: {type(exc).__name__}: {exc}{hint}") from None
     finally:
         client.close()
 

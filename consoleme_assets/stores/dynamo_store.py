@@ -30,7 +30,7 @@ def to_dynamo(value: Any) -> Any:
         return Decimal(str(value))
     if isinstance(value, dt.datetime):
         if value.tzinfo is None:
-            value = value.replace(tzinfo=dt.timezone.utc)
+            value = value.replace(tzinfo=dt.UTC)
         return Decimal(str(value.timestamp()))
     return value
 
@@ -111,7 +111,7 @@ class DynamoStore:
         unique = list({tuple(sorted(k.items())): k for k in keys}.values())
         found: list[dict[str, Any]] = []
         for start in range(0, len(unique), 100):
-            request = {table: {"Keys": [to_dynamo(k) for k in unique[start:start + 100]]}}
+            request = {table: {"Keys": [to_dynamo(k) for k in unique[start : start + 100]]}}
             for _ in range(10):  # DynamoDB may hand back part of a batch under load
                 answer = self.resource.batch_get_item(RequestItems=request)
                 found += [from_dynamo(item) for item in answer.get("Responses", {}).get(table, [])]

@@ -6,8 +6,8 @@ import datetime as dt
 import gzip
 import json
 import zlib
-from decimal import Decimal
 from collections.abc import Iterable
+from decimal import Decimal
 from typing import Any, BinaryIO
 
 
@@ -19,7 +19,7 @@ def _consoleme_default(value: Any) -> Any:
         return float(value)
     if isinstance(value, dt.datetime):
         if value.tzinfo is None:  # naive datetimes are UTC here, whatever the host's timezone
-            value = value.replace(tzinfo=dt.timezone.utc)
+            value = value.replace(tzinfo=dt.UTC)
         return value.timestamp()
     if isinstance(value, dt.date):
         return value.isoformat()
@@ -59,7 +59,7 @@ def write_envelope(out: BinaryIO, data: StringMap, last_updated: int, gz: bool) 
         if name in seen:  # HSCAN may return a field twice if the hash is resized meanwhile
             continue
         seen.add(name)
-        chunk.append(f'{"," if count else ""}\n    {json.dumps(name)}: {json.dumps(value)}')
+        chunk.append(f"{',' if count else ''}\n    {json.dumps(name)}: {json.dumps(value)}")
         count += 1
         if len(chunk) >= 1000:
             sink.write("".join(chunk).encode())

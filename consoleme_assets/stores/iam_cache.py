@@ -77,7 +77,7 @@ class IamCache:
         if not arns:
             return {}
         values = self.caches.redis.client.hmget(self.settings.redis_keys.templated_roles, [a.lower() for a in arns])
-        return dict(zip(arns, values))
+        return dict(zip(arns, values, strict=False))
 
     def last_good(self, account: IamAccount) -> dict[str, dict[str, str]]:
         """The cached entries of the account's rejected items (kind -> arn -> raw JSON), to be kept as they are.
@@ -90,7 +90,7 @@ class IamCache:
         out: dict[str, dict[str, str]] = {}
         for kind, arns in wanted.items():
             values = self.caches.redis.client.hmget(self.redis_key(kind), arns)
-            found = {arn: raw for arn, raw in zip(arns, values) if raw is not None}
+            found = {arn: raw for arn, raw in zip(arns, values, strict=False) if raw is not None}
             if found:
                 out[kind] = found
         return out
@@ -125,15 +125,19 @@ class IamCache:
         counts = self.caches.redis.replace_account_entries(
             aid,
             # Only the kinds this refresh knows about are replaced (a replica may lack some).
-            {self.redis_key(kind): {**account.kept.get(kind, {}), **entries}
-             for kind, entries in account.entries.items()},
+            {
+                self.redis_key(kind): {**account.kept.get(kind, {}), **entries}
+                for kind, entries in account.entries.items()
+            },
             owned_by=owned,
             shared=is_aws_managed,
         )
         report.redis_keys += [self.redis_key(kind) for kind in account.entries]
         if not hydrated:
             if account.gaad is not None:
-                self.caches.put_s3_copy(self.settings.s3.account_authorization_details, account.gaad, report, account_id=aid)
+                self.caches.put_s3_copy(
+                    self.settings.s3.account_authorization_details, account.gaad, report, account_id=aid
+                )
             for kind in KINDS:
                 obj = getattr(self.settings.s3, _TYPE_FILES[kind])
                 self.caches.put_s3_copy(obj, account.raw.get(kind, []), report, account_id=aid)
@@ -153,8 +157,9 @@ class IamCache:
         """The account's IAM_ROLE_CACHE fields for the role called `role_name`, whatever its path (a role name
         is unique in its account; events name the role without its path)."""
         fields = self.caches.redis.owned_fields(self.redis_key("roles"), account_id, _owned_by(account_id))
-        return sorted(f for f in fields
-                      if f.split(":", 5)[-1].startswith("role/") and f.rsplit("/", 1)[-1] == role_name)
+        return sorted(
+            f for f in fields if f.split(":", 5)[-1].startswith("role/") and f.rsplit("/", 1)[-1] == role_name
+        )
 
     def write_role(self, entry: dict[str, Any]) -> list[str]:
         """DynamoDB item, then the IAM_ROLE_CACHE field; returns notes (e.g. no table, item too big)."""

@@ -10,7 +10,6 @@ import redis
 
 from .encoding import dumps_consoleme
 
-
 # Our own bookkeeping keys (which fields each account owns in a shared hash); ConsoleMe never reads them.
 INDEX_PREFIX = "consoleme_assets:owned"
 _EMPTY_MARK = ""
@@ -159,7 +158,7 @@ class RedisStore:
         fields = list(fields)
         if not fields:
             return {}
-        return {f: json.loads(v) for f, v in zip(fields, self.client.hmget(key, fields)) if v is not None}
+        return {f: json.loads(v) for f, v in zip(fields, self.client.hmget(key, fields), strict=False) if v is not None}
 
     def delete_fields(self, key: str, fields: Iterable[str]) -> int:
         fields = list(fields)

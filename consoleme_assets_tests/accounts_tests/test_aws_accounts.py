@@ -48,8 +48,10 @@ def test_failed_discovery_keeps_the_last_good_list(sandbox_env, instance, resour
     assert materialize_accounts(instance, resources).success
     before = redis_client.get("ALL_AWS_ACCOUNTS")
     broken = tmp_path / "broken.yaml"  # same config, but STS unreachable: Organizations cannot be read
-    broken.write_text(f"extends: [{sandbox_env['CONSOLEME_ASSETS_CONFIG']}]\n"
-                      "aws: {sts_endpoint_url: 'http://127.0.0.1:9'}\nconsoleme_assets: {aws_max_attempts: 1}\n")
+    broken.write_text(
+        f"extends: [{sandbox_env['CONSOLEME_ASSETS_CONFIG']}]\n"
+        "aws: {sts_endpoint_url: 'http://127.0.0.1:9'}\nconsoleme_assets: {aws_max_attempts: 1}\n"
+    )
     result = materialize_accounts(instance, build_resources(str(broken)))
     assert not result.success
     assert "cannot assume arn:aws:iam::123456789012:role/ConsoleMeOrgReader" in str(

@@ -19,15 +19,21 @@ TRUST = {"Statement": [{"Principal": {"AWS": "arn:aws:iam::123456789012:role/Con
 
 def roles():
     return [
-        (R1, {"AssumeRolePolicyDocument": TRUST, "Tags": [{"Key": "consoleme-authorized", "Value": "GroupA:groupb"},
-                                                         {"Key": "cli", "Value": "groupc"}]}),
+        (
+            R1,
+            {
+                "AssumeRolePolicyDocument": TRUST,
+                "Tags": [{"Key": "consoleme-authorized", "Value": "GroupA:groupb"}, {"Key": "cli", "Value": "groupc"}],
+            },
+        ),
         (R2, {"AssumeRolePolicyDocument": {}, "Tags": [{"Key": "consoleme-authorized", "Value": "groupa"}]}),
     ]
 
 
 def test_role_tags_static_and_reverse():
     rules = CredentialMappingSettings(
-        authorized_groups_tags=["consoleme-authorized"], authorized_groups_cli_only_tags=["cli"],
+        authorized_groups_tags=["consoleme-authorized"],
+        authorized_groups_cli_only_tags=["cli"],
         group_mapping={"team@example.com": {"roles": [R2], "cli_only_roles": [R1]}},
     )
     mapping = build.to_json_ready(build.build_mapping(roles(), rules))
@@ -40,11 +46,16 @@ def test_role_tags_static_and_reverse():
 
 
 def test_lowercase_and_required_trust_entity():
-    rules = CredentialMappingSettings(authorized_groups_tags=["consoleme-authorized"], force_groups_lowercase=True,
-                                      required_trust_policy_entity="ConsoleMeInstanceProfile")
+    rules = CredentialMappingSettings(
+        authorized_groups_tags=["consoleme-authorized"],
+        force_groups_lowercase=True,
+        required_trust_policy_entity="ConsoleMeInstanceProfile",
+    )
     mapping = build.to_json_ready(build.build_mapping(roles(), rules))
-    assert mapping == {"groupa": {"authorized_roles": [R1], "authorized_roles_cli_only": []},
-                       "groupb": {"authorized_roles": [R1], "authorized_roles_cli_only": []}}
+    assert mapping == {
+        "groupa": {"authorized_roles": [R1], "authorized_roles_cli_only": []},
+        "groupb": {"authorized_roles": [R1], "authorized_roles_cli_only": []},
+    }
 
 
 @pytest.fixture
@@ -52,13 +63,15 @@ def iam_ready(sandbox_env, instance, resources):
     assert dg.materialize([aws_accounts], instance=instance, resources=resources).success
     keys = instance.get_dynamic_partitions("aws_accounts")
     tags = {"dagster/asset_partition_range_start": keys[0], "dagster/asset_partition_range_end": keys[-1]}
-    assert dg.materialize([aws_accounts, iam_resources], selection=[iam_resources], instance=instance,
-                          resources=resources, tags=tags).success
+    assert dg.materialize(
+        [aws_accounts, iam_resources], selection=[iam_resources], instance=instance, resources=resources, tags=tags
+    ).success
 
 
 def materialize_mapping(instance, resources):
-    return dg.materialize([credential_authorization_mappings], instance=instance, resources=resources,
-                          raise_on_error=False)
+    return dg.materialize(
+        [credential_authorization_mappings], instance=instance, resources=resources, raise_on_error=False
+    )
 
 
 def test_asset_writes_both_keys_from_seeded_role_tags(iam_ready, instance, resources, redis_client, demo_org):
@@ -77,45 +90,57 @@ def test_asset_writes_both_keys_from_seeded_role_tags(iam_ready, instance, resou
     for group, arns in expected.items():
         for arn in arns:
             assert group in reverse[arn.lower()]
-    assert redis_client.hexists("STORE_JSON_RESULTS_IN_REDIS_AND_S3_LAST_UPDATED", "CREDENTIAL_AUTHORIZATION_MAPPING_V1")
+    assert redis_client.hexists(
+        "STORE_JSON_RESULTS_IN_REDIS_AND_S3_LAST_UPDATED", "CREDENTIAL_AUTHORIZATION_MAPPING_V1"
+    )
 
 
-def test_never_replaces_a_good_mapping_with_an_empty_one(iam_ready, instance, resources, redis_client, tmp_path,
-                                                         sandbox_env):
+def test_never_replaces_a_good_mapping_with_an_empty_one(
+    iam_ready, instance, resources, redis_client, tmp_path, sandbox_env
+):
     assert materialize_mapping(instance, resources).success
     before = redis_client.get("CREDENTIAL_AUTHORIZATION_MAPPING_V1")
     cfg = tmp_path / "no-tags.yaml"  # a config change that would grant nothing
-    cfg.write_text(f"extends: [{sandbox_env['CONSOLEME_ASSETS_CONFIG']}]\n"
-                   "cloud_credential_authorization_mapping: {role_tags: {authorized_groups_tags: [none], "
-                   "authorized_groups_cli_only_tags: [none]}}\n")
+    cfg.write_text(
+        f"extends: [{sandbox_env['CONSOLEME_ASSETS_CONFIG']}]\n"
+        "cloud_credential_authorization_mapping: {role_tags: {authorized_groups_tags: [none], "
+        "authorized_groups_cli_only_tags: [none]}}\n"
+    )
     result = materialize_mapping(instance, build_resources(str(cfg)))
     assert not result.success
-    assert "keeping the cached mapping" in str(result.get_step_failure_events()[0].step_failure_data.user_failure_data.description)
+    assert "keeping the cached mapping" in str(
+        result.get_step_failure_events()[0].step_failure_data.user_failure_data.description
+    )
     assert redis_client.get("CREDENTIAL_AUTHORIZATION_MAPPING_V1") == before
     redis_client.delete("IAM_ROLE_CACHE")  # roles missing: refuse rather than drop every role-tag grant
     assert not materialize_mapping(instance, resources).success
     assert redis_client.get("CREDENTIAL_AUTHORIZATION_MAPPING_V1") == before
 
 
-def test_internal_plugin_through_a_real_entry_point(iam_ready, instance, redis_client, tmp_path, sandbox_env,
-                                                    monkeypatch):
+def test_internal_plugin_through_a_real_entry_point(
+    iam_ready, instance, redis_client, tmp_path, sandbox_env, monkeypatch
+):
     site = tmp_path / "site"
     (site / "acme_groups").mkdir(parents=True)
-    (site / "acme_groups" / "__init__.py").write_text(textwrap.dedent("""
+    (site / "acme_groups" / "__init__.py").write_text(
+        textwrap.dedent("""
         def add_oncall(mapping):
             mapping.setdefault("oncall@acme.example", {"authorized_roles": set(), "authorized_roles_cli_only": set()})
             mapping["oncall@acme.example"]["authorized_roles"].add("arn:aws:iam::111122223333:role/Break-Glass")
             return mapping
-    """))
+    """)
+    )
     dist = site / "acme_groups-1.0.dist-info"
     dist.mkdir()
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: acme-groups\nVersion: 1.0\n")
     (dist / "entry_points.txt").write_text("[consoleme_assets.plugins]\nacme = acme_groups:add_oncall\n")
     monkeypatch.syspath_prepend(str(site))
     cfg = tmp_path / "plugin.yaml"
-    cfg.write_text(f"extends: [{sandbox_env['CONSOLEME_ASSETS_CONFIG']}]\n"
-                   "cloud_credential_authorization_mapping: {internal_plugin: {enabled: true}}\n"
-                   "consoleme_assets: {plugins: {group_mapping: acme}}\n")
+    cfg.write_text(
+        f"extends: [{sandbox_env['CONSOLEME_ASSETS_CONFIG']}]\n"
+        "cloud_credential_authorization_mapping: {internal_plugin: {enabled: true}}\n"
+        "consoleme_assets: {plugins: {group_mapping: acme}}\n"
+    )
     assert materialize_mapping(instance, build_resources(str(cfg))).success
     forward = json.loads(redis_client.get("CREDENTIAL_AUTHORIZATION_MAPPING_V1"))
     assert forward["oncall@acme.example"]["authorized_roles"] == ["arn:aws:iam::111122223333:role/Break-Glass"]

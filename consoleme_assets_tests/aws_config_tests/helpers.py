@@ -63,8 +63,9 @@ def injected_source(
             assert expression == f"select * where accountId = '{account_id}'"
             seen.append((account_id, region))
             if (account_id, region) in fail:
-                raise ClientError({"Error": {"Code": fail[(account_id, region)], "Message": f"no {region}"}},
-                                  "SelectResourceConfig")  # fmt: skip
+                raise ClientError(
+                    {"Error": {"Code": fail[(account_id, region)], "Message": f"no {region}"}}, "SelectResourceConfig"
+                )
             return copy.deepcopy(rows.get((account_id, region), []))
 
     return InjectedSource()
@@ -84,14 +85,20 @@ def resources_with(source: AwsConfigSource) -> dict[str, Any]:
 
 def refresh(instance, source: AwsConfigSource, **kwargs) -> dg.ExecuteInProcessResult:
     return dg.materialize(
-        [aws_accounts, aws_config_resources], selection=[aws_config_resources], instance=instance,
-        resources=resources_with(source), raise_on_error=False, **kwargs,
-    )  # fmt: skip
+        [aws_accounts, aws_config_resources],
+        selection=[aws_config_resources],
+        instance=instance,
+        resources=resources_with(source),
+        raise_on_error=False,
+        **kwargs,
+    )
 
 
 def materializations(result: dg.ExecuteInProcessResult) -> dict[str, dg.AssetMaterialization]:
-    return {e.event_specific_data.materialization.partition: e.event_specific_data.materialization
-            for e in result.get_asset_materialization_events()}  # fmt: skip
+    return {
+        e.event_specific_data.materialization.partition: e.event_specific_data.materialization
+        for e in result.get_asset_materialization_events()
+    }
 
 
 def config_row(account_id: str, region: str, kind: str, name: str, **extra: Any) -> dict[str, Any]:
@@ -102,12 +109,21 @@ def config_row(account_id: str, region: str, kind: str, name: str, **extra: Any)
         "AWS::IAM::Role": f"arn:aws:iam::{account_id}:role/{name}",
     }
     return {
-        "version": "1.3", "accountId": account_id, "configurationItemCaptureTime": "2026-01-01T00:00:00.000Z",
-        "configurationItemStatus": "OK", "arn": arns[kind], "resourceType": kind, "resourceId": f"id-{name}",
-        "resourceName": name, "awsRegion": "global" if kind == "AWS::IAM::Role" else region,
-        "tags": [], "relationships": [], "configuration": {"name": name}, "supplementaryConfiguration": {},
+        "version": "1.3",
+        "accountId": account_id,
+        "configurationItemCaptureTime": "2026-01-01T00:00:00.000Z",
+        "configurationItemStatus": "OK",
+        "arn": arns[kind],
+        "resourceType": kind,
+        "resourceId": f"id-{name}",
+        "resourceName": name,
+        "awsRegion": "global" if kind == "AWS::IAM::Role" else region,
+        "tags": [],
+        "relationships": [],
+        "configuration": {"name": name},
+        "supplementaryConfiguration": {},
         **extra,
-    }  # fmt: skip
+    }
 
 
 def dynamo_table():

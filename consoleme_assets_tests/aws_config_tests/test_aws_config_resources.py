@@ -14,8 +14,15 @@ import pytest
 from consoleme_assets.stores.encoding import open_envelope
 
 from .helpers import (
-    REGIONS, all_accounts_tags, config_row, dynamo_ids, dynamo_table, injected_source, materializations, refresh,
-)  # fmt: skip
+    REGIONS,
+    all_accounts_tags,
+    config_row,
+    dynamo_ids,
+    dynamo_table,
+    injected_source,
+    materializations,
+    refresh,
+)
 
 KEY = "AWSCONFIG_RESOURCE_CACHE"
 POLICY_URL_ENCODED = (
@@ -45,17 +52,35 @@ def s3_data(demo_org, key):
 
 def test_rows_land_in_consoleme_formats(accounts_ready, demo_org, instance, redis_client, los_angeles_tz):
     a, b = demo_org.member_account_ids[:2]
-    role = config_row(a, "us-east-1", "AWS::IAM::Role", "app",
-                      tags=[{"key": "owner", "value": "team+x@example.com"}],
-                      configuration={"roleName": "app", "path": "/", "assumeRolePolicyDocument": POLICY_URL_ENCODED})
-    bucket = config_row(a, "us-east-1", "AWS::S3::Bucket", "a-logs", configuration={"name": "a-logs", "owner": ""},
-                        supplementaryConfiguration={"BucketPolicy": {
-                            "policyText": '{"Statement": [{"Action": ["s3:PutObject", "s3:GetObject"]}]}'}})
+    role = config_row(
+        a,
+        "us-east-1",
+        "AWS::IAM::Role",
+        "app",
+        tags=[{"key": "owner", "value": "team+x@example.com"}],
+        configuration={"roleName": "app", "path": "/", "assumeRolePolicyDocument": POLICY_URL_ENCODED},
+    )
+    bucket = config_row(
+        a,
+        "us-east-1",
+        "AWS::S3::Bucket",
+        "a-logs",
+        configuration={"name": "a-logs", "owner": ""},
+        supplementaryConfiguration={
+            "BucketPolicy": {"policyText": '{"Statement": [{"Action": ["s3:PutObject", "s3:GetObject"]}]}'}
+        },
+    )
     role_again = {**role, "resourceName": "recorded-twice"}  # IAM is global: two regions may both report it
     no_arn = {**config_row(a, "eu-west-1", "AWS::SQS::Queue", "q"), "arn": None}
     queue = config_row(b, "us-west-2", "AWS::SQS::Queue", "jobs")
-    source = injected_source({(a, "us-east-1"): [role, bucket], (a, "us-west-2"): [role_again],
-                              (a, "eu-west-1"): [no_arn], (b, "us-west-2"): [queue]})  # fmt: skip
+    source = injected_source(
+        {
+            (a, "us-east-1"): [role, bucket],
+            (a, "us-west-2"): [role_again],
+            (a, "eu-west-1"): [no_arn],
+            (b, "us-west-2"): [queue],
+        }
+    )
 
     before = time.time()
     result = refresh(instance, source, tags=all_accounts_tags(instance))
@@ -83,7 +108,8 @@ def test_rows_land_in_consoleme_formats(accounts_ready, demo_org, instance, redi
     # a nested JSON string is parsed and its lists sorted; "" stays ""
     item = json.loads(cached[bucket["arn"]])
     assert item["supplementaryConfiguration"]["BucketPolicy"]["policyText"] == {
-        "Statement": [{"Action": ["s3:GetObject", "s3:PutObject"]}]}
+        "Statement": [{"Action": ["s3:GetObject", "s3:PutObject"]}]
+    }
     assert item["configuration"]["owner"] == ""
 
     # DynamoDB: the raw rows (not un-wrapped) with ttl, in ConsoleMe's encoding; one item per key, first wins
@@ -118,14 +144,18 @@ def test_rows_land_in_consoleme_formats(accounts_ready, demo_org, instance, redi
     assert mats[demo_org.member_account_ids[2]].metadata["dagster/row_count"].value == 0
 
 
-def test_vanished_resource_leaves_redis_and_dynamodb_other_account_untouched(accounts_ready, demo_org, instance,
-                                                                              redis_client):
+def test_vanished_resource_leaves_redis_and_dynamodb_other_account_untouched(
+    accounts_ready, demo_org, instance, redis_client
+):
     a, b = demo_org.member_account_ids[:2]
     role = config_row(a, "us-east-1", "AWS::IAM::Role", "app")
     bucket = config_row(a, "us-east-1", "AWS::S3::Bucket", "gone")
     queue = config_row(b, "us-east-1", "AWS::SQS::Queue", "jobs")
-    assert refresh(instance, injected_source({(a, "us-east-1"): [role, bucket], (b, "us-east-1"): [queue]}),
-                   tags=all_accounts_tags(instance)).success
+    assert refresh(
+        instance,
+        injected_source({(a, "us-east-1"): [role, bucket], (b, "us-east-1"): [queue]}),
+        tags=all_accounts_tags(instance),
+    ).success
     b_value = redis_client.hget(KEY, queue["arn"])
 
     result = refresh(instance, injected_source({(a, "us-east-1"): [role]}), partition_key=a)
@@ -150,8 +180,9 @@ def test_first_run_takes_over_entries_consoleme_wrote(accounts_ready, demo_org, 
     old_bucket = config_row(a, "us-east-1", "AWS::S3::Bucket", "deleted-since")  # S3 ARNs name no account
     other = config_row(b, "us-east-1", "AWS::S3::Bucket", "b-bucket")
     managed = {**config_row(a, "us-east-1", "AWS::IAM::Role", "x"), "arn": "arn:aws:iam::aws:policy/ReadOnlyAccess"}
-    redis_client.hset(KEY, mapping={r["arn"]: consoleme_value(r["accountId"], r, future)
-                                    for r in (old_bucket, other, managed)})  # fmt: skip
+    redis_client.hset(
+        KEY, mapping={r["arn"]: consoleme_value(r["accountId"], r, future) for r in (old_bucket, other, managed)}
+    )
     for r in (old_bucket, other):
         dynamo_table().put_item(Item={**r, "ttl": future})
 
@@ -161,15 +192,19 @@ def test_first_run_takes_over_entries_consoleme_wrote(accounts_ready, demo_org, 
     assert dynamo_ids() == {"id-app", "id-b-bucket"}
 
 
-def test_expired_entries_are_swept_and_left_out_of_the_combined_file(accounts_ready, demo_org, instance,
-                                                                       redis_client):
+def test_expired_entries_are_swept_and_left_out_of_the_combined_file(accounts_ready, demo_org, instance, redis_client):
     a = demo_org.member_account_ids[0]
     unrefreshed = "999999999999"  # an account no partition refreshes any more
     now = int(time.time())
     expired = config_row(unrefreshed, "us-east-1", "AWS::SQS::Queue", "old")
     fresh = config_row(unrefreshed, "us-east-1", "AWS::SQS::Queue", "recent")
-    redis_client.hset(KEY, mapping={expired["arn"]: consoleme_value(unrefreshed, expired, now - 60),
-                                    fresh["arn"]: consoleme_value(unrefreshed, fresh, now + 600)})  # fmt: skip
+    redis_client.hset(
+        KEY,
+        mapping={
+            expired["arn"]: consoleme_value(unrefreshed, expired, now - 60),
+            fresh["arn"]: consoleme_value(unrefreshed, fresh, now + 600),
+        },
+    )
     dynamo_table().put_item(Item={**expired, "ttl": now - 60})
 
     result = refresh(instance, injected_source({}), partition_key=a)

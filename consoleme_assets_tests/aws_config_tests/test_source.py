@@ -8,8 +8,12 @@ import pytest
 from botocore.exceptions import ClientError
 
 from consoleme_assets.aws.config_resources import (
-    AwsConfigQueryError, AwsConfigSource, config_regions, render_query, select_all,
-)  # fmt: skip
+    AwsConfigQueryError,
+    AwsConfigSource,
+    config_regions,
+    render_query,
+    select_all,
+)
 from consoleme_assets.aws.sessions import AwsSessions
 from consoleme_assets.settings import load_settings
 
@@ -26,13 +30,17 @@ class PagedClient:
 
 
 def test_select_all_follows_next_token():
-    client = PagedClient([
-        {"Results": [json.dumps({"arn": "a"})], "NextToken": "t1"},
-        {"Results": [json.dumps({"arn": "b"}), json.dumps({"arn": "c"})]},
-    ])  # fmt: skip
+    client = PagedClient(
+        [
+            {"Results": [json.dumps({"arn": "a"})], "NextToken": "t1"},
+            {"Results": [json.dumps({"arn": "b"}), json.dumps({"arn": "c"})]},
+        ]
+    )
     assert [r["arn"] for r in select_all(client, "select *")] == ["a", "b", "c"]
-    assert client.calls == [{"Expression": "select *", "Limit": 100},
-                            {"Expression": "select *", "Limit": 100, "NextToken": "t1"}]  # fmt: skip
+    assert client.calls == [
+        {"Expression": "select *", "Limit": 100},
+        {"Expression": "select *", "Limit": 100, "NextToken": "t1"},
+    ]
 
 
 def test_select_all_refuses_a_repeated_token():

@@ -15,8 +15,15 @@ from consoleme_assets.lib.partitions import aws_accounts_partitions
 from consoleme_assets.settings import load_settings
 
 from .helpers import (
-    REGIONS, RefusingSource, all_accounts_tags, config_row, dynamo_ids, injected_source, materializations, refresh,
-)  # fmt: skip
+    REGIONS,
+    RefusingSource,
+    all_accounts_tags,
+    config_row,
+    dynamo_ids,
+    injected_source,
+    materializations,
+    refresh,
+)
 
 KEY = "AWSCONFIG_RESOURCE_CACHE"
 PER_ACCOUNT = "celery.cache_resources_from_aws_config_for_account"
@@ -32,9 +39,13 @@ def switches(global_switch=None, disabled_account=None) -> dict:
 
 
 def observations(result) -> dict[str, str]:
-    return {e.event_specific_data.asset_observation.partition:
-            e.event_specific_data.asset_observation.metadata["skipped"].value
-            for e in result.all_events if e.event_type_value == "ASSET_OBSERVATION"}  # fmt: skip
+    return {
+        e.event_specific_data.asset_observation.partition: e.event_specific_data.asset_observation.metadata[
+            "skipped"
+        ].value
+        for e in result.all_events
+        if e.event_type_value == "ASSET_OBSERVATION"
+    }
 
 
 def seed_entry(redis_client, account_id, name, ttl):
@@ -78,8 +89,9 @@ def test_globally_disabled_does_nothing(accounts_ready, use_config, demo_org, in
     assert listed["KeyCount"] == 0
 
 
-def test_failing_region_is_named_and_keeps_its_entries_while_others_land(accounts_ready, demo_org, instance,
-                                                                          redis_client):
+def test_failing_region_is_named_and_keeps_its_entries_while_others_land(
+    accounts_ready, demo_org, instance, redis_client
+):
     a, b = demo_org.member_account_ids[:2]
     queue_west = config_row(a, "us-west-2", "AWS::SQS::Queue", "west")
     old_bucket, new_bucket = (config_row(a, "us-east-1", "AWS::S3::Bucket", n) for n in ("old", "new"))
@@ -90,8 +102,9 @@ def test_failing_region_is_named_and_keeps_its_entries_while_others_land(account
 
     # a: us-west-2 denied, us-east-1 answers; b: every region denied
     fail = {(a, "us-west-2"): "AccessDeniedException", **{(b, r): "AccessDeniedException" for r in REGIONS}}
-    result = refresh(instance, injected_source({(a, "us-east-1"): [new_bucket]}, fail=fail),
-                     tags=all_accounts_tags(instance))  # fmt: skip
+    result = refresh(
+        instance, injected_source({(a, "us-east-1"): [new_bucket]}, fail=fail), tags=all_accounts_tags(instance)
+    )
     assert not result.success  # b failed as a whole
     assert set(redis_client.hgetall(KEY)) == {queue_west["arn"], new_bucket["arn"], b_queue["arn"]}
     assert redis_client.hget(KEY, b_queue["arn"]) == b_before
@@ -102,8 +115,10 @@ def test_failing_region_is_named_and_keeps_its_entries_while_others_land(account
     assert meta["regions_read"] == sorted(set(REGIONS) - {"us-west-2"})
     assert meta["kept_from_failed_regions"] == 1 and meta["redis_deleted"] == 1
     failure = result.get_step_failure_events()[0].step_failure_data.user_failure_data
-    assert (f"{b}: AllRegionsFailed: account {b}: listing AWS Config resources failed in every region ("
-            f"{REGIONS[0]}: SelectResourceConfig: AccessDeniedException") in failure.description
+    assert (
+        f"{b}: AllRegionsFailed: account {b}: listing AWS Config resources failed in every region ("
+        f"{REGIONS[0]}: SelectResourceConfig: AccessDeniedException"
+    ) in failure.description
     statuses = instance.get_status_by_partition(dg.AssetKey("aws_config_resources"), [a, b], aws_accounts_partitions)
     assert statuses == {a: dg.AssetPartitionStatus.MATERIALIZED, b: dg.AssetPartitionStatus.FAILED}
 
@@ -132,18 +147,26 @@ def test_real_select_resource_config_against_moto(accounts_ready, use_config, de
     cached = set(redis_client.hkeys(KEY))
     assert not any("gone-from-config" in arn for arn in cached)
     assert set(demo_org.queues[a]) | {demo_org.role_arn(a)} <= cached
-    assert mats[a].metadata["dagster/row_count"].value == len([arn for arn in cached if f":{a}:" in arn
-                                                                 or arn.startswith("arn:aws:s3:::")
-                                                                 and arn[len("arn:aws:s3:::"):] in demo_org.buckets[a]])
+    assert mats[a].metadata["dagster/row_count"].value == len(
+        [
+            arn
+            for arn in cached
+            if f":{a}:" in arn or arn.startswith("arn:aws:s3:::") and arn[len("arn:aws:s3:::") :] in demo_org.buckets[a]
+        ]
+    )
 
 
-def test_replica_hydrates_from_the_primary_s3_files_without_aws_config(accounts_ready, use_config, demo_org, instance,
-                                                                        redis_client):
+def test_replica_hydrates_from_the_primary_s3_files_without_aws_config(
+    accounts_ready, use_config, demo_org, instance, redis_client
+):
     a, b = demo_org.member_account_ids[:2]
     role = config_row(a, "us-east-1", "AWS::IAM::Role", "app")
     queue = config_row(b, "us-east-1", "AWS::SQS::Queue", "q")
-    assert refresh(instance, injected_source({(a, "us-east-1"): [role], (b, "us-east-1"): [queue]}),
-                   tags=all_accounts_tags(instance)).success  # fmt: skip
+    assert refresh(
+        instance,
+        injected_source({(a, "us-east-1"): [role], (b, "us-east-1"): [queue]}),
+        tags=all_accounts_tags(instance),
+    ).success
     primary = redis_client.hgetall(KEY)
     s3 = boto3.client("s3")
 
@@ -173,9 +196,12 @@ def test_replica_hydrates_from_the_primary_s3_files_without_aws_config(accounts_
 
 
 def test_hourly_schedule_refreshes_all_accounts_in_one_run():
-    with dg.instance_for_test() as instance, dg.build_schedule_context(
-        instance=instance, scheduled_execution_time=dt.datetime(2026, 1, 1, 1, 10, tzinfo=dt.UTC)
-    ) as context:  # closes the instance it opens from the ref (see test_definitions.py)
+    with (
+        dg.instance_for_test() as instance,
+        dg.build_schedule_context(
+            instance=instance, scheduled_execution_time=dt.datetime(2026, 1, 1, 1, 10, tzinfo=dt.UTC)
+        ) as context,
+    ):  # closes the instance it opens from the ref (see test_definitions.py)
         assert isinstance(aws_config_hourly(context), dg.SkipReason)
         instance.add_dynamic_partitions("aws_accounts", ["111111111111", "222222222222"])
         request = aws_config_hourly(context)

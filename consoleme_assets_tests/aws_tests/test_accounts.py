@@ -8,8 +8,8 @@ from consoleme_assets.aws.accounts import (
     organization_account_record,
 )
 from consoleme_assets.aws.sessions import AwsSessions
-from consoleme_assets.settings import load_settings
 from consoleme_assets.sandbox.__main__ import CONFIG_PATH as SANDBOX_CONFIG_FILE
+from consoleme_assets.settings import load_settings
 
 ACCOUNT_FIELDS = {"id", "name", "status", "type", "sync_enabled", "sensitive", "environment", "aliases", "email"}
 
@@ -44,7 +44,8 @@ def test_from_static_config(tmp_path, aws_env, moto):
     accounts, source = discover_accounts(settings, AwsSessions(settings))
     assert source == "config"
     assert [(a["id"], a["name"], a["status"]) for a in accounts] == [
-        ("111122223333", "prod", "active"), ("444455556666", "dev", "active"),
+        ("111122223333", "prod", "active"),
+        ("444455556666", "dev", "active"),
     ]
 
 
@@ -55,10 +56,19 @@ def test_falls_back_to_current_account_with_alias(tmp_path, aws_env, moto):
     settings = load_settings(cfg, env=aws_env)
     accounts, source = discover_accounts(settings, AwsSessions(settings))
     assert source == "current_account"
-    assert accounts == [{
-        "id": "123456789012", "name": "my-hub", "status": "active", "type": "aws", "sync_enabled": True,
-        "sensitive": False, "environment": None, "aliases": ["my-hub"], "email": None,
-    }]
+    assert accounts == [
+        {
+            "id": "123456789012",
+            "name": "my-hub",
+            "status": "active",
+            "type": "aws",
+            "sync_enabled": True,
+            "sensitive": False,
+            "environment": None,
+            "aliases": ["my-hub"],
+            "email": None,
+        }
+    ]
 
 
 def test_organization_statuses_fit_consoleme_model():

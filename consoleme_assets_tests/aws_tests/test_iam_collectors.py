@@ -7,7 +7,6 @@ from botocore.stub import Stubber
 
 from consoleme_assets.aws.iam import UnexpectedResponse, account_authorization_details
 
-
 R1, R2 = "arn:aws:iam::111122223333:role/one", "arn:aws:iam::111122223333:role/two"
 U1, P1 = "arn:aws:iam::111122223333:user/u", "arn:aws:iam::111122223333:policy/p"
 
@@ -27,12 +26,16 @@ def stubbed_iam():
 
 def test_pages_are_merged_in_order():
     client, stub = stubbed_iam()
-    stub.add_response("get_account_authorization_details",
-                      {"RoleDetailList": [{"Arn": R1}], "UserDetailList": [{"Arn": U1}],
-                       "IsTruncated": True, "Marker": "m1"}, {"MaxItems": 1000})
-    stub.add_response("get_account_authorization_details",
-                      {"RoleDetailList": [{"Arn": R2}], "Policies": [{"Arn": P1}], "IsTruncated": False},
-                      {"MaxItems": 1000, "Marker": "m1"})
+    stub.add_response(
+        "get_account_authorization_details",
+        {"RoleDetailList": [{"Arn": R1}], "UserDetailList": [{"Arn": U1}], "IsTruncated": True, "Marker": "m1"},
+        {"MaxItems": 1000},
+    )
+    stub.add_response(
+        "get_account_authorization_details",
+        {"RoleDetailList": [{"Arn": R2}], "Policies": [{"Arn": P1}], "IsTruncated": False},
+        {"MaxItems": 1000, "Marker": "m1"},
+    )
     with stub:
         merged = account_authorization_details(OneClient(client), "111122223333")
     assert [r["Arn"] for r in merged["RoleDetailList"]] == [R1, R2]
@@ -45,7 +48,8 @@ def test_unknown_top_level_key_fails_loudly():
     response = {"RoleDetailList": [], "IsTruncated": False}
     stub.add_response("get_account_authorization_details", response, {"MaxItems": 1000})
     # Stubber validates responses against the model, so inject the unknown key after parsing.
-    client.meta.events.register("after-call.iam.GetAccountAuthorizationDetails",
-                                lambda parsed, **kw: parsed.update(NewThing=[]))
+    client.meta.events.register(
+        "after-call.iam.GetAccountAuthorizationDetails", lambda parsed, **kw: parsed.update(NewThing=[])
+    )
     with stub, pytest.raises(UnexpectedResponse, match=r"account 111122223333: .*unknown keys \['NewThing'\]"):
         account_authorization_details(OneClient(client), "111122223333")

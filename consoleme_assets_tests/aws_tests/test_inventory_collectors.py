@@ -34,14 +34,21 @@ def member_client(demo_org, account_id, service, region="us-east-1"):
     """A client in the member account made without the code under test."""
     role_arn = demo_org.role_arn(account_id)
     creds = boto3.client("sts").assume_role(RoleArn=role_arn, RoleSessionName="test")["Credentials"]
-    return boto3.client(service, region_name=region, aws_access_key_id=creds["AccessKeyId"],
-                        aws_secret_access_key=creds["SecretAccessKey"], aws_session_token=creds["SessionToken"])
+    return boto3.client(
+        service,
+        region_name=region,
+        aws_access_key_id=creds["AccessKeyId"],
+        aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds["SessionToken"],
+    )
 
 
 def count_calls(client, operation):
     calls = []
-    client.meta.events.register(f"before-parameter-build.{client.meta.service_model.endpoint_prefix}.{operation}",
-                                lambda params, **kw: calls.append(dict(params)))
+    client.meta.events.register(
+        f"before-parameter-build.{client.meta.service_model.endpoint_prefix}.{operation}",
+        lambda params, **kw: calls.append(dict(params)),
+    )
     return calls
 
 
@@ -104,10 +111,14 @@ def test_sns_reads_every_page(tmp_path, aws_env, demo_org):
 
 def test_enabled_regions_precedence(tmp_path, aws_env, demo_org):
     first, second, third = demo_org.member_account_ids
-    sessions = sessions_for(tmp_path, aws_env, (
-        f"get_enabled_regions_for_account:\n  '{first}': [eu-west-1]\n  '{third}': []\n"
-        "celery: {sync_regions: [us-east-1, us-west-2, us-east-1]}\n"
-    ))
+    sessions = sessions_for(
+        tmp_path,
+        aws_env,
+        (
+            f"get_enabled_regions_for_account:\n  '{first}': [eu-west-1]\n  '{third}': []\n"
+            "celery: {sync_regions: [us-east-1, us-west-2, us-east-1]}\n"
+        ),
+    )
     calls = count_calls(sessions.client("ec2", account_id=first), "DescribeRegions")
     assert enabled_regions(sessions.settings, sessions, first) == ["eu-west-1"]
     assert enabled_regions(sessions.settings, sessions, second) == BOTH  # repeats dropped
@@ -135,8 +146,10 @@ def test_describe_regions_refused_names_the_account(tmp_path, aws_env):
         stub.add_client_error("describe_regions", "UnauthorizedOperation", "not allowed")
         with pytest.raises(RegionDiscoveryError) as err:
             enabled_regions(sessions.settings, sessions, account_id)
-    assert str(err.value) == (f"account {account_id}: cannot list enabled regions (EC2 DescribeRegions in "
-                              "us-east-1): DescribeRegions: UnauthorizedOperation: not allowed")
+    assert str(err.value) == (
+        f"account {account_id}: cannot list enabled regions (EC2 DescribeRegions in "
+        "us-east-1): DescribeRegions: UnauthorizedOperation: not allowed"
+    )
 
 
 def test_a_failing_region_is_skipped_and_named(tmp_path, aws_env, demo_org):
@@ -161,8 +174,10 @@ def test_every_region_failing_fails_the_account(tmp_path, aws_env):
         sns_topic_arns(sessions, account_id, BOTH)
     assert err.value.account_id == account_id
     assert err.value.failed == {r: "ListTopics: Throttling: slow down" for r in BOTH}
-    assert str(err.value) == (f"account {account_id}: listing SNS topics failed in every region (us-east-1: "
-                              "ListTopics: Throttling: slow down; us-west-2: ListTopics: Throttling: slow down)")
+    assert str(err.value) == (
+        f"account {account_id}: listing SNS topics failed in every region (us-east-1: "
+        "ListTopics: Throttling: slow down; us-west-2: ListTopics: Throttling: slow down)"
+    )
 
 
 def test_no_regions_is_an_empty_listing_not_a_failure(tmp_path, aws_env):
@@ -182,8 +197,12 @@ def test_carry_over_keeps_only_the_failed_regions_previous_arns():
 
 
 def test_listing_carrying_over():
-    listing = inventory.RegionalListing("111122223333", ["arn:aws:sns:us-east-1:111122223333:t"], ["us-east-1"],
-                                        {"us-west-2": "ListTopics: Throttling: slow down"})
+    listing = inventory.RegionalListing(
+        "111122223333",
+        ["arn:aws:sns:us-east-1:111122223333:t"],
+        ["us-east-1"],
+        {"us-west-2": "ListTopics: Throttling: slow down"},
+    )
     carried = listing.carrying_over(["arn:aws:sns:us-west-2:111122223333:t", "not-an-arn"])
     assert carried.items == ["arn:aws:sns:us-east-1:111122223333:t", "arn:aws:sns:us-west-2:111122223333:t"]
     assert carried.carried_over == {"us-west-2": 1} and carried.regions_failed == listing.regions_failed

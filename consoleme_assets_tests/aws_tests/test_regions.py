@@ -45,11 +45,14 @@ def test_failed_regions_are_named_and_the_rest_kept_in_the_given_order(workers):
 @pytest.mark.parametrize("workers", [1, 4])
 def test_every_region_failing_fails_the_account_naming_each(workers):
     with pytest.raises(AllRegionsFailed) as err:
-        read_regions(ACCOUNT, REGIONS[:2], "AWS Config resources", lambda r: (_ for _ in ()).throw(denied(r)),
-                     workers=workers)
+        read_regions(
+            ACCOUNT, REGIONS[:2], "AWS Config resources", lambda r: (_ for _ in ()).throw(denied(r)), workers=workers
+        )
     assert err.value.account_id == ACCOUNT and list(err.value.failed) == REGIONS[:2]
-    assert str(err.value) == (f"account {ACCOUNT}: listing AWS Config resources failed in every region (us-east-1: "
-                              "ListQueues: AccessDenied: no us-east-1; eu-west-1: ListQueues: AccessDenied: no eu-west-1)")
+    assert str(err.value) == (
+        f"account {ACCOUNT}: listing AWS Config resources failed in every region (us-east-1: "
+        "ListQueues: AccessDenied: no us-east-1; eu-west-1: ListQueues: AccessDenied: no eu-west-1)"
+    )
 
 
 def test_no_regions_is_empty_not_a_failure():

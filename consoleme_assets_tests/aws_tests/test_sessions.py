@@ -31,15 +31,21 @@ def test_without_spoke_role_uses_own_credentials(tmp_path, aws_env, demo_org):
 
 
 def test_one_assume_role_per_account_and_external_id(tmp_path, aws_env, demo_org):
-    sessions = AwsSessions(settings_for(
-        tmp_path, "policies: {role_name: ConsoleMe}\nconsoleme_assets: {spoke_role_external_id: ext-123}\n", aws_env,
-    ))
+    sessions = AwsSessions(
+        settings_for(
+            tmp_path,
+            "policies: {role_name: ConsoleMe}\nconsoleme_assets: {spoke_role_external_id: ext-123}\n",
+            aws_env,
+        )
+    )
     calls = []
     hub_client = sessions._sts  # record every AssumeRole the factory sends
 
     def recording_sts():
         client = hub_client()
-        client.meta.events.register("before-parameter-build.sts.AssumeRole", lambda params, **kw: calls.append(dict(params)))
+        client.meta.events.register(
+            "before-parameter-build.sts.AssumeRole", lambda params, **kw: calls.append(dict(params))
+        )
         return client
 
     sessions._sts = recording_sts
@@ -77,17 +83,26 @@ def test_unreachable_sts_names_the_account(tmp_path, aws_env):
         "consoleme_assets: {aws_max_attempts: 1}\n",
         aws_env,
     )
-    with pytest.raises(AccountAccessError, match=r"account 111122223333: cannot assume arn:aws:iam::111122223333:role/ConsoleMe"):
+    with pytest.raises(
+        AccountAccessError, match=r"account 111122223333: cannot assume arn:aws:iam::111122223333:role/ConsoleMe"
+    ):
         AwsSessions(settings).client("s3", account_id="111122223333")
 
 
 def test_credentials_never_appear_in_errors(tmp_path, aws_env):
-    settings = settings_for(tmp_path, "policies: {role_name: ConsoleMe}\naws: {sts_endpoint_url: 'http://127.0.0.1:9'}\n"
-                            "consoleme_assets: {aws_max_attempts: 1}\n", aws_env)
+    settings = settings_for(
+        tmp_path,
+        "policies: {role_name: ConsoleMe}\naws: {sts_endpoint_url: 'http://127.0.0.1:9'}\n"
+        "consoleme_assets: {aws_max_attempts: 1}\n",
+        aws_env,
+    )
     with pytest.raises(AccountAccessError) as err:
-        AwsSessions(settings, hub_session=boto3.Session(aws_access_key_id="AKIDSECRETVALUE1",
-                                                        aws_secret_access_key="very-secret-key",
-                                                        region_name="us-east-1")).for_account("111122223333")
+        AwsSessions(
+            settings,
+            hub_session=boto3.Session(
+                aws_access_key_id="AKIDSECRETVALUE1", aws_secret_access_key="very-secret-key", region_name="us-east-1"
+            ),
+        ).for_account("111122223333")
     assert "very-secret-key" not in str(err.value) and "AKIDSECRETVALUE1" not in str(err.value)
 
 

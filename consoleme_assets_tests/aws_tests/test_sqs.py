@@ -82,9 +82,14 @@ def test_deletes_in_tens_and_reports_refused_deletes(tmp_path, aws_env, queue):
     assert delete_messages(client, ref, url, []) == []  # no empty batch sent (AWS rejects one)
 
     with Stubber(client) as stub:
-        stub.add_response("delete_message_batch", {"Successful": [{"Id": "0"}], "Failed": [
-            {"Id": "1", "SenderFault": True, "Code": "ReceiptHandleIsInvalid", "Message": "expired"}]},
-            {"QueueUrl": url, "Entries": [{"Id": "0", "ReceiptHandle": "a"}, {"Id": "1", "ReceiptHandle": "b"}]})
+        stub.add_response(
+            "delete_message_batch",
+            {
+                "Successful": [{"Id": "0"}],
+                "Failed": [{"Id": "1", "SenderFault": True, "Code": "ReceiptHandleIsInvalid", "Message": "expired"}],
+            },
+            {"QueueUrl": url, "Entries": [{"Id": "0", "ReceiptHandle": "a"}, {"Id": "1", "ReceiptHandle": "b"}]},
+        )
         assert delete_messages(client, ref, url, ["a", "b"]) == ["ReceiptHandleIsInvalid: expired"]
 
 
@@ -100,12 +105,14 @@ def test_every_failure_is_a_queue_error_naming_the_queue(tmp_path, aws_env, moto
             with pytest.raises(QueueError, match=f"^SQS queue {ref.arn}: .*AccessDenied: not allowed$"):
                 call(client, *args)
 
-    refused = sessions_for(tmp_path, aws_env, "aws: {sts_endpoint_url: 'http://127.0.0.1:9'}\n"
-                                              "consoleme_assets: {aws_max_attempts: 1}\n")
+    refused = sessions_for(
+        tmp_path, aws_env, "aws: {sts_endpoint_url: 'http://127.0.0.1:9'}\nconsoleme_assets: {aws_max_attempts: 1}\n"
+    )
     with pytest.raises(QueueError) as err:  # the assume_role refused: still named with the queue
         queue_client(refused, ref, "QueueReader")
-    assert str(err.value).startswith(f"SQS queue {ref.arn}: account {HUB}: cannot assume "
-                                     f"arn:aws:iam::{HUB}:role/QueueReader")
+    assert str(err.value).startswith(
+        f"SQS queue {ref.arn}: account {HUB}: cannot assume arn:aws:iam::{HUB}:role/QueueReader"
+    )
 
 
 def test_a_malformed_arn_is_a_value_error_naming_it():

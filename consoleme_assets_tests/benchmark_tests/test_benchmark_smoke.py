@@ -19,9 +19,25 @@ def test_benchmark_runs_and_writes_report(tmp_path: Path) -> None:
 
     (tmp_path / "report.md").write_text(f"# old generated part\n{KEPT_MARKER}\n## Hand-written\nkeep me\n")
     proc = subprocess.run(
-        [sys.executable, "-m", "benchmarks.run", "--accounts", "2", "--roles", "3", "--config-rows", "2",
-         "--policies-rows", "2000", "--out", str(tmp_path)],
-        cwd=REPO, capture_output=True, text=True, timeout=600,
+        [
+            sys.executable,
+            "-m",
+            "benchmarks.run",
+            "--accounts",
+            "2",
+            "--roles",
+            "3",
+            "--config-rows",
+            "2",
+            "--policies-rows",
+            "2000",
+            "--out",
+            str(tmp_path),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     report = json.loads((tmp_path / "report.json").read_text())

@@ -32,25 +32,66 @@ def test_event_cost_variants_on_sqlite(tmp_path: Path) -> None:
     shutil.copy(REPO / "dagster.yaml", home / "dagster.yaml")
     out = tmp_path / "variants.json"
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("DAGSTER_")}, "DAGSTER_HOME": str(home)}
-    proc = subprocess.run([sys.executable, "-m", "benchmarks.event_cost", "--partitions", "4", "--variants",
-                           "baseline,small-metadata,batch-env,split-2,pg-pool", "--json-out", str(out)],
-                          cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "benchmarks.event_cost",
+            "--partitions",
+            "4",
+            "--variants",
+            "baseline,small-metadata,batch-env,split-2,pg-pool",
+            "--json-out",
+            str(out),
+        ],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     by_name = {v["variant"]: v for v in json.loads(out.read_text())}
     assert by_name["pg-pool"]["skipped"] == "PostgreSQL only"  # SQLite has no connection pool to tune
     for name in ("baseline", "small-metadata", "batch-env", "split-2"):
         assert by_name[name]["partitions"] == 4 and by_name[name]["cpu_seconds"] > 0, by_name[name]
     assert by_name["baseline"]["planned_ms_per_event"] > 0 and by_name["baseline"]["materialization_ms_per_event"] > 0
-    bad = subprocess.run([sys.executable, "-m", "benchmarks.event_cost", "--variants", "nope"], cwd=REPO, env=env,
-                         capture_output=True, text=True, timeout=120)
+    bad = subprocess.run(
+        [sys.executable, "-m", "benchmarks.event_cost", "--variants", "nope"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert bad.returncode != 0 and "--variants: unknown nope" in bad.stderr
 
 
 @pytest.mark.skipif(shutil.which("redis-server") is None, reason="needs redis-server")
 def test_throttled_refresh_keeps_the_clean_caches(tmp_path: Path) -> None:
-    proc = subprocess.run([sys.executable, "-m", "benchmarks.throttle", "--accounts", "2", "--roles", "3",
-                           "--config-rows", "1", "--fraction", "0.5", "--modes", "standard", "--out", str(tmp_path)],
-                          cwd=REPO, capture_output=True, text=True, timeout=900)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "benchmarks.throttle",
+            "--accounts",
+            "2",
+            "--roles",
+            "3",
+            "--config-rows",
+            "1",
+            "--fraction",
+            "0.5",
+            "--modes",
+            "standard",
+            "--out",
+            str(tmp_path),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     clean, standard = json.loads((tmp_path / "throttle.json").read_text())["runs"]
     assert clean["exit_code"] == 0 and clean["iam_throttled"] == 0 and clean["iam_calls"] > 0
@@ -61,8 +102,23 @@ def test_throttled_refresh_keeps_the_clean_caches(tmp_path: Path) -> None:
 
 
 def test_ui_partition_queries_answer(tmp_path: Path) -> None:
-    proc = subprocess.run([sys.executable, "-m", "benchmarks.ui_partitions", "--partitions", "30", "--repeat", "1",
-                           "--out", str(tmp_path)], cwd=REPO, capture_output=True, text=True, timeout=900)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "benchmarks.ui_partitions",
+            "--partitions",
+            "30",
+            "--repeat",
+            "1",
+            "--out",
+            str(tmp_path),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     (m,) = json.loads((tmp_path / "ui-partitions.json").read_text())
     health = m["partition_health"]

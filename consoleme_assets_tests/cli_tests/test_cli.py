@@ -12,7 +12,11 @@ import pytest
 def run_cli(env, *args, cwd):
     return subprocess.run(
         [sys.executable, "-m", "consoleme_assets.cli", *args],
-        env={**os.environ, **env}, cwd=cwd, capture_output=True, text=True, timeout=300,
+        env={**os.environ, **env},
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
 
 
@@ -90,10 +94,13 @@ def test_failed_account_exits_non_zero_naming_it(cli_env, demo_org, tmp_path):
     # The spoke role is unreachable for every member account: STS endpoint points nowhere after discovery.
     assert run_cli(cli_env, "refresh", "--select", "aws_accounts", cwd=tmp_path).returncode == 0
     broken = tmp_path / "broken.yaml"
-    broken.write_text(f"extends: [{cli_env['CONSOLEME_ASSETS_CONFIG']}]\n"
-                      "aws: {sts_endpoint_url: 'http://127.0.0.1:9'}\nconsoleme_assets: {aws_max_attempts: 1}\n")
-    proc = run_cli({**cli_env, "CONSOLEME_ASSETS_CONFIG": str(broken)}, "refresh", "--select", "s3_buckets",
-                   cwd=tmp_path)
+    broken.write_text(
+        f"extends: [{cli_env['CONSOLEME_ASSETS_CONFIG']}]\n"
+        "aws: {sts_endpoint_url: 'http://127.0.0.1:9'}\nconsoleme_assets: {aws_max_attempts: 1}\n"
+    )
+    proc = run_cli(
+        {**cli_env, "CONSOLEME_ASSETS_CONFIG": str(broken)}, "refresh", "--select", "s3_buckets", cwd=tmp_path
+    )
     assert proc.returncode == 1
     member = demo_org.member_account_ids[0]
     assert "FAILED accounts" in proc.stdout and member in proc.stdout

@@ -33,20 +33,33 @@ def put_errors(demo_org):
     ]
     client = boto3.client("dynamodb")
     for arn, call, count, ttl in rows:
-        client.put_item(TableName=TABLE, Item={
-            "arn": {"S": arn}, "request_id": {"S": f"{arn}-session-{call}-*"}, "event_call": {"S": call},
-            "resource": {"S": "*"}, "error_code": {"S": "AccessDenied"}, "session_name": {"S": "session"},
-            "count": {"N": str(count)}, "ttl": {"N": str(ttl)}, "epoch_event_time": {"N": str(now - 60)},
-        })  # fmt: skip
-    client.put_item(TableName=TABLE, Item={"arn": {"S": worker}, "request_id": {"S": "no-count-no-ttl"},
-                                           "event_call": {"S": "sns:Subscribe"}})  # fmt: skip
+        client.put_item(
+            TableName=TABLE,
+            Item={
+                "arn": {"S": arn},
+                "request_id": {"S": f"{arn}-session-{call}-*"},
+                "event_call": {"S": call},
+                "resource": {"S": "*"},
+                "error_code": {"S": "AccessDenied"},
+                "session_name": {"S": "session"},
+                "count": {"N": str(count)},
+                "ttl": {"N": str(ttl)},
+                "epoch_event_time": {"N": str(now - 60)},
+            },
+        )
+    client.put_item(
+        TableName=TABLE,
+        Item={"arn": {"S": worker}, "request_id": {"S": "no-count-no-ttl"}, "event_call": {"S": "sns:Subscribe"}},
+    )
     return {app: 5, worker: 2}
 
 
 def plugin_config(tmp_path, sandbox_env, name):
     path = tmp_path / "plugin.yaml"
-    path.write_text(f"extends: [{sandbox_env['CONSOLEME_ASSETS_CONFIG']}]\n"
-                    f"consoleme_assets:\n  plugins:\n    cloudtrail_errors: {name}\n")  # fmt: skip
+    path.write_text(
+        f"extends: [{sandbox_env['CONSOLEME_ASSETS_CONFIG']}]\n"
+        f"consoleme_assets:\n  plugins:\n    cloudtrail_errors: {name}\n"
+    )
     return str(path)
 
 

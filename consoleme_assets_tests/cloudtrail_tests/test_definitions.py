@@ -14,7 +14,9 @@ def test_hourly_utc_running():
     job = MERGED.resolve_job_def("cloudtrail_denies_job")
     assert schedule.job_name == job.name  # the queue drain too, so cloudtrail_denies stays fresh in quiet hours
     assert {k.to_user_string() for k in job.asset_layer.executable_asset_keys} == {
-        "cloudtrail_denies", "cloudtrail_errors_by_arn"}
+        "cloudtrail_denies",
+        "cloudtrail_errors_by_arn",
+    }
     assert job.tags["consoleme_assets/dataset"] == "cloudtrail_denies,cloudtrail_errors_by_arn"
     denies = MERGED.resolve_assets_def("cloudtrail_denies")
     assert denies.op.pool == "consoleme/cloudtrail_denies"  # one drain at a time, however launched

@@ -12,8 +12,15 @@ ACCOUNT = "111122223333"
 
 def s3_event(when=NOW - 600, **detail):
     event = cloudtrail_event(
-        ACCOUNT, "service/app", "alice@example.com", "s3.amazonaws.com", "GetObject", "AccessDenied",
-        "User: x is not authorized to perform: s3:GetObject on resource: arn:aws:s3:::bucket/key.txt", when)
+        ACCOUNT,
+        "service/app",
+        "alice@example.com",
+        "s3.amazonaws.com",
+        "GetObject",
+        "AccessDenied",
+        "User: x is not authorized to perform: s3:GetObject on resource: arn:aws:s3:::bucket/key.txt",
+        when,
+    )
     event["detail"].update(detail)
     return event
 
@@ -46,8 +53,15 @@ def test_generated_policy_only_for_access_denied_and_unauthorized_operation():
 
 
 def test_resource_is_longest_resources_arn_then_error_message_then_star():
-    assert resource_of({"resources": [{"ARN": "arn:aws:ec2:::a"}, {"ARN": "arn:aws:ec2:::abc"}],
-                        "errorMessage": "x on resource: arn:aws:s3:::zzzzzzzzzz"}) == "arn:aws:ec2:::abc"
+    assert (
+        resource_of(
+            {
+                "resources": [{"ARN": "arn:aws:ec2:::a"}, {"ARN": "arn:aws:ec2:::abc"}],
+                "errorMessage": "x on resource: arn:aws:s3:::zzzzzzzzzz",
+            }
+        )
+        == "arn:aws:ec2:::abc"
+    )
     assert resource_of({"errorMessage": "denied on resource: arn:aws:sqs:us-east-1:1:q"}) == "arn:aws:sqs:us-east-1:1:q"
     assert resource_of({"errorMessage": "denied"}) == "*"
     assert resource_of({}) == "*"
@@ -67,7 +81,9 @@ def test_user_arn_without_slash_has_empty_session_name():
 
 def test_sns_envelope_and_plain_event_give_the_same_detail():
     event = s3_event()
-    assert event_detail(json.dumps(event)) == event_detail(json.dumps({"Message": json.dumps(event)})) == event["detail"]
+    assert (
+        event_detail(json.dumps(event)) == event_detail(json.dumps({"Message": json.dumps(event)})) == event["detail"]
+    )
 
 
 def test_named_rejections():

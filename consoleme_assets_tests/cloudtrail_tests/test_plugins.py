@@ -22,8 +22,10 @@ def test_missing_entry_point_is_named(tmp_path, monkeypatch):
     with pytest.raises(PluginError) as caught:
         cloudtrail_errors_source("netflix_errors")
     message = str(caught.value)
-    assert message.startswith("consoleme_assets.plugins.cloudtrail_errors: no entry point 'netflix_errors' "
-                              "in group 'consoleme_assets.plugins'")
+    assert message.startswith(
+        "consoleme_assets.plugins.cloudtrail_errors: no entry point 'netflix_errors' "
+        "in group 'consoleme_assets.plugins'"
+    )
     assert "test_errors" in message  # what is installed, to spot a typo
 
 

@@ -11,9 +11,15 @@ import time
 from pathlib import Path
 
 CHROMIUM_FLAGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
-]  # fmt: skip
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
 
 
 def chromium_path() -> str:
@@ -45,9 +51,13 @@ def check_ui(
     shots = {}
     with tempfile.TemporaryDirectory(prefix="e2e-chromium-") as profile, sync_playwright() as pw:
         context = pw.chromium.launch_persistent_context(
-            profile, executable_path=chromium_path(), headless=True, args=CHROMIUM_FLAGS,
-            viewport={"width": 1600, "height": 1000}, timeout=120_000,
-        )  # fmt: skip
+            profile,
+            executable_path=chromium_path(),
+            headless=True,
+            args=CHROMIUM_FLAGS,
+            viewport={"width": 1600, "height": 1000},
+            timeout=120_000,
+        )
         try:
             page = context.new_page()
             page.set_default_timeout(120_000)
@@ -63,8 +73,10 @@ def check_ui(
 
             # Each group holding per-account assets, as a graph of its assets: every asset name is a node.
             for group in sorted({groups[a] for a in per_account_assets}):
-                page.goto(f"{base_url}/locations/__repository__@consoleme_assets/asset-groups/{group}",
-                          wait_until="domcontentloaded")  # fmt: skip
+                page.goto(
+                    f"{base_url}/locations/__repository__@consoleme_assets/asset-groups/{group}",
+                    wait_until="domcontentloaded",
+                )
                 for name in sorted(a for a, g in groups.items() if g == group):
                     _wait_for_text(page, rf"\b{re.escape(name)}\b", 120)
                 # Each per-account node of the group shows its partition count.
@@ -117,7 +129,9 @@ def _dismiss_popups(page) -> None:
                 pass
 
 
-def screenshot_asset_page(base_url: str, artifacts: Path, asset: str, pattern: str, timeout: float = 90) -> tuple[Path, str]:
+def screenshot_asset_page(
+    base_url: str, artifacts: Path, asset: str, pattern: str, timeout: float = 90
+) -> tuple[Path, str]:
     """The asset's page in headless Chromium, once its text matches ``pattern`` (e.g. its freshness state);
     returns the screenshot and the matched text. Fails (with a screenshot) if the text never shows."""
     from playwright.sync_api import sync_playwright
@@ -126,9 +140,13 @@ def screenshot_asset_page(base_url: str, artifacts: Path, asset: str, pattern: s
     shot = artifacts / f"{asset}-asset-page.png"
     with tempfile.TemporaryDirectory(prefix="e2e-chromium-") as profile, sync_playwright() as pw:
         context = pw.chromium.launch_persistent_context(
-            profile, executable_path=chromium_path(), headless=True, args=CHROMIUM_FLAGS,
-            viewport={"width": 1600, "height": 1000}, timeout=120_000,
-        )  # fmt: skip
+            profile,
+            executable_path=chromium_path(),
+            headless=True,
+            args=CHROMIUM_FLAGS,
+            viewport={"width": 1600, "height": 1000},
+            timeout=120_000,
+        )
         page = context.new_page()
         page.set_default_timeout(120_000)
         try:

@@ -48,8 +48,11 @@ def pytest_collection_modifyitems(items):
     # Each of the longest tests heads a worker's share, so they start at once on different workers and the
     # others work through the rest meanwhile (`make test` runs one worker more than CPUs). Every worker
     # collects the same order (xdist requires it): this depends only on the items and the worker count.
-    slow = [next(i for i in items if i.nodeid.endswith(name)) for name in SLOWEST if any(
-        i.nodeid.endswith(name) for i in items)]
+    slow = [
+        next(i for i in items if i.nodeid.endswith(name))
+        for name in SLOWEST
+        if any(i.nodeid.endswith(name) for i in items)
+    ]
     workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
     if not slow or workers < 2:
         return

@@ -112,8 +112,10 @@ class FlowResult:
 
 def _check_typename(result: dict, expected: str, what: str, dev: DagsterDev) -> dict:
     if result["__typename"] != expected:
-        raise AssertionError(f"{what} returned {result['__typename']}: {json.dumps(result)[:3000]}\n"
-                             f"--- tail of {dev.log_path} ---\n{dev.log_tail()}")  # fmt: skip
+        raise AssertionError(
+            f"{what} returned {result['__typename']}: {json.dumps(result)[:3000]}\n"
+            f"--- tail of {dev.log_path} ---\n{dev.log_tail()}"
+        )
     return result
 
 
@@ -135,21 +137,27 @@ def run_flow(dev: DagsterDev, redis_url: str, logs: tuple[Service, ...]) -> Flow
     # 1. The asset graph as the webserver sees it: which assets are partitioned by account.
     nodes = dev.graphql(ASSET_NODES)["assetNodes"]
     per_account = sorted(
-        "/".join(n["assetKey"]["path"]) for n in nodes
+        "/".join(n["assetKey"]["path"])
+        for n in nodes
         if n["partitionDefinition"] and n["partitionDefinition"]["name"] == "aws_accounts"
-    )  # fmt: skip
+    )
     assert per_account, f"no asset is partitioned by aws_accounts: {nodes}"
     assert any(n["assetKey"]["path"] == ["aws_accounts"] for n in nodes)
 
     # 2. Materialize aws_accounts through the run queue (the daemon dequeues and launches it).
     params = {
-        "selector": {"repositoryLocationName": LOCATION, "repositoryName": REPOSITORY, "pipelineName": "__ASSET_JOB",
-                     "assetSelection": [{"path": ["aws_accounts"]}]},
+        "selector": {
+            "repositoryLocationName": LOCATION,
+            "repositoryName": REPOSITORY,
+            "pipelineName": "__ASSET_JOB",
+            "assetSelection": [{"path": ["aws_accounts"]}],
+        },
         "mode": "default",
         "executionMetadata": {"tags": [{"key": "e2e", "value": "aws_accounts"}]},
-    }  # fmt: skip
-    launched = _check_typename(dev.graphql(LAUNCH_RUN, {"params": params})["launchRun"], "LaunchRunSuccess",
-                               "launchRun(aws_accounts)", dev)  # fmt: skip
+    }
+    launched = _check_typename(
+        dev.graphql(LAUNCH_RUN, {"params": params})["launchRun"], "LaunchRunSuccess", "launchRun(aws_accounts)", dev
+    )
     wait_for_run(dev, launched["run"]["runId"], 300, logs)
     timings["aws_accounts_run"] = time.monotonic() - started
 
@@ -167,10 +175,17 @@ def run_flow(dev: DagsterDev, redis_url: str, logs: tuple[Service, ...]) -> Flow
 
     # 4. One backfill of every per-account asset over every account partition.
     t0 = time.monotonic()
-    backfill = {"assetSelection": [{"path": key.split("/")} for key in per_account], "partitionNames": accounts,
-                "title": "e2e: every per-account asset, every account"}  # fmt: skip
-    launched = _check_typename(dev.graphql(LAUNCH_BACKFILL, {"params": backfill})["launchPartitionBackfill"],
-                               "LaunchBackfillSuccess", "launchPartitionBackfill", dev)  # fmt: skip
+    backfill = {
+        "assetSelection": [{"path": key.split("/")} for key in per_account],
+        "partitionNames": accounts,
+        "title": "e2e: every per-account asset, every account",
+    }
+    launched = _check_typename(
+        dev.graphql(LAUNCH_BACKFILL, {"params": backfill})["launchPartitionBackfill"],
+        "LaunchBackfillSuccess",
+        "launchPartitionBackfill",
+        dev,
+    )
     backfill_id = launched["backfillId"]
     last: dict = {}
 
@@ -178,8 +193,10 @@ def run_flow(dev: DagsterDev, redis_url: str, logs: tuple[Service, ...]) -> Flow
         nonlocal last
         last = dev.graphql(BACKFILL_STATUS, {"id": backfill_id})["partitionBackfillOrError"]
         if last.get("status") in BACKFILL_BAD:
-            raise AssertionError(f"backfill {backfill_id} is {last['status']}: {json.dumps(last)[:3000]}\n"
-                                 f"--- tail of {dev.log_path} ---\n{dev.log_tail(80)}")  # fmt: skip
+            raise AssertionError(
+                f"backfill {backfill_id} is {last['status']}: {json.dumps(last)[:3000]}\n"
+                f"--- tail of {dev.log_path} ---\n{dev.log_tail(80)}"
+            )
         runs = last.get("runs") or []
         return last.get("status") in BACKFILL_DONE and runs and all(r["status"] in TERMINAL_RUN for r in runs)
 
@@ -214,6 +231,6 @@ def run_flow(dev: DagsterDev, redis_url: str, logs: tuple[Service, ...]) -> Flow
     freshness = {
         "/".join(n["assetKey"]["path"]): {"policy": n["internalFreshnessPolicy"], "status": n["freshnessStatusInfo"]}
         for n in dev.graphql(FRESHNESS)["assetNodes"]
-    }  # fmt: skip
+    }
     timings["total"] = time.monotonic() - started
     return FlowResult(accounts, per_account, backfill_id, last["runs"], schedules, sensors, freshness, timings)

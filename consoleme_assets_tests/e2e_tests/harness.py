@@ -73,9 +73,15 @@ class Service:
         self.killed = False  # True when stop() had to SIGKILL the group
         with open(self.log_path, "wb") as log:
             self.proc = subprocess.Popen(
-                argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                start_new_session=True, preexec_fn=_reset_signals,
-            )  # fmt: skip
+                argv,
+                cwd=cwd,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                preexec_fn=_reset_signals,
+            )
 
     @property
     def pid(self) -> int:
@@ -149,8 +155,9 @@ def _cmdline(pid: int) -> str:
         return f"{pid}: (gone)"
 
 
-def wait_for(what: str, check: Callable[[], Any], timeout: float, *, logs: tuple[Service, ...] = (),
-             interval: float = 1.0) -> Any:  # fmt: skip
+def wait_for(
+    what: str, check: Callable[[], Any], timeout: float, *, logs: tuple[Service, ...] = (), interval: float = 1.0
+) -> Any:
     """Poll ``check`` until it returns something truthy; fail naming ``what`` with the services' log tails."""
     deadline = time.monotonic() + timeout
     last: Any = None
@@ -180,8 +187,18 @@ def wait_for(what: str, check: Callable[[], Any], timeout: float, *, logs: tuple
 
 
 def base_env() -> dict[str, str]:
-    drop = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "REDIS_URL", "DAGSTER_HOME",
-            "CONSOLEME_ASSETS_CONFIG", "HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy")  # fmt: skip
+    drop = (
+        "AWS_PROFILE",
+        "AWS_DEFAULT_PROFILE",
+        "AWS_SESSION_TOKEN",
+        "REDIS_URL",
+        "DAGSTER_HOME",
+        "CONSOLEME_ASSETS_CONFIG",
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "http_proxy",
+        "https_proxy",
+    )
     env = {k: v for k, v in os.environ.items() if k not in drop and not k.startswith(("PYTEST_", "AWS_ENDPOINT_URL"))}
     env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
     env["NO_PROXY"] = env["no_proxy"] = "127.0.0.1,localhost"
@@ -203,8 +220,9 @@ def read_env_file(path: Path) -> dict[str, str]:
 def start_sandbox(work: Path) -> tuple[Service, dict[str, str]]:
     """``python -m consoleme_assets.sandbox``; returns it and the environment it wrote."""
     env_file = work / "sandbox.env"
-    sandbox = Service("sandbox", [sys.executable, "-m", "consoleme_assets.sandbox", "--env-file", str(env_file)],
-                      work, base_env())  # fmt: skip
+    sandbox = Service(
+        "sandbox", [sys.executable, "-m", "consoleme_assets.sandbox", "--env-file", str(env_file)], work, base_env()
+    )
     try:
         wait_for("the sandbox's env file", env_file.exists, 180, logs=(sandbox,), interval=0.25)
     except BaseException:
@@ -222,7 +240,18 @@ class DagsterDev(Service):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.dagster_home = dagster_home
-        argv = [str(BIN / "dagster"), "dev", "--log-level", "warning", "-h", "127.0.0.1", "-p", str(self.port), "-w", str(REPO / "workspace.yaml")]
+        argv = [
+            str(BIN / "dagster"),
+            "dev",
+            "--log-level",
+            "warning",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(self.port),
+            "-w",
+            str(REPO / "workspace.yaml"),
+        ]
         super().__init__("dagster-dev", argv, log_dir, {**env, "DAGSTER_HOME": str(dagster_home)})
 
     def graphql(self, query: str, variables: dict | None = None, timeout: float = 60) -> dict:
@@ -239,8 +268,9 @@ class DagsterDev(Service):
 
     def wait_ready(self, timeout: float = 300) -> None:
         """Webserver answers, the code location is loaded, and the daemon reports healthy."""
-        wait_for("the webserver to answer GraphQL", lambda: self.graphql("{ version }")["version"], timeout,
-                 logs=(self,))  # fmt: skip
+        wait_for(
+            "the webserver to answer GraphQL", lambda: self.graphql("{ version }")["version"], timeout, logs=(self,)
+        )
         wait_for("the consoleme_assets code location to load", self._location_loaded, timeout, logs=(self,))
         wait_for("the daemon's heartbeats", self._daemons_healthy, timeout, logs=(self,), interval=2)
         self.remember_children()
@@ -258,9 +288,7 @@ class DagsterDev(Service):
         return any(e["name"] == "consoleme_assets" and e["loadStatus"] == "LOADED" for e in entries)
 
     def _daemons_healthy(self) -> bool:
-        data = self.graphql(
-            "{ instance { daemonHealth { allDaemonStatuses { daemonType required healthy } } } }"
-        )
+        data = self.graphql("{ instance { daemonHealth { allDaemonStatuses { daemonType required healthy } } } }")
         statuses = data["instance"]["daemonHealth"]["allDaemonStatuses"]
         required = [s for s in statuses if s["required"]]
         return bool(required) and all(s["healthy"] for s in required)
@@ -316,19 +344,49 @@ class PostgresServer:
         if as_user:
             os.chown(pwfile, pwd.getpwnam("postgres").pw_uid, -1)
         init = subprocess.run(
-            [*as_user, str(bindir / "initdb"), "-D", str(self.data), "-U", self.USER, f"--pwfile={pwfile}",
-             "--auth-host=scram-sha-256", "--auth-local=trust", "-E", "UTF8", "--locale=C.UTF-8"],
-            capture_output=True, text=True, cwd=work,
-        )  # fmt: skip
+            [
+                *as_user,
+                str(bindir / "initdb"),
+                "-D",
+                str(self.data),
+                "-U",
+                self.USER,
+                f"--pwfile={pwfile}",
+                "--auth-host=scram-sha-256",
+                "--auth-local=trust",
+                "-E",
+                "UTF8",
+                "--locale=C.UTF-8",
+            ],
+            capture_output=True,
+            text=True,
+            cwd=work,
+        )
         if init.returncode:
             raise RuntimeError(f"initdb failed ({init.returncode}):\n{init.stdout}\n{init.stderr}")
         env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
         self.service = Service(
             "postgres",
-            [*as_user, str(bindir / "postgres"), "-D", str(self.data), "-p", str(self.port), "-h", "127.0.0.1",
-             "-k", str(self.sockets), "-c", "fsync=off", "-c", "max_connections=200"],
-            log_dir, env, cwd=work,
-        )  # fmt: skip
+            [
+                *as_user,
+                str(bindir / "postgres"),
+                "-D",
+                str(self.data),
+                "-p",
+                str(self.port),
+                "-h",
+                "127.0.0.1",
+                "-k",
+                str(self.sockets),
+                "-c",
+                "fsync=off",
+                "-c",
+                "max_connections=200",
+            ],
+            log_dir,
+            env,
+            cwd=work,
+        )
         try:
             wait_for("PostgreSQL to accept connections", self._ready, 120, logs=(self.service,), interval=0.5)
         except BaseException:
@@ -339,15 +397,22 @@ class PostgresServer:
     def _ready(self) -> bool:
         import psycopg2
 
-        psycopg2.connect(host="127.0.0.1", port=self.port, user=self.USER, password=self.PASSWORD,
-                         dbname="postgres", connect_timeout=3).close()  # fmt: skip
+        psycopg2.connect(
+            host="127.0.0.1",
+            port=self.port,
+            user=self.USER,
+            password=self.PASSWORD,
+            dbname="postgres",
+            connect_timeout=3,
+        ).close()
         return True
 
     def create_database(self, name: str) -> None:
         import psycopg2
 
-        conn = psycopg2.connect(host="127.0.0.1", port=self.port, user=self.USER, password=self.PASSWORD,
-                                dbname="postgres")  # fmt: skip
+        conn = psycopg2.connect(
+            host="127.0.0.1", port=self.port, user=self.USER, password=self.PASSWORD, dbname="postgres"
+        )
         conn.autocommit = True
         with conn.cursor() as cur:
             cur.execute(f'CREATE DATABASE "{name}"')
@@ -387,14 +452,22 @@ class DagsterWebserver(DagsterDev):
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.dagster_home = dagster_home
-        argv = [str(BIN / "dagster-webserver"), "-h", "127.0.0.1", "-p", str(self.port),
-                "-w", str(REPO / "workspace.yaml")]  # fmt: skip
+        argv = [
+            str(BIN / "dagster-webserver"),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(self.port),
+            "-w",
+            str(REPO / "workspace.yaml"),
+        ]
         Service.__init__(self, "dagster-webserver", argv, log_dir, {**env, "DAGSTER_HOME": str(dagster_home)})
 
     def wait_serving(self, timeout: float = 300) -> None:
         """GraphQL answers and the code location is loaded (daemon health is the daemon's business)."""
-        wait_for("the webserver to answer GraphQL", lambda: self.graphql("{ version }")["version"], timeout,
-                 logs=(self,))  # fmt: skip
+        wait_for(
+            "the webserver to answer GraphQL", lambda: self.graphql("{ version }")["version"], timeout, logs=(self,)
+        )
         wait_for("the consoleme_assets code location to load", self._location_loaded, timeout, logs=(self,))
         self.remember_children()
 

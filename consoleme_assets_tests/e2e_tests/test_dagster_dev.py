@@ -86,8 +86,12 @@ def test_dagster_dev_postgres(stack):
     import psycopg2
 
     pg = stack.postgres
-    with psycopg2.connect(host="127.0.0.1", port=pg.port, user=pg.USER, password=pg.PASSWORD,
-                          dbname="dagster_e2e") as conn, conn.cursor() as cur:  # fmt: skip
+    with (
+        psycopg2.connect(
+            host="127.0.0.1", port=pg.port, user=pg.USER, password=pg.PASSWORD, dbname="dagster_e2e"
+        ) as conn,
+        conn.cursor() as cur,
+    ):
         cur.execute("SELECT count(*) FROM runs")
         assert cur.fetchone()[0] >= 2
         cur.execute("SELECT count(*) FROM dynamic_partitions WHERE partitions_def_name = 'aws_accounts'")

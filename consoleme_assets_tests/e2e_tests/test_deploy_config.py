@@ -15,8 +15,13 @@ from dagster._core.instance.config import dagster_instance_config
 from .harness import REPO
 
 DEPLOY = REPO / "deploy"
-PG_ENV = {"DAGSTER_PG_HOST": "db.internal", "DAGSTER_PG_PORT": "5432", "DAGSTER_PG_USERNAME": "dagster",
-          "DAGSTER_PG_PASSWORD": "secret", "DAGSTER_PG_DB": "dagster"}  # fmt: skip
+PG_ENV = {
+    "DAGSTER_PG_HOST": "db.internal",
+    "DAGSTER_PG_PORT": "5432",
+    "DAGSTER_PG_USERNAME": "dagster",
+    "DAGSTER_PG_PASSWORD": "secret",
+    "DAGSTER_PG_DB": "dagster",
+}
 
 
 def load_instance_config(path: Path, tmp_path: Path, monkeypatch) -> dict:

@@ -111,11 +111,14 @@ def check_states(dev) -> dict[str, dict]:
     out = {}
     for node in dev.graphql(CHECKS)["assetNodes"]:
         asset = "/".join(node["assetKey"]["path"])
-        for check in (node["assetChecksOrError"].get("checks") or []):
+        for check in node["assetChecksOrError"].get("checks") or []:
             execution = check["executionForLatestMaterialization"] or {}
             evaluation = execution.get("evaluation") or {}
-            out[f"{asset}:{check['name']}"] = {"status": execution.get("status"), "success": evaluation.get("success"),
-                                               "description": evaluation.get("description")}
+            out[f"{asset}:{check['name']}"] = {
+                "status": execution.get("status"),
+                "success": evaluation.get("success"),
+                "description": evaluation.get("description"),
+            }
     return out
 
 
@@ -150,8 +153,12 @@ def first_schedule_ticks(dev, logs) -> dict[str, str]:
                 "mode": "default",
                 "executionMetadata": {"tags": request["tags"]},
             }
-            launched = _check_typename(dev.graphql(LAUNCH_RUN, {"params": params})["launchRun"], "LaunchRunSuccess",
-                                       f"launchRun({schedule['name']})", dev)
+            launched = _check_typename(
+                dev.graphql(LAUNCH_RUN, {"params": params})["launchRun"],
+                "LaunchRunSuccess",
+                f"launchRun({schedule['name']})",
+                dev,
+            )
             outcome[schedule["name"]] = launched["run"]["runId"]
     return outcome
 
@@ -160,8 +167,12 @@ def materialize_all(dev, logs, accounts: list[str]) -> str:
     nodes = dev.graphql("{ assetNodes { assetKey { path } isMaterializable } }")["assetNodes"]
     selection = [{"path": n["assetKey"]["path"]} for n in nodes if n["isMaterializable"]]
     params = {"assetSelection": selection, "partitionNames": accounts, "title": "Materialize all"}
-    launched = _check_typename(dev.graphql(LAUNCH_BACKFILL, {"params": params})["launchPartitionBackfill"],
-                               "LaunchBackfillSuccess", "launchPartitionBackfill(all)", dev)
+    launched = _check_typename(
+        dev.graphql(LAUNCH_BACKFILL, {"params": params})["launchPartitionBackfill"],
+        "LaunchBackfillSuccess",
+        "launchPartitionBackfill(all)",
+        dev,
+    )
     backfill_id = launched["backfillId"]
 
     def done():
@@ -184,8 +195,12 @@ def check_pages(base_url: str, artifacts, assets: dict[str, list[str]]) -> None:
 
     with tempfile.TemporaryDirectory(prefix="e2e-chromium-") as profile, sync_playwright() as pw:
         context = pw.chromium.launch_persistent_context(
-            profile, executable_path=chromium_path(), headless=True, args=CHROMIUM_FLAGS,
-            viewport={"width": 1600, "height": 1000}, timeout=120_000,
+            profile,
+            executable_path=chromium_path(),
+            headless=True,
+            args=CHROMIUM_FLAGS,
+            viewport={"width": 1600, "height": 1000},
+            timeout=120_000,
         )
         try:
             page = context.new_page()
@@ -198,8 +213,7 @@ def check_pages(base_url: str, artifacts, assets: dict[str, list[str]]) -> None:
                 while True:
                     page.goto(f"{base_url}/assets/{asset}?view=checks", wait_until="domcontentloaded")
                     text = _wait_for_text(page, rows, 120)
-                    shown = {n: re.search(rf"\b{re.escape(n)}\s+{re.escape(n)}\s+(\w+)", text).group(1)
-                             for n in names}
+                    shown = {n: re.search(rf"\b{re.escape(n)}\s+{re.escape(n)}\s+(\w+)", text).group(1) for n in names}
                     if "In" not in shown.values() or time.monotonic() > deadline:
                         break
                     time.sleep(3)
@@ -218,34 +232,53 @@ def test_first_minutes_checks_run_limit_and_refill(stack):
 
     # 1. A fresh start: the discovery sensor adds the accounts and refreshes aws_accounts; then every schedule's
     #    first tick. Nothing turns red: a schedule with nothing to do yet skips, with its reason.
-    wait_for("the discovery sensor's first refresh of ALL_AWS_ACCOUNTS", lambda: client.exists("ALL_AWS_ACCOUNTS"),
-             180, logs=logs, interval=2)
+    wait_for(
+        "the discovery sensor's first refresh of ALL_AWS_ACCOUNTS",
+        lambda: client.exists("ALL_AWS_ACCOUNTS"),
+        180,
+        logs=logs,
+        interval=2,
+    )
     wait_idle(dev, logs)
     outcome = first_schedule_ticks(dev, logs)
     # The mapping skips while IAM_ROLE_CACHE is empty; the sandbox's role-change events may have filled it already.
     mapping = outcome["credential_mapping_every_5_minutes"]
     assert mapping.startswith("skipped: IAM_ROLE_CACHE is empty") or client.hlen("IAM_ROLE_CACHE"), outcome
     wait_idle(dev, logs)
-    sensors = {s["name"]: s["sensorState"] for s in dev.graphql(AUTOMATIONS, {"repo": REPO_SELECTOR})
-               ["sensorsOrError"]["results"]}
+    sensors = {
+        s["name"]: s["sensorState"]
+        for s in dev.graphql(AUTOMATIONS, {"repo": REPO_SELECTOR})["sensorsOrError"]["results"]
+    }
     bad_ticks = {n: [t["error"] for t in s["ticks"] if t["status"] == "FAILURE"] for n, s in sensors.items()}
     assert not any(bad_ticks.values()), bad_ticks
-    assert all(s["ticks"] for n, s in sensors.items() if s["status"] == "RUNNING" and n != "consoleme_run_failure_alerts"), sensors
+    assert all(
+        s["ticks"] for n, s in sensors.items() if s["status"] == "RUNNING" and n != "consoleme_run_failure_alerts"
+    ), sensors
     assert runs(dev, ["FAILURE", "CANCELED"]) == [], runs(dev, ["FAILURE", "CANCELED"])
     assert len(runs(dev)) >= 3, outcome  # aws_accounts and the schedules' runs really ran
 
     # 2. Materialize all: every check of every asset passed, none skipped.
-    accounts = sorted(a["id"] for a in json.loads(client.get("ALL_AWS_ACCOUNTS"))["accounts"] if a["status"] == "active")
+    accounts = sorted(
+        a["id"] for a in json.loads(client.get("ALL_AWS_ACCOUNTS"))["accounts"] if a["status"] == "active"
+    )
     materialize_all(dev, logs, accounts)
     # (The 15-minute checks schedule may be evaluating them right now: wait for a finished result.)
-    states = wait_for("every check to have a finished result for the latest materialization",
-                      lambda: (s := check_states(dev)) and all(v["status"] not in (None, "IN_PROGRESS")
-                                                               for v in s.values()) and s,
-                      300, logs=logs, interval=2)
+    states = wait_for(
+        "every check to have a finished result for the latest materialization",
+        lambda: (s := check_states(dev)) and all(v["status"] not in (None, "IN_PROGRESS") for v in s.values()) and s,
+        300,
+        logs=logs,
+        interval=2,
+    )
     not_passed = {k: v for k, v in states.items() if v["status"] != "SUCCEEDED" or v["success"] is not True}
     assert not not_passed, not_passed
-    for name in ("iam_resources:accounts_fresh", "iam_resources:cache_shape", "iam_resources:covers_all_accounts",
-                 "s3_buckets:covers_all_accounts", "credential_authorization_mapping:cache_shape"):
+    for name in (
+        "iam_resources:accounts_fresh",
+        "iam_resources:cache_shape",
+        "iam_resources:covers_all_accounts",
+        "s3_buckets:covers_all_accounts",
+        "credential_authorization_mapping:cache_shape",
+    ):
         assert name in states, sorted(states)
     by_asset: dict[str, list[str]] = {}
     for key in states:
@@ -258,11 +291,22 @@ def test_first_minutes_checks_run_limit_and_refill(stack):
     params = {
         "selector": {**REPO_SELECTOR, "pipelineName": "__ASSET_JOB", "assetSelection": [{"path": ["iam_resources"]}]},
         "mode": "default",
-        "executionMetadata": {"tags": [{"key": "dagster/asset_partition_range_start", "value": accounts[0]},
-                                       {"key": "dagster/asset_partition_range_end", "value": accounts[-1]}]},
+        "executionMetadata": {
+            "tags": [
+                {"key": "dagster/asset_partition_range_start", "value": accounts[0]},
+                {"key": "dagster/asset_partition_range_end", "value": accounts[-1]},
+            ]
+        },
     }
-    ids = [_check_typename(dev.graphql(LAUNCH_RUN, {"params": params})["launchRun"], "LaunchRunSuccess",
-                           "launchRun(iam_resources)", dev)["run"]["runId"] for _ in range(2)]
+    ids = [
+        _check_typename(
+            dev.graphql(LAUNCH_RUN, {"params": params})["launchRun"],
+            "LaunchRunSuccess",
+            "launchRun(iam_resources)",
+            dev,
+        )["run"]["runId"]
+        for _ in range(2)
+    ]
     seen_queued_behind = False
     while True:
         status = {r["runId"]: r for r in runs(dev) if r["runId"] in ids}
@@ -300,12 +344,24 @@ def test_first_minutes_checks_run_limit_and_refill(stack):
     # The sensor's failed evaluation stays in each lost check's history even once the refill passed it again.
     for asset in ("aws_accounts", "iam_resources"):
         history = check_history(dev, asset, "cache_shape")
-        lost = [e for e in history if e["status"] == "FAILED" and e["runId"] in ("", None)
-                and "does not exist" in ((e.get("evaluation") or {}).get("description") or "")]
+        lost = [
+            e
+            for e in history
+            if e["status"] == "FAILED"
+            and e["runId"] in ("", None)
+            and "does not exist" in ((e.get("evaluation") or {}).get("description") or "")
+        ]
         assert lost, f"{asset}: no failed cache_shape evaluation after the flush in {history}"
     # (The rest of the chain, tick by tick, is observability_tests/test_presence.py.)
     assert runs(dev, ["FAILURE", "CANCELED"]) == []
 
-    (stack.artifacts / "operations.json").write_text(json.dumps(
-        {"schedules": outcome, "lost_reported_after_seconds": reported_after, "idle_lines_in_45_s": len(idle_lines)},
-        indent=2))
+    (stack.artifacts / "operations.json").write_text(
+        json.dumps(
+            {
+                "schedules": outcome,
+                "lost_reported_after_seconds": reported_after,
+                "idle_lines_in_45_s": len(idle_lines),
+            },
+            indent=2,
+        )
+    )

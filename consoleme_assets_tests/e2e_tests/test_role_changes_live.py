@@ -72,8 +72,13 @@ class Stack:
         self.home.mkdir()
         shutil.copy(REPO / "dagster.yaml", self.home / "dagster.yaml")
         # Storage created once, first: webserver and daemon migrating an empty home at once race.
-        subprocess.run([str(Path(sys.executable).parent / "dagster"), "instance", "migrate"], check=True,
-                       env={**self.env, "DAGSTER_HOME": str(self.home)}, capture_output=True, timeout=300)
+        subprocess.run(
+            [str(Path(sys.executable).parent / "dagster"), "instance", "migrate"],
+            check=True,
+            env={**self.env, "DAGSTER_HOME": str(self.home)},
+            capture_output=True,
+            timeout=300,
+        )
         self.web = DagsterWebserver(self.home, self.env, self.logs)
         self.started.append(self.web)
         self.daemon = DagsterDaemon(self.home, self.env, self.logs)
@@ -82,8 +87,12 @@ class Stack:
         wait_for("the daemon's heartbeats", self.web.daemons_healthy, 300, logs=self.services, interval=2)
         self.daemon.remember_children()
         self.redis = redis.Redis.from_url(sandbox_env["REDIS_URL"], decode_responses=True)
-        self.aws = dict(endpoint_url=sandbox_env["AWS_ENDPOINT_URL"], region_name="us-east-1",
-                        aws_access_key_id="testing", aws_secret_access_key="testing")  # fmt: skip
+        self.aws = dict(
+            endpoint_url=sandbox_env["AWS_ENDPOINT_URL"],
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
         self.sqs = boto3.client("sqs", **self.aws)
         self.queue_url = self.sqs.get_queue_url(QueueName=ROLE_CHANGE_QUEUE)["QueueUrl"]
 
@@ -93,10 +102,16 @@ class Stack:
 
     def member_iam(self, account_id: str):
         creds = boto3.client("sts", **self.aws).assume_role(
-            RoleArn=f"arn:aws:iam::{account_id}:role/OrganizationAccountAccessRole", RoleSessionName="e2e")["Credentials"]
-        return boto3.client("iam", endpoint_url=self.aws["endpoint_url"], region_name="us-east-1",
-                            aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
-                            aws_session_token=creds["SessionToken"])  # fmt: skip
+            RoleArn=f"arn:aws:iam::{account_id}:role/OrganizationAccountAccessRole", RoleSessionName="e2e"
+        )["Credentials"]
+        return boto3.client(
+            "iam",
+            endpoint_url=self.aws["endpoint_url"],
+            region_name="us-east-1",
+            aws_access_key_id=creds["AccessKeyId"],
+            aws_secret_access_key=creds["SecretAccessKey"],
+            aws_session_token=creds["SessionToken"],
+        )
 
     def queue_counts(self) -> tuple[int, int]:
         attrs = self.sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["All"])["Attributes"]
@@ -105,8 +120,12 @@ class Stack:
     def dynamo_item(self, arn: str, account_id: str) -> dict | None:
         from consoleme_assets.stores.dynamo_store import from_dynamo
 
-        item = boto3.resource("dynamodb", **self.aws).Table("consoleme_iamroles_global").get_item(
-            Key={"arn": arn, "accountId": account_id}).get("Item")
+        item = (
+            boto3.resource("dynamodb", **self.aws)
+            .Table("consoleme_iamroles_global")
+            .get_item(Key={"arn": arn, "accountId": account_id})
+            .get("Item")
+        )
         return None if item is None else from_dynamo(item)
 
     def sensor_log(self) -> list[tuple[str, str]]:
@@ -143,9 +162,13 @@ def _accounts(stack: Stack) -> list[str]:
 def test_role_change_events_land_within_60_seconds_under_webserver_and_daemon(stack: Stack):
     started = time.monotonic()
     # 1. The seeded queue drains by itself: two roles written, three messages dropped and logged.
-    wait_for("the seeded role changes to land and the queue to drain",
-             lambda: stack.queue_counts() == (0, 0) and stack.redis.hlen("IAM_ROLE_CACHE") >= 2,
-             300, logs=stack.services, interval=2)  # fmt: skip
+    wait_for(
+        "the seeded role changes to land and the queue to drain",
+        lambda: stack.queue_counts() == (0, 0) and stack.redis.hlen("IAM_ROLE_CACHE") >= 2,
+        300,
+        logs=stack.services,
+        interval=2,
+    )
     seeded = stack.redis.hkeys("IAM_ROLE_CACHE")
     assert sorted(a.rsplit("/", 1)[-1] for a in seeded) == ["demo-app", "demo-worker"], seeded
     assert any("/service/demo-worker" in a for a in seeded)
@@ -165,17 +188,25 @@ def test_role_change_events_land_within_60_seconds_under_webserver_and_daemon(st
     also = f"arn:aws:iam::{other}:role/ConsoleMe"  # not cached yet
     assert not stack.redis.hexists("IAM_ROLE_CACHE", also)
     no_detail = {k: v for k, v in role_change_event(member, "demo-app").items() if k != "detail"}
-    bodies = [sns_envelope(role_change_event(member, "demo-app", "PutRolePermissionsBoundary"),
-                           f"arn:aws:sns:us-east-1:{HUB}:consoleme-role-changes"),
-              role_change_event(other, also.rsplit("/", 1)[-1], "TagRole"), no_detail]  # fmt: skip
+    bodies = [
+        sns_envelope(
+            role_change_event(member, "demo-app", "PutRolePermissionsBoundary"),
+            f"arn:aws:sns:us-east-1:{HUB}:consoleme-role-changes",
+        ),
+        role_change_event(other, also.rsplit("/", 1)[-1], "TagRole"),
+        no_detail,
+    ]
     queued = time.monotonic()
     for body in bodies:
         stack.sqs.send_message(QueueUrl=stack.queue_url, MessageBody=json.dumps(body))
 
     def landed():
         entry = json.loads(stack.redis.hget("IAM_ROLE_CACHE", changed) or "{}")
-        return (entry.get("permissions_boundary", {}).get("PermissionsBoundaryArn") == BOUNDARY
-                and stack.redis.hexists("IAM_ROLE_CACHE", also) and entry)
+        return (
+            entry.get("permissions_boundary", {}).get("PermissionsBoundaryArn") == BOUNDARY
+            and stack.redis.hexists("IAM_ROLE_CACHE", also)
+            and entry
+        )
 
     entry = wait_for("the changed roles in IAM_ROLE_CACHE", landed, 90, logs=stack.services, interval=0.5)
     seconds = time.monotonic() - queued
@@ -202,7 +233,14 @@ def test_role_change_events_land_within_60_seconds_under_webserver_and_daemon(st
     meta = {m["label"]: m for m in output["metadataEntries"]}
     assert meta["roles_refreshed"]["intValue"] == 2 and 0 <= meta["max_lag_seconds"]["floatValue"] <= seconds + 5
     assert set(json.loads(meta["roles"]["jsonString"])) == {changed, also}
-    (stack.artifacts / "result.json").write_text(json.dumps({
-        "seeded_drained_seconds": round(seeded_seconds, 1), "queued_to_cache_seconds": round(seconds, 1),
-        "max_lag_seconds": meta["max_lag_seconds"]["floatValue"],
-        "median_lag_seconds": meta["median_lag_seconds"]["floatValue"]}, indent=2))
+    (stack.artifacts / "result.json").write_text(
+        json.dumps(
+            {
+                "seeded_drained_seconds": round(seeded_seconds, 1),
+                "queued_to_cache_seconds": round(seconds, 1),
+                "max_lag_seconds": meta["max_lag_seconds"]["floatValue"],
+                "median_lag_seconds": meta["median_lag_seconds"]["floatValue"],
+            },
+            indent=2,
+        )
+    )

@@ -151,17 +151,24 @@ def asset_names() -> list[str]:
 
 def write_config(path: Path, names: list[str], webhook_url: str, ui_base_url: str) -> Path:
     """A ConsoleMe config file: the sandbox's, plus short windows for every asset and the webhook."""
-    path.write_text(yaml.safe_dump({
-        "extends": [str(SANDBOX_CONFIG)],
-        # Only this test refreshes anything: no runs from the sandbox's queued role-change events either.
-        "celery": {"trigger_credential_mapping_refresh_from_role_changes": {"enabled": False}},
-        "consoleme_assets": {
-            "ui_base_url": ui_base_url,
-            "alerts": {"notifiers": ["log", "webhook"], "webhook_url": webhook_url,
-                       "sensor_interval_seconds": ALERT_INTERVAL_SECONDS},
-            "freshness": {n: {"warn_minutes": WARN_MINUTES, "fail_minutes": FAIL_MINUTES} for n in names},
-        },
-    }))  # fmt: skip
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "extends": [str(SANDBOX_CONFIG)],
+                # Only this test refreshes anything: no runs from the sandbox's queued role-change events either.
+                "celery": {"trigger_credential_mapping_refresh_from_role_changes": {"enabled": False}},
+                "consoleme_assets": {
+                    "ui_base_url": ui_base_url,
+                    "alerts": {
+                        "notifiers": ["log", "webhook"],
+                        "webhook_url": webhook_url,
+                        "sensor_interval_seconds": ALERT_INTERVAL_SECONDS,
+                    },
+                    "freshness": {n: {"warn_minutes": WARN_MINUTES, "fail_minutes": FAIL_MINUTES} for n in names},
+                },
+            }
+        )
+    )
     return path
 
 
@@ -186,8 +193,13 @@ class Stack:
         self.env["FRESHNESS_DAEMON_INTERVAL_SECONDS"] = str(FRESHNESS_INTERVAL_SECONDS)
         # Create the instance's storage once, first: the webserver and the daemon starting on an empty home at the
         # same moment race on its alembic migrations ("more than one head present").
-        subprocess.run([str(Path(sys.executable).parent / "dagster"), "instance", "migrate"], check=True,
-                       env={**self.env, "DAGSTER_HOME": str(self.home)}, capture_output=True, timeout=300)
+        subprocess.run(
+            [str(Path(sys.executable).parent / "dagster"), "instance", "migrate"],
+            check=True,
+            env={**self.env, "DAGSTER_HOME": str(self.home)},
+            capture_output=True,
+            timeout=300,
+        )
         self.web = DagsterWebserver(self.home, self.env, self.logs, port=port)
         self.started.append(self.web)
         self.web.wait_serving()
@@ -271,10 +283,16 @@ def launch(stack: Stack, assets: list[str], tags: dict[str, str] | None = None) 
         "selector": {**REPO_SELECTOR, "pipelineName": "__ASSET_JOB", "assetSelection": [{"path": [a]} for a in assets]},
         "mode": "default",
         "runConfigData": IN_PROCESS,
-        "executionMetadata": {"tags": [{"key": k, "value": v} for k, v in {"e2e": "staleness", **(tags or {})}.items()]},
-    }  # fmt: skip
-    result = _check_typename(stack.web.graphql(LAUNCH_RUN, {"params": params})["launchRun"], "LaunchRunSuccess",
-                             f"launchRun({assets})", stack.web)  # fmt: skip
+        "executionMetadata": {
+            "tags": [{"key": k, "value": v} for k, v in {"e2e": "staleness", **(tags or {})}.items()]
+        },
+    }
+    result = _check_typename(
+        stack.web.graphql(LAUNCH_RUN, {"params": params})["launchRun"],
+        "LaunchRunSuccess",
+        f"launchRun({assets})",
+        stack.web,
+    )
     return result["run"]["runId"]
 
 
@@ -282,8 +300,12 @@ def launch_job(stack: Stack, job: str) -> str:
     # observability_checks_job already runs in one process (its own executor): no executor config for it.
     config = {} if job == "observability_checks_job" else IN_PROCESS
     params = {"selector": {**REPO_SELECTOR, "pipelineName": job}, "mode": "default", "runConfigData": config}
-    result = _check_typename(stack.web.graphql(LAUNCH_RUN, {"params": params})["launchRun"], "LaunchRunSuccess",
-                             f"launchRun({job})", stack.web)  # fmt: skip
+    result = _check_typename(
+        stack.web.graphql(LAUNCH_RUN, {"params": params})["launchRun"],
+        "LaunchRunSuccess",
+        f"launchRun({job})",
+        stack.web,
+    )
     return result["run"]["runId"]
 
 
@@ -301,8 +323,11 @@ def materialize_everything(stack: Stack, per_account: list[str]) -> list[str]:
 
     # The discovery sensor adds the partitions on its first tick; aws_accounts (in the first run) does too.
     accounts = sorted(wait_for("the aws_accounts partitions", partitions, 300, logs=stack.services))
-    second = launch(stack, per_account, {"dagster/asset_partition_range_start": accounts[0],
-                                         "dagster/asset_partition_range_end": accounts[-1]})  # fmt: skip
+    second = launch(
+        stack,
+        per_account,
+        {"dagster/asset_partition_range_start": accounts[0], "dagster/asset_partition_range_end": accounts[-1]},
+    )
     for run_id in (first, second):
         wait_for_run(stack.web, run_id, 600, stack.services)
     wait_for_run(stack.web, launch(stack, sorted(derived)), 600, stack.services)
@@ -312,9 +337,12 @@ def materialize_everything(stack: Stack, per_account: list[str]) -> list[str]:
 def last_materialized(stack: Stack) -> dict[str, float | None]:
     """Each asset's latest materialization time (of any partition), in seconds."""
     nodes = stack.web.graphql("{ assetNodes { assetKey { path } assetMaterializations(limit: 1) { timestamp } } }")
-    return {"/".join(n["assetKey"]["path"]): (int(n["assetMaterializations"][0]["timestamp"]) / 1000
-                                              if n["assetMaterializations"] else None)
-            for n in nodes["assetNodes"]}  # fmt: skip
+    return {
+        "/".join(n["assetKey"]["path"]): (
+            int(n["assetMaterializations"][0]["timestamp"]) / 1000 if n["assetMaterializations"] else None
+        )
+        for n in nodes["assetNodes"]
+    }
 
 
 def freshness(stack: Stack) -> dict[str, str | None]:
@@ -379,8 +407,9 @@ def check_evaluation(stack: Stack, asset: str, check: str, run_id: str) -> dict:
 
     execution = wait_for(f"an evaluation of {asset}:{check}", latest, 120, logs=stack.services, interval=2)
     evaluation = execution["evaluation"]
-    evaluation["metadata"] = {e["label"]: json.loads(e["jsonString"]) for e in evaluation["metadataEntries"]
-                              if "jsonString" in e}  # fmt: skip
+    evaluation["metadata"] = {
+        e["label"]: json.loads(e["jsonString"]) for e in evaluation["metadataEntries"] if "jsonString" in e
+    }
     return evaluation
 
 
@@ -392,11 +421,16 @@ def test_daemon_stopped_two_cadences_flags_stale_assets_and_alerts_once(stack: S
     t_start = time.monotonic()
     web, hook = stack.web, stack.webhook
     nodes = asset_nodes(stack)
-    per_account = sorted(n for n, node in nodes.items() if (node["partitionDefinition"] or {}).get("name") == "aws_accounts")
+    per_account = sorted(
+        n for n, node in nodes.items() if (node["partitionDefinition"] or {}).get("name") == "aws_accounts"
+    )
     assert per_account and set(stack.names) <= set(nodes), (per_account, sorted(nodes))
     for name in stack.names:  # the settings' windows are what Dagster evaluates
         policy = nodes[name]["internalFreshnessPolicy"]
-        assert policy == {"failWindowSeconds": FAIL_MINUTES * 60, "warnWindowSeconds": WARN_MINUTES * 60}, (name, policy)
+        assert policy == {"failWindowSeconds": FAIL_MINUTES * 60, "warnWindowSeconds": WARN_MINUTES * 60}, (
+            name,
+            policy,
+        )
     assert alert_sensor(stack)["minIntervalSeconds"] == ALERT_INTERVAL_SECONDS  # the settings' interval too
 
     # 1. Everything refreshed: fresh, and a sensor tick after the last materialization sends nothing.
@@ -466,7 +500,9 @@ def test_daemon_stopped_two_cadences_flags_stale_assets_and_alerts_once(stack: S
 
     # The stale state on the asset page, for people (first-run pop-up dismissed as the UI's Skip does).
     assert web.graphql("mutation { setNuxSeen }")["setNuxSeen"] is True
-    shot, shown = screenshot_stale(web.url, stack.artifacts, "s3_buckets" if "s3_buckets" in per_account else per_account[0])
+    shot, shown = screenshot_stale(
+        web.url, stack.artifacts, "s3_buckets" if "s3_buckets" in per_account else per_account[0]
+    )
 
     # No duplicates on the next ticks (every tick since the first, which ran every few seconds meanwhile).
     later = wait_alert_tick(stack, after=first_tick["timestamp"] + 1)
@@ -500,9 +536,19 @@ def test_daemon_stopped_two_cadences_flags_stale_assets_and_alerts_once(stack: S
             assert alert["accounts"] == accounts and alert["details"]["recovered_accounts"] == accounts, alert
     assert len(hook.bodies()) == 2 * len(stack.names), hook.bodies()
     timings["total"] = time.monotonic() - t_start
-    (stack.artifacts / "result.json").write_text(json.dumps(
-        {"timings": timings, "accounts": accounts, "assets": stack.names, "states_after_restart": states,
-         "screenshot": str(shot), "asset_page_shows": shown}, indent=2))  # fmt: skip
+    (stack.artifacts / "result.json").write_text(
+        json.dumps(
+            {
+                "timings": timings,
+                "accounts": accounts,
+                "assets": stack.names,
+                "states_after_restart": states,
+                "screenshot": str(shot),
+                "asset_page_shows": shown,
+            },
+            indent=2,
+        )
+    )
 
 
 def screenshot_stale(base_url: str, artifacts: Path, asset: str) -> tuple[Path, str]:

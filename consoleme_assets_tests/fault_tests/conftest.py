@@ -63,8 +63,11 @@ def _strip(value):
         # An AWS-managed policy is the same in every account; its entry carries the accountId of whichever
         # account wrote it last (ConsoleMe's behaviour too), which depends on the order accounts finish.
         shared = ":aws:policy/" in str(value.get("arn") or value.get("Arn") or "")
-        return {k: _strip(v) for k, v in value.items()
-                if k not in VOLATILE_FIELDS and not (shared and k in ("accountId", "AttachmentCount"))}
+        return {
+            k: _strip(v)
+            for k, v in value.items()
+            if k not in VOLATILE_FIELDS and not (shared and k in ("accountId", "AttachmentCount"))
+        }
     if isinstance(value, list):
         return [_strip(v) for v in value]
     if isinstance(value, str) and value[:1] in "[{":

@@ -27,8 +27,10 @@ def test_throttling_storm_completes_with_the_same_caches(fault_env, proxy, refre
 
 def _victim_state(redis_client, demo_org, victim):
     """The victim's cached bytes: its field in each list hash, its IAM entries, its S3 copies."""
-    state = {key: redis_client.hget(key, victim) for key in ("S3_BUCKETS", "SQS_QUEUES", "SNS_TOPICS",
-                                                             "IAM_MANAGED_POLICIES")}
+    state = {
+        key: redis_client.hget(key, victim)
+        for key in ("S3_BUCKETS", "SQS_QUEUES", "SNS_TOPICS", "IAM_MANAGED_POLICIES")
+    }
     for key in ("IAM_ROLE_CACHE", "IAM_USER_CACHE", "IAM_GROUP_CACHE"):
         state.update({f"{key}/{f}": v for f, v in redis_client.hgetall(key).items() if f":{victim}:" in f})
     s3 = boto3.client("s3", endpoint_url=demo_org.endpoint_url)
@@ -61,7 +63,9 @@ def test_access_denied_in_one_account_keeps_its_cache(fault_env, proxy, refresh,
     assert redis_client.hget("S3_BUCKETS", victim) == before["S3_BUCKETS"]
 
 
-def test_one_region_failing_keeps_that_region_and_names_it(few_retries, proxy, refresh, redis_client, demo_org, instance):
+def test_one_region_failing_keeps_that_region_and_names_it(
+    few_retries, proxy, refresh, redis_client, demo_org, instance
+):
     account = demo_org.member_account_ids[0]
     assert refresh(["aws_accounts", "sqs_queues", "sns_topics", "aws_config_resources"]) == []
     before = {key: set(redis_client.hget(key, account).strip("[]").split(", ")) for key in ("SQS_QUEUES", "SNS_TOPICS")}
@@ -75,8 +79,11 @@ def test_one_region_failing_keeps_that_region_and_names_it(few_retries, proxy, r
     assert f"arn:aws:sqs:us-east-1:{account}:visible-east" in queues
     assert "hidden-west" not in queues  # the failed region kept its cached ARNs, no more, no fewer
     assert all(arn.strip('"') in queues for arn in before["SQS_QUEUES"] if ":us-west-2:" in arn)
-    assert all(arn.strip('"') in redis_client.hget("SNS_TOPICS", account)
-               for arn in before["SNS_TOPICS"] if ":us-west-2:" in arn)
+    assert all(
+        arn.strip('"') in redis_client.hget("SNS_TOPICS", account)
+        for arn in before["SNS_TOPICS"]
+        if ":us-west-2:" in arn
+    )
     named = [r.event_log_entry for r in instance.get_records_for_run(instance.get_runs()[0].run_id).records]
     text = " ".join(e.user_message for e in named if e.user_message)
     assert f"account {account}: sqs_queues in us-west-2 not refreshed" in text
@@ -88,7 +95,8 @@ def _materialization_metadata(instance, asset, partition):
 
     event = instance.get_latest_materialization_event(dg.AssetKey(asset))
     records = instance.fetch_materializations(
-        dg.AssetRecordsFilter(asset_key=dg.AssetKey(asset), asset_partitions=[partition]), limit=1).records
+        dg.AssetRecordsFilter(asset_key=dg.AssetKey(asset), asset_partitions=[partition]), limit=1
+    ).records
     return records[0].asset_materialization.metadata if records else event
 
 

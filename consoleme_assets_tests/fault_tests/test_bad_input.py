@@ -28,12 +28,16 @@ def write(tmp_path, name, text):
     return str(path)
 
 
-@pytest.mark.parametrize("text, named", [
-    ("redis: {port: [1]\n", "bad.yaml"),  # malformed YAML: the file is named
-    ("redis: {port: not-a-port}\n", "key 'redis.port'"),  # wrong type: the key is named
-    ("consoleme_assets: {max_concurrent_accounts: -3}\n", "key 'consoleme_assets.max_concurrent_accounts'"),
-    ("account_ids_to_name: {'12345': short}\n", "12345"),  # an account id that is not 12 digits
-], ids=["malformed-yaml", "wrong-type", "out-of-range", "short-account-id"])  # fmt: skip
+@pytest.mark.parametrize(
+    "text, named",
+    [
+        ("redis: {port: [1]\n", "bad.yaml"),  # malformed YAML: the file is named
+        ("redis: {port: not-a-port}\n", "key 'redis.port'"),  # wrong type: the key is named
+        ("consoleme_assets: {max_concurrent_accounts: -3}\n", "key 'consoleme_assets.max_concurrent_accounts'"),
+        ("account_ids_to_name: {'12345': short}\n", "12345"),  # an account id that is not 12 digits
+    ],
+    ids=["malformed-yaml", "wrong-type", "out-of-range", "short-account-id"],
+)
 def test_bad_settings_are_named_and_nothing_is_written(cli, tmp_path, redis_client, text, named):
     code, err = cli("--config", write(tmp_path, "bad.yaml", text), "refresh")
     assert code == 2 and named in err, err

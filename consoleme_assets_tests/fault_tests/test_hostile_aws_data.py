@@ -33,10 +33,12 @@ def q(tag: str) -> str:
 
 def edit_gaad(edit):
     """A proxy rewrite: parse moto's GAAD answer, let `edit(result element)` change it, serialize it again."""
+
     def rewrite(payload: bytes) -> bytes:
         root = ET.fromstring(payload)
         edit(root.find(q("GetAccountAuthorizationDetailsResult")))
         return ET.tostring(root, encoding="utf-8")
+
     return rewrite
 
 
@@ -51,9 +53,18 @@ def policy_document(detail, list_name: str, name: str, doc_tag: str = "PolicyDoc
 
 
 def statements(n: int, prefix: str) -> dict:
-    return {"Version": "2012-10-17", "Statement": [
-        {"Sid": f"{prefix}{i:05d}", "Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"],
-         "Resource": f"arn:aws:s3:::{prefix.lower()}-bucket-{i:05d}/*"} for i in range(n)]}
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": f"{prefix}{i:05d}",
+                "Effect": "Allow",
+                "Action": ["s3:GetObject", "s3:PutObject"],
+                "Resource": f"arn:aws:s3:::{prefix.lower()}-bucket-{i:05d}/*",
+            }
+            for i in range(n)
+        ],
+    }
 
 
 def dynamo_roles(account_id: str) -> dict[str, dict]:
@@ -73,7 +84,8 @@ def account_fields(redis_client, key: str, account_id: str) -> dict[str, str]:
 
 def metadata_of(instance, asset: str, partition: str) -> dict:
     records = instance.fetch_materializations(
-        dg.AssetRecordsFilter(asset_key=dg.AssetKey(asset), asset_partitions=[partition]), limit=1).records
+        dg.AssetRecordsFilter(asset_key=dg.AssetKey(asset), asset_partitions=[partition]), limit=1
+    ).records
     return {k: getattr(v, "value", v) for k, v in records[0].asset_materialization.metadata.items()}
 
 
@@ -93,10 +105,13 @@ def test_url_encoded_policy_documents_are_decoded_once(fault_env, proxy, refresh
     member = demo_org.member_account_ids[0]
     raw: list[bytes] = []
     proxy.rewrites[(GAAD, member)] = lambda payload: raw.append(payload) or payload
-    tricky = {"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::a+b%2Bc d/é/*"}]}
+    tricky = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::a+b%2Bc d/é/*"}],
+    }
     member_client(demo_org, member, "iam").put_role_policy(
-        RoleName="demo-app", PolicyName="tricky", PolicyDocument=json.dumps(tricky))
+        RoleName="demo-app", PolicyName="tricky", PolicyDocument=json.dumps(tricky)
+    )
     assert refresh(["aws_accounts", "iam_resources"]) == [], refresh.lines
 
     assert raw and b"%22Statement%22" in raw[0]  # IAM's answer really carries URL-encoded JSON
@@ -113,7 +128,8 @@ def test_url_encoded_policy_documents_are_decoded_once(fault_env, proxy, refresh
 
 
 def test_invalid_documents_reject_only_their_item_and_keep_its_last_good_entry(
-        fault_env, proxy, refresh, redis_client, demo_org, instance):
+    fault_env, proxy, refresh, redis_client, demo_org, instance
+):
     member, other = demo_org.member_account_ids[0], demo_org.member_account_ids[1]
     app, admin = f"arn:aws:iam::{member}:role/demo-app", f"arn:aws:iam::{member}:role/demo-admin"
     newcomer, fresh = f"arn:aws:iam::{member}:role/newcomer", f"arn:aws:iam::{member}:role/fresh"
@@ -163,10 +179,13 @@ def test_invalid_documents_reject_only_their_item_and_keep_its_last_good_entry(
     assert rejected[admin]["problems"] == ["AssumeRolePolicyDocument: a JSON list, not an object"]
     assert rejected[policy_arn]["problems"][0].startswith("PolicyVersionList[v1].Document: not valid JSON")
     assert rejected[f"arn:aws:iam::{other}:role/elsewhere"]["problems"] == [
-        f"Arn: belongs to account '{other}', not {member}"]
+        f"Arn: belongs to account '{other}', not {member}"
+    ]
     log = run_log(instance)
-    assert (f"account {member}: role {app} rejected: RolePolicyList[app-logs].PolicyDocument: not valid JSON"
-            in log and "its last good cache entry is kept" in log)
+    assert (
+        f"account {member}: role {app} rejected: RolePolicyList[app-logs].PolicyDocument: not valid JSON" in log
+        and "its last good cache entry is kept" in log
+    )
     assert f"account {member}: role {newcomer} rejected: " in log and "not cached (no earlier entry)" in log
 
     # Still rejected on the next refresh: still kept (the entry stays owned by the account, not orphaned).
@@ -181,7 +200,8 @@ def test_invalid_documents_reject_only_their_item_and_keep_its_last_good_entry(
 
 
 def test_refresh_iam_role_rejects_an_invalid_document_and_keeps_the_entry(
-        fault_env, proxy, refresh, redis_client, demo_org, instance):
+    fault_env, proxy, refresh, redis_client, demo_org, instance
+):
     from consoleme_assets.definitions import defs
 
     member = demo_org.member_account_ids[0]
@@ -190,23 +210,30 @@ def test_refresh_iam_role_rejects_an_invalid_document_and_keeps_the_entry(
     before = redis_client.hget("IAM_ROLE_CACHE", arn)
     proxy.rewrites[("GetRolePolicy", member)] = lambda payload: payload.replace(b"%7B", b"%7B%7B", 1)
     result = defs.resolve_job_def("refresh_iam_role_job").execute_in_process(
-        run_config={"ops": {"refresh_iam_role": {"config": {"role_arn": arn}}}}, instance=instance,
-        raise_on_error=False)
+        run_config={"ops": {"refresh_iam_role": {"config": {"role_arn": arn}}}}, instance=instance, raise_on_error=False
+    )
     assert not result.success
     failure = next(e for e in result.all_events if e.is_step_failure).step_failure_data.user_failure_data
-    assert failure.description.startswith(f"account {member}: role {arn} rejected: "
-                                          "RolePolicyList[app-logs].PolicyDocument: not valid JSON")
+    assert failure.description.startswith(
+        f"account {member}: role {arn} rejected: RolePolicyList[app-logs].PolicyDocument: not valid JSON"
+    )
     assert redis_client.hget("IAM_ROLE_CACHE", arn) == before
 
 
 def test_detail_problems_name_each_field():
-    role = {"Arn": "arn:aws:iam::111122223333:role/r", "AssumeRolePolicyDocument": {"Statement": []},
-            "RolePolicyList": [{"PolicyName": "ok", "PolicyDocument": {}}], "Tags": [{"Key": "k", "Value": "v"}]}
+    role = {
+        "Arn": "arn:aws:iam::111122223333:role/r",
+        "AssumeRolePolicyDocument": {"Statement": []},
+        "RolePolicyList": [{"PolicyName": "ok", "PolicyDocument": {}}],
+        "Tags": [{"Key": "k", "Value": "v"}],
+    }
     assert detail_problems("roles", role, "111122223333") == []
     assert detail_problems("policies", {"Arn": "arn:aws:iam::aws:policy/ReadOnlyAccess"}, "111122223333") == []
     bad = {**role, "Tags": [{"Key": "k"}], "RolePolicyList": [{"PolicyName": "p", "PolicyDocument": "%22s%22"}]}
     assert detail_problems("roles", bad, "111122223333") == [
-        "RolePolicyList[p].PolicyDocument: a JSON str, not an object", "Tags: not a list of {Key, Value} strings"]
+        "RolePolicyList[p].PolicyDocument: a JSON str, not an object",
+        "Tags: not a list of {Key, Value} strings",
+    ]
     assert detail_problems("users", {"UserName": "u"}, "111122223333") == ["Arn: missing or not an ARN ('None')"]
     assert detail_problems("groups", "junk", "111122223333") == ["(item): not an object but str"]
 
@@ -214,8 +241,9 @@ def test_detail_problems_name_each_field():
 # -- 3. 6,000-statement documents -----------------------------------------------------------------------------
 
 
-def test_six_thousand_statement_documents_are_cached_exactly(fault_env, proxy, refresh, redis_client, demo_org,
-                                                             instance, moto):
+def test_six_thousand_statement_documents_are_cached_exactly(
+    fault_env, proxy, refresh, redis_client, demo_org, instance, moto
+):
     member = demo_org.member_account_ids[0]
     worker = f"arn:aws:iam::{member}:role/service/demo-worker"
     policy_arn = f"arn:aws:iam::{member}:policy/demo-queue-consumer"
@@ -232,8 +260,10 @@ def test_six_thousand_statement_documents_are_cached_exactly(fault_env, proxy, r
     t0, rss0 = time.monotonic(), peak_rss_mb()
     assert refresh(["iam_resources"], {member}) == [], refresh.lines
     meta = metadata_of(instance, "iam_resources", member)
-    print(f"\n6,000-statement documents: iam_resources for the account in {time.monotonic() - t0:.1f}s (fetch "
-          f"{meta['fetch_seconds']}s, write {meta['write_seconds']}s), peak RSS {rss0:.0f} -> {peak_rss_mb():.0f} MB")
+    print(
+        f"\n6,000-statement documents: iam_resources for the account in {time.monotonic() - t0:.1f}s (fetch "
+        f"{meta['fetch_seconds']}s, write {meta['write_seconds']}s), peak RSS {rss0:.0f} -> {peak_rss_mb():.0f} MB"
+    )
 
     detail = json.loads(json.loads(redis_client.hget("IAM_ROLE_CACHE", worker))["policy"])
     assert {p["PolicyName"]: p["PolicyDocument"] for p in detail["RolePolicyList"]}["worker-sqs"] == inline
@@ -266,22 +296,43 @@ def _empty_list_policies(payload: bytes) -> bytes:
     return ET.tostring(root, encoding="utf-8")
 
 
-def test_an_empty_account_lands_with_empty_but_valid_entries(fault_env, proxy, refresh, redis_client, demo_org,
-                                                             instance, moto):
+def test_an_empty_account_lands_with_empty_but_valid_entries(
+    fault_env, proxy, refresh, redis_client, demo_org, instance, moto
+):
     from consoleme_assets.definitions import defs
 
     orgs = boto3.client("organizations", endpoint_url=moto.url)
-    empty = orgs.create_account(AccountName="demo-empty", Email="aws-demo-empty@example.com")[
-        "CreateAccountStatus"]["AccountId"]
+    empty = orgs.create_account(AccountName="demo-empty", Email="aws-demo-empty@example.com")["CreateAccountStatus"][
+        "AccountId"
+    ]
     creds = boto3.client("sts", endpoint_url=moto.url).assume_role(
-        RoleArn=f"arn:aws:iam::{empty}:role/OrganizationAccountAccessRole", RoleSessionName="seed")["Credentials"]
-    boto3.client("iam", endpoint_url=moto.url, aws_access_key_id=creds["AccessKeyId"],
-                 aws_secret_access_key=creds["SecretAccessKey"], aws_session_token=creds["SessionToken"]).create_role(
-        RoleName="ConsoleMe", AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
-            {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"}, "Action": "sts:AssumeRole"}]}))
+        RoleArn=f"arn:aws:iam::{empty}:role/OrganizationAccountAccessRole", RoleSessionName="seed"
+    )["Credentials"]
+    boto3.client(
+        "iam",
+        endpoint_url=moto.url,
+        aws_access_key_id=creds["AccessKeyId"],
+        aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds["SessionToken"],
+    ).create_role(
+        RoleName="ConsoleMe",
+        AssumeRolePolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
+                        "Action": "sts:AssumeRole",
+                    }
+                ],
+            }
+        ),
+    )
     assert refresh(["aws_accounts", "iam_resources", "managed_policies"]) == [], refresh.lines
     assert account_fields(redis_client, "IAM_ROLE_CACHE", empty) and json.loads(
-        redis_client.hget("IAM_MANAGED_POLICIES", empty))
+        redis_client.hget("IAM_MANAGED_POLICIES", empty)
+    )
     # Moto's account holds the two roles it needs and AWS-managed policies; the account empties (AWS could
     # also answer with nothing at all from the start).
     proxy.rewrites[(GAAD, empty)] = edit_gaad(_empty_gaad)
@@ -298,23 +349,31 @@ def test_an_empty_account_lands_with_empty_but_valid_entries(fault_env, proxy, r
         assert account_fields(redis_client, key, empty) == {}, key  # ARN-keyed hashes: simply no fields
     # AWS Config (answered by the sandbox from what moto holds) still records the account's two roles.
     assert sorted(account_fields(redis_client, "AWSCONFIG_RESOURCE_CACHE", empty)) == [
-        f"arn:aws:iam::{empty}:role/ConsoleMe", f"arn:aws:iam::{empty}:role/OrganizationAccountAccessRole"]
+        f"arn:aws:iam::{empty}:role/ConsoleMe",
+        f"arn:aws:iam::{empty}:role/OrganizationAccountAccessRole",
+    ]
     assert dynamo_roles(empty) == {}
     assert not [row for row in json.loads(redis_client.get("ALL_POLICIES")) if row["account_id"] == empty]
     s3 = boto3.client("s3", endpoint_url=moto.url)
-    for key in (f"account_resource_cache/cache_s3_buckets_{empty}_v1.json.gz",
-                f"account_resource_cache/cache_iam_roles_{empty}_v1.json.gz"):
+    for key in (
+        f"account_resource_cache/cache_s3_buckets_{empty}_v1.json.gz",
+        f"account_resource_cache/cache_iam_roles_{empty}_v1.json.gz",
+    ):
         assert open_envelope(s3.get_object(Bucket=demo_org.cache_bucket, Key=key)["Body"].read(), gz=True)["data"] == []
-    assert metadata_of(instance, "iam_resources", empty)["counts"] == {"roles": 0, "users": 0, "groups": 0,
-                                                                      "policies": 0}
+    assert metadata_of(instance, "iam_resources", empty)["counts"] == {
+        "roles": 0,
+        "users": 0,
+        "groups": 0,
+        "policies": 0,
+    }
 
-    checks = defs.resolve_job_def("observability_checks_job").execute_in_process(instance=instance,
-                                                                                 raise_on_error=False)
+    checks = defs.resolve_job_def("observability_checks_job").execute_in_process(
+        instance=instance, raise_on_error=False
+    )
     evaluations = {f"{e.asset_key.to_user_string()}:{e.check_name}": e for e in checks.get_asset_check_evaluations()}
     assert checks.success and "s3_buckets:covers_all_accounts" in evaluations
     assert {k: e.description for k, e in evaluations.items() if not e.passed} == {}
-    quota = dg.materialize([iam_role_limits, iam_role_limits_within_quota], instance=instance,
-                           resources=defs.resources)
+    quota = dg.materialize([iam_role_limits, iam_role_limits_within_quota], instance=instance, resources=defs.resources)
     assert quota.success and all(e.passed for e in quota.get_asset_check_evaluations())
 
 
@@ -332,7 +391,8 @@ def synthetic_roles(account_id: str, n: int) -> dict[str, str]:
             f"<AssumeRolePolicyDocument>{trust}</AssumeRolePolicyDocument><InstanceProfileList/>"
             f"<RolePolicyList><member><PolicyName>inline</PolicyName><PolicyDocument>{doc}</PolicyDocument></member>"
             f"</RolePolicyList><AttachedManagedPolicies/><Tags><member><Key>owner</Key><Value>team-{i % 7}@example.com"
-            f"</Value></member></Tags><RoleLastUsed/></member>")
+            f"</Value></member></Tags><RoleLastUsed/></member>"
+        )
         for i in range(n)
     }
 
@@ -348,7 +408,7 @@ def paged_gaad(extra: dict[str, str]):
         result.find(q("RoleDetailList")).extend(ET.fromstring(extra_xml))
         items = [m for name in GAAD_LISTS for m in result.find(q(name))]
         start, size = int(call.params.get("Marker", 0)), int(call.params.get("MaxItems", 100))
-        page = {id(m) for m in items[start:start + size]}
+        page = {id(m) for m in items[start : start + size]}
         for name in GAAD_LISTS:
             listing = result.find(q(name))
             for m in [m for m in listing if id(m) not in page]:
@@ -371,8 +431,10 @@ def test_three_thousand_roles_in_pages_are_all_cached(fault_env, proxy, refresh,
     t0, rss0 = time.monotonic(), peak_rss_mb()
     assert refresh(["iam_resources"], {member}) == [], refresh.lines
     meta = metadata_of(instance, "iam_resources", member)
-    print(f"\n3,000 roles: iam_resources for the account in {time.monotonic() - t0:.1f}s (fetch "
-          f"{meta['fetch_seconds']}s, write {meta['write_seconds']}s), peak RSS {rss0:.0f} -> {peak_rss_mb():.0f} MB")
+    print(
+        f"\n3,000 roles: iam_resources for the account in {time.monotonic() - t0:.1f}s (fetch "
+        f"{meta['fetch_seconds']}s, write {meta['write_seconds']}s), peak RSS {rss0:.0f} -> {peak_rss_mb():.0f} MB"
+    )
 
     pages = [c for c in proxy.calls if c.action == GAAD and c.account == member]
     assert len(pages) >= 4 and pages[-1].params.get("Marker") == str(1000 * (len(pages) - 1))  # every page read

@@ -12,9 +12,9 @@ import sys
 
 import pytest
 
-from consoleme_assets.settings.redis_url import redact_url, redis_url_problem
 from consoleme_assets.resources import ConsoleMeResource, RedisUnreachable, check_redis
 from consoleme_assets.settings import SettingsError, load_settings
+from consoleme_assets.settings.redis_url import redact_url, redis_url_problem
 from consoleme_assets_tests.faults.tls import TestCA, TlsUnsupported, start_tls_redis
 
 PASSWORD = "tls-P4ss-5e1f"  # the tests assert it never appears in any output
@@ -49,8 +49,14 @@ def tls_env(sandbox_env, tls_redis, tmp_path, monkeypatch):
 
 
 def run_cli(env, *args, cwd):
-    return subprocess.run([sys.executable, "-m", "consoleme_assets.cli", *args], env={**os.environ, **env},
-                          cwd=cwd, capture_output=True, text=True, timeout=300)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "consoleme_assets.cli", *args],
+        env={**os.environ, **env},
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def test_refresh_over_tls_with_password_and_private_ca(tls_env, tls_redis, demo_org, redis_client, tmp_path):
@@ -76,7 +82,9 @@ def test_dagster_resource_writes_over_tls(tls_env, tls_redis):
     resource = ConsoleMeResource()
     resource.caches().redis.set_json("ALL_AWS_ACCOUNTS", {"accounts": []})
     assert tls_redis.client().get("ALL_AWS_ACCOUNTS") == '{"accounts": []}'
-    assert resource.caches().redis.client.connection_pool.connection_kwargs["ssl_ca_certs"] == str(tls_redis.ca.cert_path)
+    assert resource.caches().redis.client.connection_pool.connection_kwargs["ssl_ca_certs"] == str(
+        tls_redis.ca.cert_path
+    )
 
 
 def test_untrusted_certificate_fails_clearly_without_the_password(tls_env, tls_redis, pki, tmp_path):
@@ -121,8 +129,7 @@ def test_client_certificate_via_url_options(pki):
         ca = str(pki["ca"].cert_path)
         with pytest.raises(RedisUnreachable):
             check_redis(server.url(ssl_ca_certs=ca), timeout=5)
-        check_redis(server.url(ssl_ca_certs=ca, ssl_certfile=str(client.cert), ssl_keyfile=str(client.key)),
-                    timeout=5)  # fmt: skip
+        check_redis(server.url(ssl_ca_certs=ca, ssl_certfile=str(client.cert), ssl_keyfile=str(client.key)), timeout=5)
 
 
 # -- URL handling, no server needed ---------------------------------------------------------------------------
@@ -148,10 +155,12 @@ def test_misspelt_or_misplaced_url_options_stop_at_load_without_the_password(tmp
 
 def test_redact_url_hides_every_secret_and_keeps_the_rest():
     assert redact_url(f"rediss://:{PASSWORD}@cache:6380/0?ssl_ca_certs=/etc/ca.pem") == (
-        "rediss://:***@cache:6380/0?ssl_ca_certs=/etc/ca.pem")
+        "rediss://:***@cache:6380/0?ssl_ca_certs=/etc/ca.pem"
+    )
     # redis-py also takes the password, and a client key's passphrase, as query options.
     assert redact_url(f"rediss://cache:6380/0?password={PASSWORD}&ssl_keyfile=/k.pem&ssl_password=kp") == (
-        "rediss://cache:6380/0?password=***&ssl_keyfile=/k.pem&ssl_password=***")
+        "rediss://cache:6380/0?password=***&ssl_keyfile=/k.pem&ssl_password=***"
+    )
     assert redact_url(f"redis://{PASSWORD}@cache:6379/0") == "redis://***@cache:6379/0"  # colon forgotten
     assert redact_url(f"rediss://admin:{PASSWORD}@[::1]:6380/1") == "rediss://admin:***@[::1]:6380/1"
     assert redact_url(f"unix:///run/redis.sock?db=2&password={PASSWORD}") == "unix:///run/redis.sock?db=2&password=***"

@@ -28,25 +28,28 @@ def test_access_denied_on_the_queue_skips_naming_it(fault_env, proxy, refresh, i
     with proxy.injecting("access_denied", service="sqs", action="ReceiveMessage"):
         result = tick(instance, build_resources())
     message = result.skip_reason.skip_message
-    assert message.startswith(f"SQS queue {demo_org.role_change_queue}: ReceiveMessage: "
-                              "AccessDenied"), message
+    assert message.startswith(f"SQS queue {demo_org.role_change_queue}: ReceiveMessage: AccessDenied"), message
     assert f" - ERROR - {message}" in capfd.readouterr().err
     assert queue_counts(demo_org) == (5, 0)
     assert tick(instance, build_resources()).run_requests  # once allowed again, the batch goes out
 
 
 def test_a_role_iam_refuses_keeps_its_message_and_fails_the_run_naming_it(
-        fault_env, proxy, refresh, instance, demo_org, redis_client):
+    fault_env, proxy, refresh, instance, demo_org, redis_client
+):
     assert refresh(["aws_accounts"]) == []
     (request,) = tick(instance, build_resources()).run_requests
     good, refused = demo_org.role_changes
     with proxy.injecting("access_denied", service="iam", action="GetRole", account=refused.split(":")[4]):
-        result = role_changes_job.execute_in_process(run_config=request.run_config, instance=instance,
-                                                     resources=build_resources(), raise_on_error=False)
+        result = role_changes_job.execute_in_process(
+            run_config=request.run_config, instance=instance, resources=build_resources(), raise_on_error=False
+        )
     assert not result.success
     failure = next(e for e in result.all_events if e.is_step_failure).step_failure_data.user_failure_data
-    assert failure.description.startswith(f"1 of 2 role(s) not refreshed (their messages stay queued and come back "
-                                          f"after the visibility timeout): {refused}: GetRole: AccessDenied")
+    assert failure.description.startswith(
+        f"1 of 2 role(s) not refreshed (their messages stay queued and come back "
+        f"after the visibility timeout): {refused}: GetRole: AccessDenied"
+    )
     assert failure.metadata["roles_refreshed"].value == 1 and failure.metadata["messages_deleted"].value == 1
     assert list(failure.metadata["failures"].value) == [refused]
     assert json.loads(redis_client.hget("IAM_ROLE_CACHE", good))["arn"] == good

@@ -46,8 +46,11 @@ class Call:
         """`service:Action` as an IAM policy names it."""
         prefix = {"monitoring": "cloudwatch", "email": "ses"}.get(self.service, self.service)
         # The few API operations whose IAM action has another name.
-        action = {("s3", "ListBuckets"): "ListAllMyBuckets", ("s3", "ListObjects"): "ListBucket",
-                  ("s3", "HeadObject"): "GetObject"}.get((self.service, self.action), self.action)
+        action = {
+            ("s3", "ListBuckets"): "ListAllMyBuckets",
+            ("s3", "ListObjects"): "ListBucket",
+            ("s3", "HeadObject"): "GetObject",
+        }.get((self.service, self.action), self.action)
         return f"{prefix}:{action}"
 
 
@@ -69,9 +72,14 @@ class Fault:
     def matches(self, call: Call) -> bool:
         return all(
             want is None or want == got
-            for want, got in ((self.service, call.service), (self.action, call.action), (self.account, call.account),
-                              (self.region, call.region), (self.method, call.method))
-        ) and all(call.params.get(k) == v for k, v in (self.params or {}).items())  # fmt: skip
+            for want, got in (
+                (self.service, call.service),
+                (self.action, call.action),
+                (self.account, call.account),
+                (self.region, call.region),
+                (self.method, call.method),
+            )
+        ) and all(call.params.get(k) == v for k, v in (self.params or {}).items())
 
 
 def s3_action(method: str, path: str, query: str) -> str:
@@ -83,11 +91,21 @@ def s3_action(method: str, path: str, query: str) -> str:
     if len(parts) == 1:  # bucket level
         sub = next((k for k in ("location", "policy", "tagging", "acl", "versioning", "list-type") if k in q), None)
         if method == "GET":
-            return {"location": "GetBucketLocation", "policy": "GetBucketPolicy", "tagging": "GetBucketTagging",
-                    "acl": "GetBucketAcl", "versioning": "GetBucketVersioning"}.get(sub or "", "ListObjects")
+            return {
+                "location": "GetBucketLocation",
+                "policy": "GetBucketPolicy",
+                "tagging": "GetBucketTagging",
+                "acl": "GetBucketAcl",
+                "versioning": "GetBucketVersioning",
+            }.get(sub or "", "ListObjects")
         return {"PUT": "CreateBucket", "DELETE": "DeleteBucket", "HEAD": "HeadBucket"}.get(method, method)
-    return {"GET": "GetObject", "PUT": "PutObject", "DELETE": "DeleteObject", "HEAD": "HeadObject",
-            "POST": "PostObject"}.get(method, method)  # fmt: skip
+    return {
+        "GET": "GetObject",
+        "PUT": "PutObject",
+        "DELETE": "DeleteObject",
+        "HEAD": "HeadObject",
+        "POST": "PostObject",
+    }.get(method, method)
 
 
 def _error_body(protocol: str, code: str, message: str) -> tuple[str, bytes]:
@@ -95,17 +113,23 @@ def _error_body(protocol: str, code: str, message: str) -> tuple[str, bytes]:
     if protocol == "json":
         return "application/x-amz-json-1.1", f'{{"__type": "{code}", "message": "{message}"}}'.encode()
     if protocol == "rest-xml":
-        return "application/xml", (f"<Error><Code>{code}</Code><Message>{message}</Message>"
-                                   f"<RequestId>{rid}</RequestId></Error>").encode()  # fmt: skip
-    return "text/xml", (f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message>"
-                        f"</Error><RequestId>{rid}</RequestId></ErrorResponse>").encode()  # fmt: skip
+        return "application/xml", (
+            f"<Error><Code>{code}</Code><Message>{message}</Message><RequestId>{rid}</RequestId></Error>"
+        ).encode()
+    return "text/xml", (
+        f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message>"
+        f"</Error><RequestId>{rid}</RequestId></ErrorResponse>"
+    ).encode()
 
 
 def fault_answer(kind: FaultKind, protocol: str, call: Call) -> tuple[int, str, str, bytes]:
     """(status, error code, content type, body) in the protocol's own error shape."""
     if kind == "throttle":
-        status, code = (503, "SlowDown") if protocol == "rest-xml" else (
-            (400, "ThrottlingException") if protocol == "json" else (400, "Throttling"))
+        status, code = (
+            (503, "SlowDown")
+            if protocol == "rest-xml"
+            else ((400, "ThrottlingException") if protocol == "json" else (400, "Throttling"))
+        )
         message = "Rate exceeded (injected)"
     elif kind == "access_denied":
         status, code = 403, "AccessDeniedException" if protocol == "json" else "AccessDenied"

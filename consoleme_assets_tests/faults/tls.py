@@ -47,8 +47,9 @@ def _key() -> ec.EllipticCurvePrivateKey:
 def _write(directory: Path, name: str, cert: x509.Certificate, key: ec.EllipticCurvePrivateKey) -> Issued:
     cert_path, key_path = directory / f"{name}.pem", directory / f"{name}-key.pem"
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))  # fmt: skip
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
     key_path.chmod(0o600)
     return Issued(cert_path, key_path)
 
@@ -66,16 +67,31 @@ class TestCA:
         subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
         self._subject = subject
         self._cert = (
-            x509.CertificateBuilder().subject_name(subject).issuer_name(subject)
-            .public_key(self._key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=1))
+            x509.CertificateBuilder()
+            .subject_name(subject)
+            .issuer_name(subject)
+            .public_key(self._key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(minutes=5))
+            .not_valid_after(now + dt.timedelta(days=1))
             .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-            .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
-                                         content_commitment=False, key_encipherment=False, data_encipherment=False,
-                                         key_agreement=False, encipher_only=False, decipher_only=False), critical=True)
+            .add_extension(
+                x509.KeyUsage(
+                    digital_signature=True,
+                    key_cert_sign=True,
+                    crl_sign=True,
+                    content_commitment=False,
+                    key_encipherment=False,
+                    data_encipherment=False,
+                    key_agreement=False,
+                    encipher_only=False,
+                    decipher_only=False,
+                ),
+                critical=True,
+            )
             .add_extension(x509.SubjectKeyIdentifier.from_public_key(self._key.public_key()), critical=False)
             .sign(self._key, hashes.SHA256())
-        )  # fmt: skip
+        )
         slug = name.replace(" ", "-")
         self.cert_path = _write(directory, slug, self._cert, self._key).cert
 
@@ -84,18 +100,23 @@ class TestCA:
         now = dt.datetime.now(dt.UTC)
         usage = ExtendedKeyUsageOID.SERVER_AUTH if server else ExtendedKeyUsageOID.CLIENT_AUTH
         builder = (
-            x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)]))
-            .issuer_name(self._subject).public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=1))
+            x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)]))
+            .issuer_name(self._subject)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(minutes=5))
+            .not_valid_after(now + dt.timedelta(days=1))
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
             .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
             .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
             .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(self._key.public_key()), critical=False)
-        )  # fmt: skip
+        )
         if server:
             builder = builder.add_extension(
-                x509.SubjectAlternativeName([x509.DNSName("localhost"),
-                                             x509.IPAddress(ipaddress.ip_address(LOOPBACK))]),  # fmt: skip
+                x509.SubjectAlternativeName(
+                    [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address(LOOPBACK))]
+                ),
                 critical=False,
             )
         return _write(self.directory, name, builder.sign(self._key, hashes.SHA256()), key)
@@ -104,8 +125,7 @@ class TestCA:
 class TlsRedis:
     """redis-server listening only with TLS on 127.0.0.1:`port`, requiring `password`."""
 
-    def __init__(self, child: _Child, workdir: tempfile.TemporaryDirectory[str], port: int, password: str,
-                 ca: TestCA):  # fmt: skip
+    def __init__(self, child: _Child, workdir: tempfile.TemporaryDirectory[str], port: int, password: str, ca: TestCA):
         self._child, self._workdir = child, workdir
         self.port, self.password, self.ca = port, password, ca
 
@@ -117,8 +137,15 @@ class TlsRedis:
     def client(self, **kwargs) -> redis.Redis:
         """A client that trusts the server's CA (decode_responses unless told otherwise)."""
         kwargs.setdefault("decode_responses", True)
-        return redis.Redis(host=LOOPBACK, port=self.port, password=self.password, ssl=True,
-                           ssl_ca_certs=str(self.ca.cert_path), socket_timeout=5, **kwargs)  # fmt: skip
+        return redis.Redis(
+            host=LOOPBACK,
+            port=self.port,
+            password=self.password,
+            ssl=True,
+            ssl_ca_certs=str(self.ca.cert_path),
+            socket_timeout=5,
+            **kwargs,
+        )
 
     def stop(self) -> None:
         self._child.stop()
@@ -131,8 +158,9 @@ class TlsRedis:
         self.stop()
 
 
-def start_tls_redis(ca: TestCA, password: str, *, require_client_certs: bool = False,
-                    timeout: float = 15.0) -> TlsRedis:  # fmt: skip
+def start_tls_redis(
+    ca: TestCA, password: str, *, require_client_certs: bool = False, timeout: float = 15.0
+) -> TlsRedis:
     """Start redis-server with TLS only (certificate issued by `ca`); raises TlsUnsupported when this
     redis-server was built without TLS."""
     binary = shutil.which("redis-server")
@@ -148,12 +176,21 @@ def start_tls_redis(ca: TestCA, password: str, *, require_client_certs: bool = F
         workdir = tempfile.TemporaryDirectory(prefix="consoleme-redis-tls-")
         conf = Path(workdir.name) / "redis.conf"
         q = _quote_redis_conf
-        lines = ["port 0", f"tls-port {port}", f"bind {LOOPBACK}", 'save ""', "appendonly no",
-                 f"dir {q(workdir.name)}", "daemonize no", 'logfile ""',
-                 f"tls-cert-file {q(str(server_cert.cert))}", f"tls-key-file {q(str(server_cert.key))}",
-                 f"tls-ca-cert-file {q(str(ca.cert_path))}",
-                 f"tls-auth-clients {'yes' if require_client_certs else 'no'}",
-                 f"requirepass {q(password)}"]  # fmt: skip
+        lines = [
+            "port 0",
+            f"tls-port {port}",
+            f"bind {LOOPBACK}",
+            'save ""',
+            "appendonly no",
+            f"dir {q(workdir.name)}",
+            "daemonize no",
+            'logfile ""',
+            f"tls-cert-file {q(str(server_cert.cert))}",
+            f"tls-key-file {q(str(server_cert.key))}",
+            f"tls-ca-cert-file {q(str(ca.cert_path))}",
+            f"tls-auth-clients {'yes' if require_client_certs else 'no'}",
+            f"requirepass {q(password)}",
+        ]
         conf.write_text("\n".join(lines) + "\n")  # the password stays out of `ps`
         conf.chmod(0o600)
         child = _Child("redis-server", [binary, str(conf)], Path(workdir.name))
@@ -174,8 +211,9 @@ def start_tls_redis(ca: TestCA, password: str, *, require_client_certs: bool = F
         except ServerStartError as exc:
             child.stop()
             workdir.cleanup()
-            if "TLS" in str(exc) and ("not supported" in str(exc) or "not compiled" in str(exc)
-                                      or "Bad directive" in str(exc)):  # fmt: skip
+            if "TLS" in str(exc) and (
+                "not supported" in str(exc) or "not compiled" in str(exc) or "Bad directive" in str(exc)
+            ):
                 raise TlsUnsupported(str(exc)) from None
             raise
         except BaseException:
@@ -185,4 +223,3 @@ def start_tls_redis(ca: TestCA, password: str, *, require_client_certs: bool = F
         return server
 
     return _with_port_retries(None, start)
-

@@ -52,8 +52,10 @@ def test_every_account_in_consoleme_shapes(accounts_ready, demo_org, refresh_iam
     assert all(isinstance(i["ttl"], Decimal) for i in items)
 
     member = demo_org.member_account_ids[0]
-    gaad = s3_data(demo_org.cache_bucket,
-                   f"get_account_authorization_details/get_account_authorization_details_{member}_v1.json.gz")
+    gaad = s3_data(
+        demo_org.cache_bucket,
+        f"get_account_authorization_details/get_account_authorization_details_{member}_v1.json.gz",
+    )
     assert {r["Arn"] for r in gaad["RoleDetailList"]} == set(demo_org.roles[member])
     assert isinstance(gaad["RoleDetailList"][0]["CreateDate"], float)  # epoch, as ConsoleMe's SetEncoder
     per_type = s3_data(demo_org.cache_bucket, f"account_resource_cache/cache_iam_users_{member}_v1.json.gz")
@@ -61,8 +63,10 @@ def test_every_account_in_consoleme_shapes(accounts_ready, demo_org, refresh_iam
     combined = s3_data(demo_org.cache_bucket, "account_resource_cache/cache_all_roles_v1.json.gz")
     assert {k: json.loads(v) for k, v in combined.items()} == roles
 
-    mats = {e.event_specific_data.materialization.partition: e.event_specific_data.materialization.metadata
-            for e in result.get_asset_materialization_events()}
+    mats = {
+        e.event_specific_data.materialization.partition: e.event_specific_data.materialization.metadata
+        for e in result.get_asset_materialization_events()
+    }
     assert set(mats) == set(demo_org.accounts)
     assert mats[member]["counts"].value["roles"] == len(demo_org.roles[member])
 
@@ -103,8 +107,10 @@ def test_role_filter_and_templated(accounts_ready, demo_org, refresh_iam, redis_
     templated_arn = demo_org.roles[member][0]
     redis_client.hset("TEMPLATED_ROLES_v2", templated_arn.lower(), "https://git.example/templates/role.yaml")
     cfg = tmp_path / "filter.yaml"
-    cfg.write_text(f"extends: [{sandbox_env['CONSOLEME_ASSETS_CONFIG']}]\n"
-                   f"roles: {{allowed_tag_keys: [consoleme-authorized], allowed_arns: ['{templated_arn}']}}\n")
+    cfg.write_text(
+        f"extends: [{sandbox_env['CONSOLEME_ASSETS_CONFIG']}]\n"
+        f"roles: {{allowed_tag_keys: [consoleme-authorized], allowed_arns: ['{templated_arn}']}}\n"
+    )
     result = refresh_iam(resources=build_resources(str(cfg)), partition_key=member)
     assert result.success
     roles = hash_of(redis_client, "IAM_ROLE_CACHE")
@@ -117,8 +123,7 @@ def test_role_filter_and_templated(accounts_ready, demo_org, refresh_iam, redis_
     assert meta["roles_filtered_out"].value == len(demo_org.roles[member]) - len(roles) > 0
 
 
-def test_one_denied_account_keeps_its_cache(accounts_ready, demo_org, refresh_iam, redis_client, instance,
-                                            monkeypatch):
+def test_one_denied_account_keeps_its_cache(accounts_ready, demo_org, refresh_iam, redis_client, instance, monkeypatch):
     assert refresh_iam().success
     denied = demo_org.member_account_ids[1]
     before = {k: v for k, v in redis_client.hgetall("IAM_ROLE_CACHE").items() if f":{denied}:" in k}
@@ -126,22 +131,27 @@ def test_one_denied_account_keeps_its_cache(accounts_ready, demo_org, refresh_ia
 
     def gaad_or_deny(sessions, account_id):
         if account_id == denied:
-            raise ClientError({"Error": {"Code": "AccessDenied", "Message": "spoke role denied"}},
-                              "GetAccountAuthorizationDetails")
+            raise ClientError(
+                {"Error": {"Code": "AccessDenied", "Message": "spoke role denied"}}, "GetAccountAuthorizationDetails"
+            )
         return real(sessions, account_id)
 
     monkeypatch.setattr(iam_assets, "account_authorization_details", gaad_or_deny)
     result = refresh_iam()
     assert not result.success
-    assert "AccessDenied: spoke role denied" in result.get_step_failure_events()[0].step_failure_data.user_failure_data.description
+    assert (
+        "AccessDenied: spoke role denied"
+        in result.get_step_failure_events()[0].step_failure_data.user_failure_data.description
+    )
     after = {k: v for k, v in redis_client.hgetall("IAM_ROLE_CACHE").items() if f":{denied}:" in k}
     assert after == before
     status = instance.get_status_by_partition(dg.AssetKey("iam_resources"), [denied], aws_accounts_partitions)
     assert status[denied] == dg.AssetPartitionStatus.FAILED
 
 
-def test_replica_hydrates_from_dynamodb_and_s3(accounts_ready, demo_org, refresh_iam, redis_client, tmp_path,
-                                               sandbox_env, monkeypatch):
+def test_replica_hydrates_from_dynamodb_and_s3(
+    accounts_ready, demo_org, refresh_iam, redis_client, tmp_path, sandbox_env, monkeypatch
+):
     assert refresh_iam().success
     primary = {k: hash_of(redis_client, k) for k in ("IAM_ROLE_CACHE", "IAM_USER_CACHE", "IAM_GROUP_CACHE")}
     for key in list(primary) + ["IAM_POLICY_CACHE"]:

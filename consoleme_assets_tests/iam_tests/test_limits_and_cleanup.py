@@ -29,10 +29,16 @@ def test_limits_asset_and_check(accounts_ready, demo_org, instance, resources, t
 
     busiest = max(usage, key=lambda a: usage[a]["ratio"])
     cfg = tmp_path / "tight.yaml"  # thresholds below the seeded usage: the check must name the account
-    cfg.write_text(f"extends: [{sandbox_env['CONSOLEME_ASSETS_CONFIG']}]\n"
-                   "consoleme_assets: {iam_role_limits: {warn_ratio: 0.00001, fail_ratio: 0.00002}}\n")
-    result = dg.materialize([iam_role_limits, iam_role_limits_within_quota], instance=instance,
-                            resources=build_resources(str(cfg)), raise_on_error=False)
+    cfg.write_text(
+        f"extends: [{sandbox_env['CONSOLEME_ASSETS_CONFIG']}]\n"
+        "consoleme_assets: {iam_role_limits: {warn_ratio: 0.00001, fail_ratio: 0.00002}}\n"
+    )
+    result = dg.materialize(
+        [iam_role_limits, iam_role_limits_within_quota],
+        instance=instance,
+        resources=build_resources(str(cfg)),
+        raise_on_error=False,
+    )
     check = result.get_asset_check_evaluations()[0]
     assert not check.passed and check.severity == dg.AssetCheckSeverity.ERROR
     assert busiest in check.description
@@ -46,12 +52,12 @@ def test_expired_roles_rule():
         ("arn:aws:iam::999999999999:role/closed", {"accountId": "999999999999", "ttl": now + 10}),
     ]
     assert expired_roles(entries, {"111111111111"}, now) == {
-        "arn:aws:iam::111111111111:role/old": "ttl passed", "arn:aws:iam::999999999999:role/closed": "account gone",
+        "arn:aws:iam::111111111111:role/old": "ttl passed",
+        "arn:aws:iam::999999999999:role/closed": "account gone",
     }
 
 
-def test_cleanup_job_removes_gone_and_expired(accounts_ready, demo_org, refresh_iam, redis_client, instance,
-                                             resources):
+def test_cleanup_job_removes_gone_and_expired(accounts_ready, demo_org, refresh_iam, redis_client, instance, resources):
     assert refresh_iam().success
     member = demo_org.member_account_ids[0]
     stale_arn = demo_org.roles[member][0]

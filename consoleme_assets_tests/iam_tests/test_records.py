@@ -8,11 +8,17 @@ from consoleme_assets.iam import records
 from consoleme_assets.settings.model import RoleFilter
 
 ROLE = {
-    "Path": "/service/", "RoleName": "app", "RoleId": "AROAEXAMPLE", "Arn": "arn:aws:iam::111122223333:role/service/app",
+    "Path": "/service/",
+    "RoleName": "app",
+    "RoleId": "AROAEXAMPLE",
+    "Arn": "arn:aws:iam::111122223333:role/service/app",
     "CreateDate": dt.datetime(2024, 5, 6, 7, 8, 9, tzinfo=dt.timezone(dt.timedelta(hours=2))),
     "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": []},
     "Tags": [{"Key": "team", "Value": "x"}, {"Key": "owner", "Value": "a@example.com"}],
-    "RolePolicyList": [], "AttachedManagedPolicies": [], "InstanceProfileList": [], "RoleLastUsed": {},
+    "RolePolicyList": [],
+    "AttachedManagedPolicies": [],
+    "InstanceProfileList": [],
+    "RoleLastUsed": {},
 }
 
 
@@ -69,7 +75,11 @@ def test_entry_fields_keep_consolemes_order():
     head = ["arn", "name", "resourceId", "accountId", "ttl"]
     assert list(records.role_entry(ROLE, "111122223333", 1, [], None)) == [*head, "owner", "policy", "templated"]
     assert list(records.refreshed_role_entry(ROLE, "111122223333", 1, None)) == [
-        *head, "policy", "permissions_boundary", "templated"]
+        *head,
+        "policy",
+        "permissions_boundary",
+        "templated",
+    ]
     assert list(records.user_entry({"Arn": "arn:u"}, "1" * 12, 1, [])) == [*head, "owner", "policy", "templated"]
     for entry in (records.group_entry, records.policy_entry):
         assert list(entry({"Arn": "arn:x"}, "1" * 12, 1)) == [*head, "policy", "templated"]

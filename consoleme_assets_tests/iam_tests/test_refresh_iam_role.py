@@ -13,7 +13,9 @@ from consoleme_assets.stores.dynamo_store import from_dynamo
 def run_job(instance, resources, arn):
     return refresh_iam_role_job.execute_in_process(
         run_config={"ops": {"refresh_iam_role": {"config": {"role_arn": arn}}}},
-        instance=instance, resources=resources, raise_on_error=False,
+        instance=instance,
+        resources=resources,
+        raise_on_error=False,
     )
 
 
@@ -21,8 +23,9 @@ def action_of(result) -> str:
     return next(e for e in result.all_events if e.is_successful_output).event_specific_data.metadata["action"].value
 
 
-def test_updates_then_removes_one_role(accounts_ready, demo_org, refresh_iam, redis_client, instance, resources,
-                                       member_client):
+def test_updates_then_removes_one_role(
+    accounts_ready, demo_org, refresh_iam, redis_client, instance, resources, member_client
+):
     assert refresh_iam().success
     member = demo_org.member_account_ids[0]
     arn = next(a for a in demo_org.roles[member] if not a.endswith("/ConsoleMe"))
@@ -34,15 +37,26 @@ def test_updates_then_removes_one_role(accounts_ready, demo_org, refresh_iam, re
     assert run_job(instance, resources, arn).success
     entry = json.loads(redis_client.hget("IAM_ROLE_CACHE", arn))
     # ConsoleMe's refresh_iam_role entry (spec §5.20): permissions_boundary, no owner, policy without RoleName/Id.
-    assert set(entry) == {"arn", "name", "resourceId", "accountId", "ttl", "policy", "permissions_boundary",
-                          "templated"}
+    assert set(entry) == {
+        "arn",
+        "name",
+        "resourceId",
+        "accountId",
+        "ttl",
+        "policy",
+        "permissions_boundary",
+        "templated",
+    }
     assert entry["permissions_boundary"] == {} and entry["name"] == name
     detail = json.loads(entry["policy"])
     assert {"RolePolicyList", "AttachedManagedPolicies", "Tags", "AssumeRolePolicyDocument"} <= set(detail)
     assert not {"RoleName", "RoleId", "MaxSessionDuration"} & set(detail)
     assert {"Key": "owner", "Value": "new-owner@example.com"} in detail["Tags"]
-    item = from_dynamo(boto3.resource("dynamodb").Table("consoleme_iamroles_global").get_item(
-        Key={"arn": arn, "accountId": member})["Item"])
+    item = from_dynamo(
+        boto3.resource("dynamodb")
+        .Table("consoleme_iamroles_global")
+        .get_item(Key={"arn": arn, "accountId": member})["Item"]
+    )
     assert item == entry
     assert {k: v for k, v in redis_client.hgetall("IAM_ROLE_CACHE").items() if k != arn} == others_before
 
@@ -55,7 +69,8 @@ def test_updates_then_removes_one_role(accounts_ready, demo_org, refresh_iam, re
     assert result.success and action_of(result) == "removed"
     assert not redis_client.hexists("IAM_ROLE_CACHE", arn)
     assert "Item" not in boto3.resource("dynamodb").Table("consoleme_iamroles_global").get_item(
-        Key={"arn": arn, "accountId": member})
+        Key={"arn": arn, "accountId": member}
+    )
     # The next account refresh agrees (the owner index no longer lists the role).
     assert refresh_iam(partition_key=member).success
     assert not redis_client.hexists("IAM_ROLE_CACHE", arn)
@@ -63,8 +78,9 @@ def test_updates_then_removes_one_role(accounts_ready, demo_org, refresh_iam, re
     assert action_of(run_job(instance, resources, arn)) == "not found"
 
 
-def test_a_role_with_a_path_is_found_by_its_path_less_arn(accounts_ready, demo_org, refresh_iam, redis_client,
-                                                          instance, resources, member_client):
+def test_a_role_with_a_path_is_found_by_its_path_less_arn(
+    accounts_ready, demo_org, refresh_iam, redis_client, instance, resources, member_client
+):
     """Events name a role without its path: the refresh writes IAM's ARN, and removes it once the role is gone."""
     assert refresh_iam().success
     member = next(a for a in demo_org.member_account_ids if any("/service/" in r for r in demo_org.roles[a]))

@@ -43,14 +43,19 @@ def skipped(result) -> str | None:
 
 
 def dynamo_item(arn, account):
-    item = boto3.resource("dynamodb").Table("consoleme_iamroles_global").get_item(
-        Key={"arn": arn, "accountId": account}).get("Item")
+    item = (
+        boto3.resource("dynamodb")
+        .Table("consoleme_iamroles_global")
+        .get_item(Key={"arn": arn, "accountId": account})
+        .get("Item")
+    )
     return None if item is None else from_dynamo(item)
 
 
 @pytest.mark.fresh_demo_org  # judges the seeded events' lag against the clock
 def test_seeded_events_become_one_run_and_messages_go_only_after_their_roles_landed(
-        accounts_ready, demo_org, instance, resources, redis_client, capfd):
+    accounts_ready, demo_org, instance, resources, redis_client, capfd
+):
     assert queue_counts(demo_org) == (5, 0)
     result, _ = tick(instance, resources)
     (request,) = result.run_requests
@@ -92,10 +97,16 @@ def test_seeded_events_become_one_run_and_messages_go_only_after_their_roles_lan
 def test_coalesces_repeated_events_and_waits_for_the_batch_in_flight(accounts_ready, demo_org, instance, resources):
     tick(instance, resources)  # takes the seeded messages (left in flight)
     member = demo_org.member_account_ids[0]
-    send(demo_org, *[role_change_event(member, "demo-admin") for _ in range(3)],
-         sns_envelope(role_change_event(member, "demo-readonly"), "arn:aws:sns:us-east-1:123456789012:t"))
-    busy = instance.create_run_for_job(role_changes_job, run_config={"ops": {"refresh_changed_roles": {
-        "config": {"roles": []}}}}, status=dg.DagsterRunStatus.STARTED)
+    send(
+        demo_org,
+        *[role_change_event(member, "demo-admin") for _ in range(3)],
+        sns_envelope(role_change_event(member, "demo-readonly"), "arn:aws:sns:us-east-1:123456789012:t"),
+    )
+    busy = instance.create_run_for_job(
+        role_changes_job,
+        run_config={"ops": {"refresh_changed_roles": {"config": {"roles": []}}}},
+        status=dg.DagsterRunStatus.STARTED,
+    )
     result, _ = tick(instance, resources)
     assert skipped(result) == f"batch run {busy.run_id} is not finished yet"
     instance.report_run_failed(busy)
@@ -107,18 +118,26 @@ def test_coalesces_repeated_events_and_waits_for_the_batch_in_flight(accounts_re
 
 
 def test_gone_roles_are_removed_or_not_found_and_the_mapping_follows(
-        accounts_ready, demo_org, instance, resources, redis_client, member_client):
+    accounts_ready, demo_org, instance, resources, redis_client, member_client
+):
     member = demo_org.member_account_ids[0]
     iam = member_client(member, "iam")
-    iam.create_role(RoleName="short-lived", AssumeRolePolicyDocument=json.dumps({"Statement": []}),
-                    Tags=[{"Key": "consoleme-authorized", "Value": "groupz@example.com"}])
+    iam.create_role(
+        RoleName="short-lived",
+        AssumeRolePolicyDocument=json.dumps({"Statement": []}),
+        Tags=[{"Key": "consoleme-authorized", "Value": "groupz@example.com"}],
+    )
     send(demo_org, role_change_event(member, "short-lived", "CreateRole"))
     tick(instance, resources)  # the seeded batch, not run: its messages stay in flight
 
     def mapping_sensor(run):
         with dg.build_run_status_sensor_context(
-                sensor_name=credential_mapping_after_role_changes.name, dagster_instance=instance,
-                resources=resources, dagster_event=run.get_run_success_event(), dagster_run=run.dagster_run) as ctx:
+            sensor_name=credential_mapping_after_role_changes.name,
+            dagster_instance=instance,
+            resources=resources,
+            dagster_event=run.get_run_success_event(),
+            dagster_run=run.dagster_run,
+        ) as ctx:
             return credential_mapping_after_role_changes(ctx)
 
     arn = f"arn:aws:iam::{member}:role/short-lived"
@@ -127,8 +146,7 @@ def test_gone_roles_are_removed_or_not_found_and_the_mapping_follows(
         send(demo_org, body)
         result, _ = tick(instance, resources)
         (request,) = result.run_requests
-        run = role_changes_job.execute_in_process(run_config=request.run_config, instance=instance,
-                                                  resources=resources)
+        run = role_changes_job.execute_in_process(run_config=request.run_config, instance=instance, resources=resources)
         assert run.success
         return run, next(e for e in run.all_events if e.is_successful_output).event_specific_data.metadata
 
@@ -149,16 +167,26 @@ def test_gone_roles_are_removed_or_not_found_and_the_mapping_follows(
     assert isinstance(skip, dg.SkipReason) and "IAM_ROLE_CACHE is empty" in skip.skip_message
 
 
-@pytest.mark.parametrize("override, expected", [
-    ("celery: {trigger_credential_mapping_refresh_from_role_changes: {enabled: false}}",
-     "role changes are off (celery.trigger_credential_mapping_refresh_from_role_changes.enabled is not true)"),
-    ("event_bridge: {detect_role_changes_and_update_cache: {queue_arn: 'arn:aws:sqs:{region}:123456789012:nope'}}",
-     "SQS queue arn:aws:sqs:us-east-1:123456789012:nope: GetQueueUrl: "),
-    ("event_bridge: {detect_role_changes_and_update_cache: {queue_arn: 'sqs-queue'}}",
-     "event_bridge.detect_role_changes_and_update_cache.queue_arn: queue ARN 'sqs-queue' is not arn:"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "override, expected",
+    [
+        (
+            "celery: {trigger_credential_mapping_refresh_from_role_changes: {enabled: false}}",
+            "role changes are off (celery.trigger_credential_mapping_refresh_from_role_changes.enabled is not true)",
+        ),
+        (
+            "event_bridge: {detect_role_changes_and_update_cache: {queue_arn: 'arn:aws:sqs:{region}:123456789012:nope'}}",
+            "SQS queue arn:aws:sqs:us-east-1:123456789012:nope: GetQueueUrl: ",
+        ),
+        (
+            "event_bridge: {detect_role_changes_and_update_cache: {queue_arn: 'sqs-queue'}}",
+            "event_bridge.detect_role_changes_and_update_cache.queue_arn: queue ARN 'sqs-queue' is not arn:",
+        ),
+    ],
+)
 def test_configuration_problems_skip_naming_the_key_or_queue_and_log_once(
-        accounts_ready, demo_org, instance, tmp_path, monkeypatch, sandbox_env, override, expected, capfd):
+    accounts_ready, demo_org, instance, tmp_path, monkeypatch, sandbox_env, override, expected, capfd
+):
     from consoleme_assets.definitions import build_resources
 
     cfg = tmp_path / "c.yaml"

@@ -17,8 +17,14 @@ def refresh(assets, instance, resources, **kwargs):
     """Materialize `assets` (aws_accounts alongside, not selected); all accounts unless a partition is given."""
     if "partition_key" not in kwargs:
         kwargs.setdefault("tags", all_accounts_tags(instance))
-    return dg.materialize([aws_accounts, *assets], selection=list(assets), instance=instance, resources=resources,
-                          raise_on_error=False, **kwargs)
+    return dg.materialize(
+        [aws_accounts, *assets],
+        selection=list(assets),
+        instance=instance,
+        resources=resources,
+        raise_on_error=False,
+        **kwargs,
+    )
 
 
 def materializations(result, asset_name: str) -> dict[str, dg.AssetMaterialization]:
@@ -35,8 +41,13 @@ def member_client(demo_org, account_id: str, service: str, region: str = "us-eas
     """A client in a demo account made without the code under test (to change AWS behind its back)."""
     role_arn = demo_org.role_arn(account_id)
     creds = boto3.client("sts").assume_role(RoleArn=role_arn, RoleSessionName="test")["Credentials"]
-    return boto3.client(service, region_name=region, aws_access_key_id=creds["AccessKeyId"],
-                        aws_secret_access_key=creds["SecretAccessKey"], aws_session_token=creds["SessionToken"])
+    return boto3.client(
+        service,
+        region_name=region,
+        aws_access_key_id=creds["AccessKeyId"],
+        aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds["SessionToken"],
+    )
 
 
 def s3_data(demo_org, key: str):

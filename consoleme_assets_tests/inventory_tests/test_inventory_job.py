@@ -8,8 +8,12 @@ import dagster as dg
 from consoleme_assets.definitions import defs
 from consoleme_assets.inventory.schedules import inventory_every_45_minutes
 
-DATASETS = {"s3_buckets": "S3_BUCKETS", "managed_policies": "IAM_MANAGED_POLICIES", "sqs_queues": "SQS_QUEUES",
-            "sns_topics": "SNS_TOPICS"}
+DATASETS = {
+    "s3_buckets": "S3_BUCKETS",
+    "managed_policies": "IAM_MANAGED_POLICIES",
+    "sqs_queues": "SQS_QUEUES",
+    "sns_topics": "SNS_TOPICS",
+}
 
 
 def test_job_selects_the_four_inventory_datasets():
@@ -22,8 +26,7 @@ def test_job_selects_the_four_inventory_datasets():
         assert node.backfill_policy == dg.BackfillPolicy.single_run()
 
 
-def test_one_scheduled_run_refreshes_every_dataset_for_every_account(accounts_ready, demo_org, instance,
-                                                                      redis_client):
+def test_one_scheduled_run_refreshes_every_dataset_for_every_account(accounts_ready, demo_org, instance, redis_client):
     with dg.build_schedule_context(  # closes the instance it opens from the ref (see test_definitions.py)
         instance=instance, scheduled_execution_time=dt.datetime(2026, 1, 1, 0, 45, tzinfo=dt.UTC)
     ) as context:
@@ -37,7 +40,8 @@ def test_one_scheduled_run_refreshes_every_dataset_for_every_account(accounts_re
         cached = {k: json.loads(v) for k, v in redis_client.hgetall(key).items()}
         assert set(cached) == set(demo_org.accounts), name
         assert instance.get_materialized_partitions(dg.AssetKey(name)) == set(demo_org.accounts)
-    assert json.loads(redis_client.hget("SQS_QUEUES", demo_org.member_account_ids[0])) == (
-        demo_org.queues[demo_org.member_account_ids[0]]
+    assert (
+        json.loads(redis_client.hget("SQS_QUEUES", demo_org.member_account_ids[0]))
+        == (demo_org.queues[demo_org.member_account_ids[0]])
     )
     assert len(instance.get_runs()) == 2  # aws_accounts (setup), then the one inventory run

@@ -54,12 +54,14 @@ def test_not_gated_to_prod(accounts_ready, demo_org, instance, resources, redis_
     assert set(redis_client.hgetall("IAM_MANAGED_POLICIES")) == set(demo_org.accounts)
 
 
-def test_deleted_policy_vanishes_after_the_next_refresh(accounts_ready, demo_org, instance, resources,
-                                                        redis_client):
+def test_deleted_policy_vanishes_after_the_next_refresh(accounts_ready, demo_org, instance, resources, redis_client):
     account_id = demo_org.member_account_ids[1]
     iam = member_client(demo_org, account_id, "iam")
-    arn = iam.create_policy(PolicyName="short-lived", PolicyDocument=json.dumps({
-        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "*"}]}),
+    arn = iam.create_policy(
+        PolicyName="short-lived",
+        PolicyDocument=json.dumps(
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "*"}]}
+        ),
     )["Policy"]["Arn"]
     assert refresh([managed_policies], instance, resources).success
     before = redis_client.hgetall("IAM_MANAGED_POLICIES")

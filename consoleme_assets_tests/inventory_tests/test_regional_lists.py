@@ -102,8 +102,9 @@ def test_every_account_in_both_regions(ds, accounts_ready, demo_org, instance, r
 
 
 @DATASETS
-def test_deleted_resource_vanishes_after_the_next_refresh(ds, accounts_ready, demo_org, instance, resources,
-                                                          redis_client):
+def test_deleted_resource_vanishes_after_the_next_refresh(
+    ds, accounts_ready, demo_org, instance, resources, redis_client
+):
     assert refresh([ds.asset], instance, resources).success
     before = redis_client.hgetall(ds.redis_key)
     prod = demo_org.member_account_ids[0]
@@ -120,8 +121,9 @@ def test_deleted_resource_vanishes_after_the_next_refresh(ds, accounts_ready, de
 
 
 @DATASETS
-def test_a_failing_region_keeps_its_previous_arns(ds, accounts_ready, demo_org, instance, resources,
-                                                  redis_client, monkeypatch):
+def test_a_failing_region_keeps_its_previous_arns(
+    ds, accounts_ready, demo_org, instance, resources, redis_client, monkeypatch
+):
     assert refresh([ds.asset], instance, resources).success
     expected = ds.expected(demo_org)
     prod = demo_org.member_account_ids[0]
@@ -155,8 +157,9 @@ def test_a_failing_region_keeps_its_previous_arns(ds, accounts_ready, demo_org, 
 
 
 @DATASETS
-def test_every_region_failing_fails_only_that_account(ds, accounts_ready, demo_org, instance, resources,
-                                                      redis_client, monkeypatch):
+def test_every_region_failing_fails_only_that_account(
+    ds, accounts_ready, demo_org, instance, resources, redis_client, monkeypatch
+):
     assert refresh([ds.asset], instance, resources).success
     before = redis_client.hgetall(ds.redis_key)
     broken, healthy = demo_org.member_account_ids[0], demo_org.member_account_ids[1]
@@ -176,8 +179,9 @@ def test_every_region_failing_fails_only_that_account(ds, accounts_ready, demo_o
     assert s3_data(demo_org, ds.account_file(broken)) == json.loads(before[broken])
     assert json.loads(after[healthy]) == sorted([*ds.expected(demo_org)[healthy], added])
     assert s3_data(demo_org, ds.combined_file) == after  # the combined file still carries the old list
-    statuses = instance.get_status_by_partition(dg.AssetKey(ds.name), sorted(demo_org.accounts),
-                                                aws_accounts_partitions)
+    statuses = instance.get_status_by_partition(
+        dg.AssetKey(ds.name), sorted(demo_org.accounts), aws_accounts_partitions
+    )
     assert statuses[broken] == dg.AssetPartitionStatus.FAILED
     assert {a for a, s in statuses.items() if s == dg.AssetPartitionStatus.MATERIALIZED} == (
         set(demo_org.accounts) - {broken}

@@ -34,7 +34,8 @@ def aws_calls(monkeypatch):
     def recording_client(self, service, account_id=None, *args, **kwargs):
         client = real_client(self, service, account_id, *args, **kwargs)
         client.meta.events.register(
-            "before-call", lambda model, **kw: calls.append((service, account_id, model.name)),
+            "before-call",
+            lambda model, **kw: calls.append((service, account_id, model.name)),
             unique_id=f"test-replica-{id(client)}",
         )
         return client
@@ -59,8 +60,10 @@ def test_replica_reads_the_primarys_s3_copies_and_makes_no_aws_list_calls(
 ):
     prod = demo_org.member_account_ids[0]
     policy_arn = member_client(demo_org, prod, "iam").create_policy(
-        PolicyName="primary-only", PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
-            {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "*"}]}),
+        PolicyName="primary-only",
+        PolicyDocument=json.dumps(
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "*"}]}
+        ),
     )["Policy"]["Arn"]
     assert refresh(ASSETS, instance, resources).success  # the primary region
     primary = {name: redis_client.hgetall(key) for name, key in KEYS.items()}
@@ -76,9 +79,7 @@ def test_replica_reads_the_primarys_s3_copies_and_makes_no_aws_list_calls(
     for name, key in KEYS.items():
         assert redis_client.hgetall(key) == primary[name]  # byte for byte, deleted resources included
     # Only the hub read S3 objects: no spoke-role session, no List*/Describe* call, no S3 write.
-    assert aws_calls and {(service, account, op) for service, account, op in aws_calls} <= {
-        ("s3", None, "GetObject")
-    }
+    assert aws_calls and {(service, account, op) for service, account, op in aws_calls} <= {("s3", None, "GetObject")}
     for name in KEYS:
         by_partition = materializations(result, name)
         assert set(by_partition) == set(demo_org.accounts)

@@ -26,15 +26,25 @@ def accounts_ready(sandbox_env, instance, resources):
 
 def refresh(instance, resources, **kwargs):
     return dg.materialize(
-        [aws_accounts, s3_buckets], selection=[s3_buckets], instance=instance, resources=resources,
-        raise_on_error=False, **kwargs,
+        [aws_accounts, s3_buckets],
+        selection=[s3_buckets],
+        instance=instance,
+        resources=resources,
+        raise_on_error=False,
+        **kwargs,
     )
 
 
 def member_s3(demo_org, account_id):
-    creds = boto3.client("sts").assume_role(RoleArn=demo_org.role_arn(account_id), RoleSessionName="test")["Credentials"]
-    return boto3.client("s3", aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
-                        aws_session_token=creds["SessionToken"])
+    creds = boto3.client("sts").assume_role(RoleArn=demo_org.role_arn(account_id), RoleSessionName="test")[
+        "Credentials"
+    ]
+    return boto3.client(
+        "s3",
+        aws_access_key_id=creds["AccessKeyId"],
+        aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds["SessionToken"],
+    )
 
 
 def test_all_accounts_in_one_run(accounts_ready, demo_org, instance, resources, redis_client):
@@ -44,12 +54,14 @@ def test_all_accounts_in_one_run(accounts_ready, demo_org, instance, resources, 
     assert cached == demo_org.buckets
     s3 = boto3.client("s3")
     for account_id, names in demo_org.buckets.items():
-        body = s3.get_object(Bucket=demo_org.cache_bucket,
-                             Key=f"account_resource_cache/cache_s3_buckets_{account_id}_v1.json.gz")["Body"].read()
+        body = s3.get_object(
+            Bucket=demo_org.cache_bucket, Key=f"account_resource_cache/cache_s3_buckets_{account_id}_v1.json.gz"
+        )["Body"].read()
         assert open_envelope(body, gz=True)["data"] == names
     events = result.get_asset_materialization_events()
-    by_partition = {e.event_specific_data.materialization.partition: e.event_specific_data.materialization
-                    for e in events}
+    by_partition = {
+        e.event_specific_data.materialization.partition: e.event_specific_data.materialization for e in events
+    }
     assert set(by_partition) == set(demo_org.accounts)
     some = next(iter(demo_org.accounts))
     meta = by_partition[some].metadata
@@ -62,8 +74,9 @@ def test_all_accounts_in_one_run(accounts_ready, demo_org, instance, resources, 
     assert materialized == set(demo_org.accounts)
 
 
-def test_deleted_bucket_disappears_and_other_accounts_untouched(accounts_ready, demo_org, instance, resources,
-                                                                 redis_client):
+def test_deleted_bucket_disappears_and_other_accounts_untouched(
+    accounts_ready, demo_org, instance, resources, redis_client
+):
     assert refresh(instance, resources, tags=all_accounts_tags(instance)).success
     before = redis_client.hgetall("S3_BUCKETS")
     account_id = next(a for a in demo_org.member_account_ids if demo_org.buckets[a])
@@ -108,7 +121,9 @@ def test_one_failing_account_keeps_its_cache_and_fails_its_partition(
         dg.AssetKey("s3_buckets"), sorted(demo_org.accounts), aws_accounts_partitions
     )
     assert statuses[broken] == dg.AssetPartitionStatus.FAILED
-    assert {a for a, s in statuses.items() if s == dg.AssetPartitionStatus.MATERIALIZED} == set(demo_org.accounts) - {broken}
+    assert {a for a, s in statuses.items() if s == dg.AssetPartitionStatus.MATERIALIZED} == set(demo_org.accounts) - {
+        broken
+    }
 
 
 def test_yielding_anything_but_materializations_is_refused(accounts_ready, instance, resources):
@@ -122,8 +137,14 @@ def test_yielding_anything_but_materializations_is_refused(accounts_ready, insta
     def broken(context: dg.AssetExecutionContext, consoleme: ConsoleMeResource):
         yield dg.Output(["x"], output_name="s3_buckets")
 
-    result = dg.materialize([aws_accounts, broken], selection=[broken], instance=instance, resources=resources,
-                            tags=all_accounts_tags(instance), raise_on_error=False)
+    result = dg.materialize(
+        [aws_accounts, broken],
+        selection=[broken],
+        instance=instance,
+        resources=resources,
+        tags=all_accounts_tags(instance),
+        raise_on_error=False,
+    )
     assert not result.success
     error = str(result.get_step_failure_events()[0].step_failure_data.error)
     assert "s3_buckets: a per-account asset yields one AssetMaterialization per account" in error

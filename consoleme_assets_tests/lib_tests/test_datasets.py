@@ -35,8 +35,11 @@ def assets_definitions() -> list[dg.AssetsDefinition]:
 
 def test_every_asset_has_exactly_one_declaration():
     assert ASSETS == sorted(DATASETS)
-    domain_lists = [getattr(catalog, m).DATASETS for m in vars(catalog) if hasattr(getattr(catalog, m), "DATASETS")
-                    and getattr(catalog, m) is not catalog]
+    domain_lists = [
+        getattr(catalog, m).DATASETS
+        for m in vars(catalog)
+        if hasattr(getattr(catalog, m), "DATASETS") and getattr(catalog, m) is not catalog
+    ]
     declared = [d.name for lst in domain_lists for d in lst]
     assert sorted(declared) == sorted(DATASETS), "a dataset is declared in two domains (or in none)"
     with pytest.raises(ValueError, match="'s3_buckets' is declared twice"):
@@ -105,8 +108,9 @@ def test_a_changed_declaration_changes_what_is_derived(redis_client):
     [spec] = [s for s in observed.resolve_all_asset_specs() if s.key.to_user_string() == "policies_table"]
     assert spec.freshness_policy == window_for_cadence(15).policy() != window_for_cadence(30).policy()
     # Without a shape, no cache_shape check op is built for it.
-    unchecked = with_observability(domain, SETTINGS,
-                                   datasets={**copy, "policies_table": dataclasses.replace(policies, shape=None)})
+    unchecked = with_observability(
+        domain, SETTINGS, datasets={**copy, "policies_table": dataclasses.replace(policies, shape=None)}
+    )
     assert [k for k in observed.resolve_asset_graph().asset_check_keys if k.asset_key.path == ["policies_table"]]
     assert not [k for k in unchecked.resolve_asset_graph().asset_check_keys if k.asset_key.path == ["policies_table"]]
 
@@ -121,7 +125,10 @@ def test_a_changed_declaration_changes_what_is_derived(redis_client):
     assert dict(s3_buckets_copy.op.tags) == {DATASET_TAG: "s3_buckets_copy"}
     assert {s.name for s in s3_buckets_copy.check_specs} == {"accounts_fresh", SHAPE_CHECK}
     assert [s.name for s in account_check_specs(DATASETS["s3_buckets"])] == [
-        "accounts_fresh", SHAPE_CHECK, COVERAGE_CHECK]
+        "accounts_fresh",
+        SHAPE_CHECK,
+        COVERAGE_CHECK,
+    ]
 
     # Two datasets with different cadences cannot share a schedule.
     with pytest.raises(ValueError, match="different cadences"):
@@ -129,8 +136,9 @@ def test_a_changed_declaration_changes_what_is_derived(redis_client):
 
     # The storage: the stores write and the presence sensor watch the key the declaration names.
     moved = dataclasses.replace(DATASETS["aws_accounts"], storage=JsonDataset(lambda s: "MOVED_ACCOUNTS", None))
-    caches = ConsoleMeCaches(SETTINGS, RedisStore(redis_client, "LAST_UPDATED"), None,
-                             storage={"aws_accounts": moved.storage})
+    caches = ConsoleMeCaches(
+        SETTINGS, RedisStore(redis_client, "LAST_UPDATED"), None, storage={"aws_accounts": moved.storage}
+    )
     caches.write_json("aws_accounts", {"accounts": []})
     assert json.loads(redis_client.get("MOVED_ACCOUNTS")) == {"accounts": []}
     assert caches.dataset_key("aws_accounts") == "MOVED_ACCOUNTS"

@@ -7,8 +7,8 @@ import json
 
 import dagster as dg
 from dagster._core.executor.in_process import InProcessExecutor
-from dagster._core.executor.multiprocess import MultiprocessExecutor
 from dagster._core.executor.init import InitExecutorContext
+from dagster._core.executor.multiprocess import MultiprocessExecutor
 
 from consoleme_assets.definitions import defs
 from consoleme_assets.lib.executor import PRELOAD_MODULES
@@ -19,12 +19,19 @@ def _executor(config: dict):
     from dagster._config import Shape, process_config
 
     executor_def = _aws_accounts_job().executor_def
-    resolved = process_config(Shape({"config": executor_def.config_schema.as_field()}), {"config": config} if config else {})
+    resolved = process_config(
+        Shape({"config": executor_def.config_schema.as_field()}), {"config": config} if config else {}
+    )
     assert resolved.success, resolved.errors
     with dg.instance_for_test() as instance:
-        return executor_def.executor_creation_fn(InitExecutorContext(
-            job=dg.reconstructable(_aws_accounts_job), executor_def=executor_def, executor_config=resolved.value["config"],
-            instance=instance))
+        return executor_def.executor_creation_fn(
+            InitExecutorContext(
+                job=dg.reconstructable(_aws_accounts_job),
+                executor_def=executor_def,
+                executor_config=resolved.value["config"],
+                instance=instance,
+            )
+        )
 
 
 def _aws_accounts_job() -> dg.JobDefinition:
@@ -49,12 +56,17 @@ def test_a_job_runs_its_steps_in_forked_processes_through_the_real_executor(sand
     from dagster._core.definitions.definitions_load_context import DefinitionsLoadContext
 
     try:
-        with dg.instance_for_test() as instance, dg.execute_job(dg.reconstructable(_aws_accounts_job),
-                                                                instance) as result:
+        with (
+            dg.instance_for_test() as instance,
+            dg.execute_job(dg.reconstructable(_aws_accounts_job), instance) as result,
+        ):
             assert result.success
             started = [e for e in result.all_events if e.event_type_value == "STEP_WORKER_STARTED"]
-            engine = next(e for e in result.all_events if e.event_type_value == "ENGINE_EVENT"
-                          and "multiprocess executor" in (e.message or ""))
+            engine = next(
+                e
+                for e in result.all_events
+                if e.event_type_value == "ENGINE_EVENT" and "multiprocess executor" in (e.message or "")
+            )
             assert started and all(e.pid != engine.pid for e in started), [(e.step_key, e.pid) for e in started]
     finally:
         # Loading a reconstructable job, as a code server does, leaves Dagster's load context set.

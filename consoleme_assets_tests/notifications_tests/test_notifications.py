@@ -15,42 +15,81 @@ from consoleme_assets.notifications.records import group_notifications, notifica
 TABLE = "consoleme_notifications"
 KEY = "ALL_NOTIFICATIONS"
 S3_KEY = "notifications/all_notifications_v1.json.gz"
-FIELDS = ["predictable_id", "type", "users_or_groups", "event_time", "expiration", "expired", "header", "message",
-          "message_actions", "details", "read_by_users", "read_by_all", "hidden_for_users", "hidden_for_all",
-          "read_for_current_user", "version"]  # fmt: skip
+FIELDS = [
+    "predictable_id",
+    "type",
+    "users_or_groups",
+    "event_time",
+    "expiration",
+    "expired",
+    "header",
+    "message",
+    "message_actions",
+    "details",
+    "read_by_users",
+    "read_by_all",
+    "hidden_for_users",
+    "hidden_for_all",
+    "read_for_current_user",
+    "version",
+]
 
 
 def minimal(pid, targets, expiration, **extra):
-    return {"predictable_id": pid, "type": "cloudtrail_generated_policy", "users_or_groups": targets,
-            "event_time": 1_700_000_000, "expiration": expiration, "message": f"message {pid}", **extra}
+    return {
+        "predictable_id": pid,
+        "type": "cloudtrail_generated_policy",
+        "users_or_groups": targets,
+        "event_time": 1_700_000_000,
+        "expiration": expiration,
+        "message": f"message {pid}",
+        **extra,
+    }
 
 
 def test_notification_shape_and_defaults():
     note = notification(minimal("n1", {"b@example.com", "a@example.com"}, 1_800_000_000))
     assert list(note) == FIELDS
     assert note == {
-        "predictable_id": "n1", "type": "cloudtrail_generated_policy", "users_or_groups": ["a@example.com", "b@example.com"],
-        "event_time": 1_700_000_000, "expiration": 1_800_000_000, "expired": False, "header": None,
-        "message": "message n1", "message_actions": [], "details": {}, "read_by_users": [], "read_by_all": False,
-        "hidden_for_users": [], "hidden_for_all": False, "read_for_current_user": False, "version": 1,
-    }  # fmt: skip
+        "predictable_id": "n1",
+        "type": "cloudtrail_generated_policy",
+        "users_or_groups": ["a@example.com", "b@example.com"],
+        "event_time": 1_700_000_000,
+        "expiration": 1_800_000_000,
+        "expired": False,
+        "header": None,
+        "message": "message n1",
+        "message_actions": [],
+        "details": {},
+        "read_by_users": [],
+        "read_by_all": False,
+        "hidden_for_users": [],
+        "hidden_for_all": False,
+        "read_for_current_user": False,
+        "version": 1,
+    }
 
 
 def test_grouping_expiry_and_bad_items():
-    grouped = group_notifications([
-        minimal("n2", ["team@example.com"], 2_000),
-        minimal("n1", ["team@example.com", "alice@example.com"], 5_000),
-        {"predictable_id": "bad", "type": "x"},
-        minimal("n3", ["bob@example.com"], 10, expired=True),  # already marked: not written again
-        minimal("n4", "not-a-list", 5_000),
-    ], now=3_000)
+    grouped = group_notifications(
+        [
+            minimal("n2", ["team@example.com"], 2_000),
+            minimal("n1", ["team@example.com", "alice@example.com"], 5_000),
+            {"predictable_id": "bad", "type": "x"},
+            minimal("n3", ["bob@example.com"], 10, expired=True),  # already marked: not written again
+            minimal("n4", "not-a-list", 5_000),
+        ],
+        now=3_000,
+    )
     assert list(grouped.by_user_or_group) == ["alice@example.com", "bob@example.com", "team@example.com"]
     assert [n["predictable_id"] for n in grouped.by_user_or_group["team@example.com"]] == ["n1", "n2"]
     assert grouped.by_user_or_group["team@example.com"][1]["expired"] is True
     assert [n["predictable_id"] for n in grouped.newly_expired] == ["n2"]
     assert grouped.notifications == 3
-    assert grouped.problems == ["notification bad: missing users_or_groups, event_time, expiration, message",
-                                "notification n4: users_or_groups is not a list or set"]
+    assert grouped.problems == [
+        "notification bad: missing users_or_groups, event_time, expiration, message",
+        "notification n4: users_or_groups is not a list or set",
+    ]
 
 
 def put(item):
@@ -58,8 +97,9 @@ def put(item):
     boto3.client("dynamodb").put_item(TableName=TABLE, Item={k: serializer.serialize(v) for k, v in item.items()})
 
 
-def test_asset_writes_hash_and_s3_marks_expired_and_drops_stale_fields(sandbox_env, demo_org, instance, resources,
-                                                                      redis_client):
+def test_asset_writes_hash_and_s3_marks_expired_and_drops_stale_fields(
+    sandbox_env, demo_org, instance, resources, redis_client
+):
     # The sandbox seeds two notifications (one expired); a user no longer notified has a stale field.
     redis_client.hset(KEY, "gone@example.com", json.dumps([{"predictable_id": "old"}]))
     result = dg.materialize([notifications], instance=instance, resources=resources)
@@ -68,8 +108,9 @@ def test_asset_writes_hash_and_s3_marks_expired_and_drops_stale_fields(sandbox_e
     assert sorted(hashed) == ["alice@example.com", "team-x@example.com", "team-y@example.com"]
     current = hashed["alice@example.com"][0]
     assert list(current) == FIELDS and current["expired"] is False
-    assert current["message_actions"] == [{"http_method": "get", "text": "Request permission",
-                                           "uri": "/selfservice?encoded_request=e30="}]  # fmt: skip
+    assert current["message_actions"] == [
+        {"http_method": "get", "text": "Request permission", "uri": "/selfservice?encoded_request=e30="}
+    ]
     assert hashed["team-y@example.com"][0]["expired"] is True
     expired_id = hashed["team-y@example.com"][0]["predictable_id"]
     stored = boto3.client("dynamodb").get_item(TableName=TABLE, Key={"predictable_id": {"S": expired_id}})["Item"]
@@ -95,5 +136,6 @@ def test_failed_scan_keeps_the_hash(sandbox_env, demo_org, instance, resources, 
     result = dg.materialize([notifications], instance=instance, resources=resources, raise_on_error=False)
     assert not result.success
     assert "DynamoDB table consoleme_notifications: Scan: ResourceNotFoundException" in str(
-        result.get_step_failure_events()[0].step_failure_data.error)
+        result.get_step_failure_events()[0].step_failure_data.error
+    )
     assert redis_client.hgetall(KEY) == {"alice@example.com": "[]"}

@@ -17,8 +17,9 @@ from dagster._core.instance.utils import RUNLESS_JOB_NAME, RUNLESS_RUN_ID
 from consoleme_assets.resources import ConsoleMeResource
 
 
-def materialize_at(instance: dg.DagsterInstance, asset: str, partition: str | None, ts: float,
-                   metadata: dict[str, Any] | None = None) -> None:
+def materialize_at(
+    instance: dg.DagsterInstance, asset: str, partition: str | None, ts: float, metadata: dict[str, Any] | None = None
+) -> None:
     """A runless materialization stored with timestamp `ts` (how time is driven in these tests)."""
     mat = dg.AssetMaterialization(asset, partition=partition, metadata=metadata or {})
     instance.report_dagster_event(
@@ -36,10 +37,14 @@ def set_freshness(instance: dg.DagsterInstance, asset: str, state: str, ts: floa
     """What the FreshnessDaemon writes when an asset's state changes."""
     key = dg.AssetKey(asset)
     previous = instance.get_freshness_state_records([key]).get(key)
-    instance.report_runless_asset_event(FreshnessStateChange(
-        key=key, new_state=FreshnessState(state),
-        previous_state=previous.freshness_state if previous else FreshnessState.UNKNOWN, state_change_timestamp=ts,
-    ))
+    instance.report_runless_asset_event(
+        FreshnessStateChange(
+            key=key,
+            new_state=FreshnessState(state),
+            previous_state=previous.freshness_state if previous else FreshnessState.UNKNOWN,
+            state_change_timestamp=ts,
+        )
+    )
 
 
 def config_file(tmp_path: Path, consoleme_assets: dict[str, Any], **top: Any) -> str:

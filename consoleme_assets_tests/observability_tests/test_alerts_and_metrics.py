@@ -75,7 +75,9 @@ def test_stale_account_among_fresh_ones_is_flagged(instance, tmp_path):
         summary, cursor = tick(sensor, instance, cursor, consoleme)
     # The asset is fresh (two accounts were refreshed 20 min ago); B alone is stale: one alert naming B.
     assert [(r["kind"], r["state"], r["accounts"]) for r in received] == [
-        ("account_staleness", "FAIL", [B]), ("freshness", "PASS", [B])]
+        ("account_staleness", "FAIL", [B]),
+        ("freshness", "PASS", [B]),
+    ]
     assert "110 min old" in received[0]["message"] and A not in received[0]["message"]
 
 
@@ -116,8 +118,11 @@ def test_daemon_restart_one_alert_per_stale_asset_and_one_recovery(instance, tmp
         clock.now += 60
         assert tick(sensor, instance, cursor, consoleme)[0] == "0 alert(s) sent"
     assert [(r["asset"], r["state"], r["accounts"]) for r in received] == [
-        ("aws_accounts", "FAIL", []), ("s3_buckets", "FAIL", [A, B]),
-        ("aws_accounts", "PASS", []), ("s3_buckets", "PASS", [A, B])]
+        ("aws_accounts", "FAIL", []),
+        ("s3_buckets", "FAIL", [A, B]),
+        ("aws_accounts", "PASS", []),
+        ("s3_buckets", "PASS", [A, B]),
+    ]
     stale = received[1]
     assert f"{A} FAIL (3 h 20 min old)" in stale["message"] and "2 of 2 account(s) stale" in stale["message"]
     assert stale["url"] == "http://127.0.0.1:3000/assets/s3_buckets"
@@ -141,7 +146,8 @@ def test_new_install_is_not_stale_before_it_could_refresh(instance, tmp_path):
         clock.now = t0 + 101 * 60
         summary, cursor = tick(sensor, instance, cursor, consoleme)
     assert [(r["asset"], r["state"], r["accounts"]) for r in received] == [
-        ("s3_buckets", "FAIL", [B])]  # aws_accounts, first seen at t0 too, is not overdue before 120 min
+        ("s3_buckets", "FAIL", [B])
+    ]  # aws_accounts, first seen at t0 too, is not overdue before 120 min
     assert f"{B} FAIL (never refreshed)" in received[0]["message"]
     assert json.loads(cursor)["known"] == {"assets": {"aws_accounts": t0}, "accounts": {B: t0}}
 
@@ -164,8 +170,9 @@ def test_alert_reaching_no_notifier_is_sent_at_the_next_tick(instance, tmp_path)
     sensor = build_alert_sensor({"aws_accounts": WINDOWS["aws_accounts"]}, [], Clock(time.time()))
     with webhook_receiver() as (url, received):
         pass  # closed again: nothing listens there now
-    down = resource(config_file(tmp_path, {"alerts": {"notifiers": ["webhook"], "webhook_url": url,
-                                                      "webhook_timeout_seconds": 2}}))
+    down = resource(
+        config_file(tmp_path, {"alerts": {"notifiers": ["webhook"], "webhook_url": url, "webhook_timeout_seconds": 2}})
+    )
     summary, cursor = tick(sensor, instance, json.dumps({"v": 2, "assets": {}}), down)
     assert summary == "0 alert(s) sent; 1 delivery error(s), 1 alert(s) to retry"
     with webhook_receiver() as (url, received):
@@ -199,8 +206,10 @@ def test_sns_delivery_reaches_a_subscribed_queue(instance, tmp_path, aws_env, mo
 def test_failed_run_alert_names_failed_accounts(instance, tmp_path):
     @dg.asset(partitions_def=dg.StaticPartitionsDefinition([A, B]))
     def s3_buckets():
-        raise dg.Failure(description="1 of 2 accounts failed; their previous cache is kept: 222222222222: boom",
-                         metadata={"failed_accounts": dg.MetadataValue.json({B: "boom"})})
+        raise dg.Failure(
+            description="1 of 2 accounts failed; their previous cache is kept: 222222222222: boom",
+            metadata={"failed_accounts": dg.MetadataValue.json({B: "boom"})},
+        )
 
     result = dg.materialize([s3_buckets], instance=instance, partition_key=B, raise_on_error=False)
     assert not result.success
@@ -213,16 +222,19 @@ def test_failed_run_alert_names_the_regions_that_failed(instance, tmp_path):
     """SQS in one region failing for A (A lands, that region keeps its cached queues) while B fails in every
     region (B fails the step): the run's alert names B with its regions, and A's failed region; the
     materialization metadata of A names the region too (inventory.assets.describe_listing)."""
-    from consoleme_assets.lib.account_refresh import refresh_accounts
     from consoleme_assets.aws.inventory import RegionalListing
     from consoleme_assets.aws.regions import AllRegionsFailed
     from consoleme_assets.inventory.assets import describe_listing
+    from consoleme_assets.lib.account_refresh import refresh_accounts
 
     throttled = "ListQueues: RequestThrottled: slow down"
     denied = "ListQueues: AccessDenied: not authorized"
 
-    @dg.asset(partitions_def=dg.DynamicPartitionsDefinition(name="aws_accounts"), output_required=False,
-              backfill_policy=dg.BackfillPolicy.single_run())
+    @dg.asset(
+        partitions_def=dg.DynamicPartitionsDefinition(name="aws_accounts"),
+        output_required=False,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+    )
     def sqs_queues(context: dg.AssetExecutionContext):
         def collect(account: str) -> RegionalListing:
             if account == B:
@@ -233,8 +245,12 @@ def test_failed_run_alert_names_the_regions_that_failed(instance, tmp_path):
         yield from refresh_accounts(context, collect, lambda account, records: {}, 2, describe=describe_listing)
 
     instance.add_dynamic_partitions("aws_accounts", [A, B, C])
-    result = dg.materialize([sqs_queues], instance=instance, raise_on_error=False,
-                            tags={"dagster/asset_partition_range_start": A, "dagster/asset_partition_range_end": C})
+    result = dg.materialize(
+        [sqs_queues],
+        instance=instance,
+        raise_on_error=False,
+        tags={"dagster/asset_partition_range_start": A, "dagster/asset_partition_range_end": C},
+    )
     assert not result.success
     landed = {m.partition: m.metadata for m in result.asset_materializations_for_node("sqs_queues")}
     assert sorted(landed) == [A, C] and landed[A]["regions_failed"].value == {"us-west-2": throttled}
@@ -290,8 +306,11 @@ def failure_alerts(instance, result, tmp_path) -> list[dict]:
     with webhook_receiver() as (url, received):
         consoleme = resource(config_file(tmp_path, {"alerts": {"notifiers": ["webhook"], "webhook_url": url}}))
         with dg.build_run_status_sensor_context(
-            sensor_name="consoleme_run_failure_alerts", dagster_event=failure_event, dagster_instance=instance,
-            dagster_run=run, resources={"consoleme": consoleme},
+            sensor_name="consoleme_run_failure_alerts",
+            dagster_event=failure_event,
+            dagster_instance=instance,
+            dagster_run=run,
+            resources={"consoleme": consoleme},
         ) as status_context:
             consoleme_run_failure_alerts(status_context.for_run_failure())
     return list(received)

@@ -6,8 +6,8 @@ import json
 import dagster as dg
 import pytest
 
-from consoleme_assets.definitions import defs as code_location
 from consoleme_assets.cli.refresh import run_refresh
+from consoleme_assets.definitions import defs as code_location
 
 
 @pytest.fixture
@@ -16,7 +16,9 @@ def observed_defs(sandbox_env):
 
 
 def _evaluations(defs: dg.Definitions, instance: dg.DagsterInstance) -> dict[str, dg.AssetCheckEvaluation]:
-    result = defs.resolve_job_def("observability_checks_job").execute_in_process(instance=instance, raise_on_error=False)
+    result = defs.resolve_job_def("observability_checks_job").execute_in_process(
+        instance=instance, raise_on_error=False
+    )
     return {f"{e.asset_key.to_user_string()}:{e.check_name}": e for e in result.get_asset_check_evaluations()}
 
 
@@ -64,8 +66,10 @@ def test_checks_pass_after_refresh_and_name_the_broken_field(observed_defs, inst
     coverage = evaluations["iam_resources:covers_all_accounts"]
     assert not coverage.passed
     assert f"IAM_ROLE_CACHE has no role ARN of active account(s) {other}" in coverage.description
-    assert f"IAM_USER_CACHE has no user ARN of active account(s) {other} although its latest refresh found users" \
+    assert (
+        f"IAM_USER_CACHE has no user ARN of active account(s) {other} although its latest refresh found users"
         in coverage.description
+    )
     assert coverage.metadata["missing_accounts"].value == {"IAM_ROLE_CACHE": [other], "IAM_USER_CACHE": [other]}
     assert member not in coverage.description
 

@@ -14,8 +14,9 @@ from consoleme_assets.settings import Settings
 UI = "http://ui:3000"
 
 
-@pytest.mark.parametrize("cadence,warn,fail", [(5, 10, 20), (30, 40, 70), (45, 60, 100), (60, 80, 130),
-                                               (1440, 1560, 1800)])
+@pytest.mark.parametrize(
+    "cadence,warn,fail", [(5, 10, 20), (30, 40, 70), (45, 60, 100), (60, 80, 130), (1440, 1560, 1800)]
+)
 def test_window_rule(cadence, warn, fail):
     assert window_for_cadence(cadence) == Window(warn, fail)
 
@@ -33,7 +34,9 @@ def test_overrides_apply_and_are_checked():
 
 
 def test_judge_accounts():
-    states = judge_accounts(["a", "b", "c", "d"], {"a": 1000, "b": 1000 - 3700, "c": 1000 - 7000}, 1000, Window(60, 100))
+    states = judge_accounts(
+        ["a", "b", "c", "d"], {"a": 1000, "b": 1000 - 3700, "c": 1000 - 7000}, 1000, Window(60, 100)
+    )
     assert {k: s.level for k, s in states.items()} == {"a": "PASS", "b": "WARN", "c": "FAIL", "d": "FAIL"}
     assert states["d"].age_seconds is None
     # Never refreshed but only known for a while (a new install, a new account): judged from when first seen.
@@ -76,7 +79,9 @@ def test_asset_and_its_accounts_are_one_alert():
     kept = alerts.next_memo(stale.memo(), partly, alerted=False)
     assert kept == stale.memo()
     [back] = alerts.asset_alerts({"s3_buckets": kept}, {"s3_buckets": _status("PASS", age=1.0)}, UI)
-    assert back.state == "PASS" and back.accounts == [a, b, c] and "fresh again: " + ", ".join([a, b, c]) in back.message
+    assert (
+        back.state == "PASS" and back.accounts == [a, b, c] and "fresh again: " + ", ".join([a, b, c]) in back.message
+    )
     assert alerts.next_memo(kept, _status("PASS", age=1.0), alerted=True) == {"level": "PASS", "accounts": {}}
 
 
@@ -100,15 +105,35 @@ def test_worst():
 
 def test_run_failure_alerts_name_accounts():
     [alert] = alerts.run_failure_alerts(
-        "r1", "inventory_job", [{"asset": "s3_buckets", "error": "1 of 3 accounts failed",
-                                 "failed_accounts": {"222222222222": "AccessDenied"}}], UI)
+        "r1",
+        "inventory_job",
+        [
+            {
+                "asset": "s3_buckets",
+                "error": "1 of 3 accounts failed",
+                "failed_accounts": {"222222222222": "AccessDenied"},
+            }
+        ],
+        UI,
+    )
     assert alert.accounts == ["222222222222"] and alert.url == "http://ui:3000/runs/r1"
     assert "s3_buckets failed for account(s) 222222222222" in alert.message
     [alert] = alerts.run_failure_alerts(
-        "r2", "inventory_job", [{"asset": "sqs_queues", "error": "1 of 3 accounts failed",
-                                 "failed_accounts": {"222222222222": "AllRegionsFailed: ..."},
-                                 "regional_errors": {"111111111111": {"us-west-2": "ListQueues: AccessDenied: no"}}}], UI)
-    assert "regions that failed (previous entries kept): 111111111111 us-west-2: ListQueues: AccessDenied" in alert.message
+        "r2",
+        "inventory_job",
+        [
+            {
+                "asset": "sqs_queues",
+                "error": "1 of 3 accounts failed",
+                "failed_accounts": {"222222222222": "AllRegionsFailed: ..."},
+                "regional_errors": {"111111111111": {"us-west-2": "ListQueues: AccessDenied: no"}},
+            }
+        ],
+        UI,
+    )
+    assert (
+        "regions that failed (previous entries kept): 111111111111 us-west-2: ListQueues: AccessDenied" in alert.message
+    )
     assert alert.details["regional_errors"] == {"111111111111": {"us-west-2": "ListQueues: AccessDenied: no"}}
 
 
@@ -125,8 +150,16 @@ def test_compat_key_names():
 
 
 def test_shapes_name_the_field():
-    good = {"arn": "arn:aws:iam::111111111111:role/a", "name": "a", "resourceId": "AROA", "accountId": "111111111111",
-            "ttl": 1, "owner": None, "policy": "{}", "templated": None}
+    good = {
+        "arn": "arn:aws:iam::111111111111:role/a",
+        "name": "a",
+        "resourceId": "AROA",
+        "accountId": "111111111111",
+        "ttl": 1,
+        "owner": None,
+        "policy": "{}",
+        "templated": None,
+    }
     assert shapes.iam_entries_problems("IAM_ROLE_CACHE", "roles", [(good["arn"], json.dumps(good))]) == []
     broken = {k: v for k, v in good.items() if k != "resourceId"}
     [problem] = shapes.iam_entries_problems("IAM_ROLE_CACHE", "roles", [(good["arn"], json.dumps(broken))])
@@ -138,21 +171,28 @@ def test_shapes_name_the_field():
 
 
 def test_metrics_for_materialization():
-    ms = metrics_for_materialization("s3_buckets", "111111111111",
-                                     {"dagster/row_count": 3, "fetch_seconds": 0.5, "account_id": "x"}, 10.0)
+    ms = metrics_for_materialization(
+        "s3_buckets", "111111111111", {"dagster/row_count": 3, "fetch_seconds": 0.5, "account_id": "x"}, 10.0
+    )
     assert {(m.name, m.value) for m in ms} == {("materializations", 1), ("rows", 3.0), ("fetch_seconds", 0.5)}
     assert all(m.dimensions == {"Asset": "s3_buckets", "Account": "111111111111"} for m in ms)
 
 
 def test_typeahead_and_templates_shape_names_the_field():
     typeahead, templates = (DATASETS[n].shape.problems for n in ("self_service_typeahead", "templated_resources"))
-    good = {"icon": "user", "number_of_affected_resources": 1, "display_text": "app",
-            "details_endpoint": "/api/v2/roles/1/app", "principal": {"principal_type": "AwsResource"}}
+    good = {
+        "icon": "user",
+        "number_of_affected_resources": 1,
+        "display_text": "app",
+        "details_endpoint": "/api/v2/roles/1/app",
+        "principal": {"principal_type": "AwsResource"},
+    }
     assert typeahead("K", {"typeahead_entries": [good]}) == []
-    assert typeahead("K", {"entries": []}) == [
-        "K: field 'typeahead_entries' is missing or not a list"]
+    assert typeahead("K", {"entries": []}) == ["K: field 'typeahead_entries' is missing or not a list"]
     bad = {**good, "number_of_affected_resources": "1"}
     assert typeahead("K", {"typeahead_entries": [bad]}) == [
-        "K.typeahead_entries[0]: field 'number_of_affected_resources' should be int, got str"]
+        "K.typeahead_entries[0]: field 'number_of_affected_resources' should be int, got str"
+    ]
     assert templates("K", {"templated_resources": [{"name": "x"}]})[0] == (
-        "K.templated_resources[0]: field 'resource' is missing")
+        "K.templated_resources[0]: field 'resource' is missing"
+    )

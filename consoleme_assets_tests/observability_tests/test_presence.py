@@ -5,19 +5,26 @@ import json
 
 import dagster as dg
 
+from consoleme_assets.cli.refresh import run_refresh
 from consoleme_assets.definitions import build_resources
 from consoleme_assets.definitions import defs as code_location
 from consoleme_assets.observability.presence import SENSOR_NAME, datasets_of, refill_first
-from consoleme_assets.cli.refresh import run_refresh
 
-NAMES = ["aws_accounts", "iam_resources", "s3_buckets", "credential_authorization_mapping",
-         "reverse_authorization_mapping", "policies_table"]
+NAMES = [
+    "aws_accounts",
+    "iam_resources",
+    "s3_buckets",
+    "credential_authorization_mapping",
+    "reverse_authorization_mapping",
+    "policies_table",
+]
 
 
 def evaluate(instance: dg.DagsterInstance, cursor: str | None = None):
     sensor = code_location.resolve_sensor_def(SENSOR_NAME)
-    with dg.build_sensor_context(instance=instance, cursor=cursor, resources=build_resources(),
-                                 definitions=code_location) as context:
+    with dg.build_sensor_context(
+        instance=instance, cursor=cursor, resources=build_resources(), definitions=code_location
+    ) as context:
         return sensor.evaluate_tick(context)
 
 
@@ -25,12 +32,16 @@ def test_refill_order_follows_the_asset_graph():
     datasets = datasets_of(code_location, NAMES)
     assert datasets["iam_resources"].partitioned and not datasets["policies_table"].partitioned
     assert datasets["credential_authorization_mapping"].op_siblings == {
-        "credential_authorization_mapping", "reverse_authorization_mapping"}
+        "credential_authorization_mapping",
+        "reverse_authorization_mapping",
+    }
     assert "aws_accounts" in datasets["policies_table"].ancestors
     assert refill_first(set(NAMES), datasets) == ["aws_accounts"]
     assert refill_first(set(NAMES) - {"aws_accounts"}, datasets) == ["iam_resources", "s3_buckets"]
     assert refill_first({"policies_table", "credential_authorization_mapping"}, datasets) == [
-        "credential_authorization_mapping", "policies_table"]
+        "credential_authorization_mapping",
+        "policies_table",
+    ]
 
 
 def test_flushed_redis_fails_checks_once_and_requests_refills_upstream_first(sandbox_env, instance, redis_client):

@@ -7,11 +7,21 @@ from dataclasses import dataclass, field
 import boto3
 import pytest
 
-DENY_LEAVE = {"Version": "2012-10-17",
-              "Statement": [{"Effect": "Deny", "Action": "organizations:LeaveOrganization", "Resource": "*"}]}
-DENY_REGIONS = {"Version": "2012-10-17", "Statement": [{
-    "Effect": "Deny", "NotAction": ["iam:*", "sts:*"], "Resource": "*",
-    "Condition": {"StringNotEquals": {"aws:RequestedRegion": ["us-east-1", "us-west-2"]}}}]}  # fmt: skip
+DENY_LEAVE = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Deny", "Action": "organizations:LeaveOrganization", "Resource": "*"}],
+}
+DENY_REGIONS = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Deny",
+            "NotAction": ["iam:*", "sts:*"],
+            "Resource": "*",
+            "Condition": {"StringNotEquals": {"aws:RequestedRegion": ["us-east-1", "us-west-2"]}},
+        }
+    ],
+}
 
 
 @dataclass
@@ -48,8 +58,9 @@ def org_layout(sandbox_env, demo_org) -> OrgLayout:
     orgs.move_account(AccountId=accounts["demo-prod"], SourceParentId=root_id, DestinationParentId=production)
 
     def scp(name, document, description, targets):
-        policy = orgs.create_policy(Name=name, Description=description, Type="SERVICE_CONTROL_POLICY",
-                                    Content=json.dumps(document))["Policy"]["PolicySummary"]  # fmt: skip
+        policy = orgs.create_policy(
+            Name=name, Description=description, Type="SERVICE_CONTROL_POLICY", Content=json.dumps(document)
+        )["Policy"]["PolicySummary"]
         layout.policies[name] = policy["Id"]
         for target in targets:
             orgs.attach_policy(PolicyId=policy["Id"], TargetId=target)

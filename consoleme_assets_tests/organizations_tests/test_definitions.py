@@ -14,7 +14,8 @@ def test_hourly_utc_running_both_assets_in_one_job():
     job = MERGED.resolve_job_def("organizations_job")
     assert schedule.job_name == job.name
     assert {k.to_user_string() for k in job.asset_layer.executable_asset_keys} == {
-        "service_control_policies", "organization_structure",
+        "service_control_policies",
+        "organization_structure",
     }
 
 

@@ -28,23 +28,37 @@ def expected_structure(layout):
 
     def ou(name, parent, children):
         ou_id = layout.ous[name]
-        return {"Id": ou_id, "Type": "ORGANIZATIONAL_UNIT", "Parent": parent, "Arn": layout.arn("ou", ou_id),
-                "Name": name, "Children": children}  # fmt: skip
+        return {
+            "Id": ou_id,
+            "Type": "ORGANIZATIONAL_UNIT",
+            "Parent": parent,
+            "Arn": layout.arn("ou", ou_id),
+            "Name": name,
+            "Children": children,
+        }
 
     workloads, production, root = layout.ous["workloads"], layout.ous["production"], layout.root_id
-    return {root: {
-        "Id": root, "Arn": layout.arn("root", root), "Name": "Root",
-        "PolicyTypes": [{"Type": "SERVICE_CONTROL_POLICY", "Status": "ENABLED"}],
-        "Children": [  # OUs first, then accounts, each in API order (ConsoleMe's order)
-            ou("workloads", root, [
-                ou("production", workloads, [account("demo-prod", production)]),
-                account("demo-staging", workloads),
-            ]),
-            account("master", root),
-            account("demo-sandbox", root),
-            account("demo-retired", root),
-        ],
-    }}  # fmt: skip
+    return {
+        root: {
+            "Id": root,
+            "Arn": layout.arn("root", root),
+            "Name": "Root",
+            "PolicyTypes": [{"Type": "SERVICE_CONTROL_POLICY", "Status": "ENABLED"}],
+            "Children": [  # OUs first, then accounts, each in API order (ConsoleMe's order)
+                ou(
+                    "workloads",
+                    root,
+                    [
+                        ou("production", workloads, [account("demo-prod", production)]),
+                        account("demo-staging", workloads),
+                    ],
+                ),
+                account("master", root),
+                account("demo-sandbox", root),
+                account("demo-retired", root),
+            ],
+        }
+    }
 
 
 def test_caches_the_tree_of_ous_and_accounts(org_layout, demo_org, instance, resources, redis_client):
@@ -71,19 +85,25 @@ def test_reads_through_the_configured_role_not_consoleme(org_layout, demo_org, i
     assert sessions == [("arn:aws:iam::123456789012:role/ConsoleMeOrgReader", "consoleme-assets-org-structure")]
 
 
-def test_failed_organization_keeps_the_last_good_cache(org_layout, sandbox_env, instance, resources, redis_client,
-                                                       tmp_path):
+def test_failed_organization_keeps_the_last_good_cache(
+    org_layout, sandbox_env, instance, resources, redis_client, tmp_path
+):
     assert materialize(instance, resources).success
     before = redis_client.get(KEY)
     # the second organization's account belongs to no organization: ListRoots fails there
-    config = write_config(tmp_path, sandbox_env, (
-        "cache_accounts_from_aws_organizations:\n"
-        "  - {organizations_master_account_id: '123456789012', organizations_master_role_to_assume: ConsoleMeOrgReader}\n"
-        "  - {organizations_master_account_id: '999999999999', organizations_master_role_to_assume: OrgReader}\n"
-    ))
+    config = write_config(
+        tmp_path,
+        sandbox_env,
+        (
+            "cache_accounts_from_aws_organizations:\n"
+            "  - {organizations_master_account_id: '123456789012', organizations_master_role_to_assume: ConsoleMeOrgReader}\n"
+            "  - {organizations_master_account_id: '999999999999', organizations_master_role_to_assume: OrgReader}\n"
+        ),
+    )
     result = materialize(instance, build_resources(config))
     assert not result.success
     error = str(result.get_step_failure_events()[0].step_failure_data.error.cause)
-    assert ("organization 999999999999 (role OrgReader): listing roots: ListRoots: "
-            "AWSOrganizationsNotInUseException") in error
+    assert (
+        "organization 999999999999 (role OrgReader): listing roots: ListRoots: AWSOrganizationsNotInUseException"
+    ) in error
     assert redis_client.get(KEY) == before

@@ -25,19 +25,31 @@ def expected_custom(layout):
 
     def policy(name, description, document):
         pid = layout.policies[name]
-        return {"id": pid, "arn": layout.arn("policy", f"service_control_policy/{pid}"), "name": name,
-                "description": description, "type": "SERVICE_CONTROL_POLICY", "aws_managed": False,
-                "content": json.dumps(document)}  # fmt: skip
+        return {
+            "id": pid,
+            "arn": layout.arn("policy", f"service_control_policy/{pid}"),
+            "name": name,
+            "description": description,
+            "type": "SERVICE_CONTROL_POLICY",
+            "aws_managed": False,
+            "content": json.dumps(document),
+        }
 
     sandbox = layout.accounts["demo-sandbox"]
     return [
-        {"targets": [target("ou", layout.ous["workloads"], "workloads", "ORGANIZATIONAL_UNIT"),
-                     target("account", sandbox, "demo-sandbox", "ACCOUNT")],
-         "policy": policy("deny-leave-organization", "Accounts cannot leave", DENY_LEAVE)},
-        {"targets": [target("root", layout.root_id, "Root", "ROOT")],
-         "policy": policy("deny-other-regions", "Two regions only", DENY_REGIONS)},
+        {
+            "targets": [
+                target("ou", layout.ous["workloads"], "workloads", "ORGANIZATIONAL_UNIT"),
+                target("account", sandbox, "demo-sandbox", "ACCOUNT"),
+            ],
+            "policy": policy("deny-leave-organization", "Accounts cannot leave", DENY_LEAVE),
+        },
+        {
+            "targets": [target("root", layout.root_id, "Root", "ROOT")],
+            "policy": policy("deny-other-regions", "Two regions only", DENY_REGIONS),
+        },
         {"targets": [], "policy": policy("unattached", "", DENY_LEAVE)},
-    ]  # fmt: skip
+    ]
 
 
 def check_cache(cached, layout):
@@ -45,14 +57,20 @@ def check_cache(cached, layout):
     entries = cached[layout.master]
     full_access, *custom = entries
     assert full_access["policy"] == {
-        "id": "p-FullAWSAccess", "arn": layout.arn("policy", "service_control_policy/p-FullAWSAccess"),
-        "name": "FullAWSAccess", "description": "Allows access to every operation", "type": "SERVICE_CONTROL_POLICY",
+        "id": "p-FullAWSAccess",
+        "arn": layout.arn("policy", "service_control_policy/p-FullAWSAccess"),
+        "name": "FullAWSAccess",
+        "description": "Allows access to every operation",
+        "type": "SERVICE_CONTROL_POLICY",
         "aws_managed": True,
-        "content": json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}),
-    }  # fmt: skip
+        "content": json.dumps(
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+        ),
+    }
     # moto attaches FullAWSAccess to the root and to every account and OU it creates
     assert {(t["target_id"], t["type"]) for t in full_access["targets"]} == (
-        {(layout.root_id, "ROOT")} | {(a, "ACCOUNT") for a in layout.accounts.values()}
+        {(layout.root_id, "ROOT")}
+        | {(a, "ACCOUNT") for a in layout.accounts.values()}
         | {(o, "ORGANIZATIONAL_UNIT") for o in layout.ous.values()}
     )
     assert custom == expected_custom(layout)
@@ -75,8 +93,9 @@ def test_caches_every_scp_with_its_targets(org_layout, demo_org, instance, resou
     assert len(meta["preview"].value.records) == 4
 
 
-def test_reads_through_the_configured_role_and_pages(org_layout, demo_org, instance, resources, redis_client,
-                                                      monkeypatch):
+def test_reads_through_the_configured_role_and_pages(
+    org_layout, demo_org, instance, resources, redis_client, monkeypatch
+):
     monkeypatch.setattr(org_collectors, "ORG_PAGE_SIZE", 1)  # one policy per ListPolicies page
     assert materialize(instance, resources).success
     check_cache(json.loads(redis_client.get(KEY)), org_layout)
@@ -85,8 +104,11 @@ def test_reads_through_the_configured_role_and_pages(org_layout, demo_org, insta
 
 
 def test_no_organizations_configured_caches_empty(sandbox_env, instance, redis_client, tmp_path):
-    config = write_config(tmp_path, sandbox_env, "cache_cloud_accounts: {from_aws_organizations: false}\n"
-                                                 "cache_accounts_from_aws_organizations: []\n")
+    config = write_config(
+        tmp_path,
+        sandbox_env,
+        "cache_cloud_accounts: {from_aws_organizations: false}\ncache_accounts_from_aws_organizations: []\n",
+    )
     assert materialize(instance, build_resources(config)).success
     assert redis_client.get(KEY) == "{}"
 
@@ -94,8 +116,11 @@ def test_no_organizations_configured_caches_empty(sandbox_env, instance, redis_c
 def test_failed_read_keeps_the_last_good_cache(org_layout, sandbox_env, instance, resources, redis_client, tmp_path):
     assert materialize(instance, resources).success
     before = redis_client.get(KEY)
-    broken = write_config(tmp_path, sandbox_env, "aws: {sts_endpoint_url: 'http://127.0.0.1:9'}\n"
-                                                 "consoleme_assets: {aws_max_attempts: 1}\n")  # fmt: skip
+    broken = write_config(
+        tmp_path,
+        sandbox_env,
+        "aws: {sts_endpoint_url: 'http://127.0.0.1:9'}\nconsoleme_assets: {aws_max_attempts: 1}\n",
+    )
     result = materialize(instance, build_resources(broken))
     assert not result.success
     error = str(result.get_step_failure_events()[0].step_failure_data.error.cause)

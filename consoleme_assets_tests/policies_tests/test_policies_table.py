@@ -17,14 +17,18 @@ def refresh(instance, resources, *assets):
     assert dg.materialize([aws_accounts], instance=instance, resources=resources).success
     keys = instance.get_dynamic_partitions("aws_accounts")
     tags = {"dagster/asset_partition_range_start": keys[0], "dagster/asset_partition_range_end": keys[-1]}
-    assert dg.materialize([aws_accounts, *assets], selection=list(assets), instance=instance, resources=resources,
-                          tags=tags).success
+    assert dg.materialize(
+        [aws_accounts, *assets], selection=list(assets), instance=instance, resources=resources, tags=tags
+    ).success
 
 
 def test_one_row_per_cached_resource(sandbox_env, demo_org, instance, resources, redis_client):
     refresh(instance, resources, iam_resources, s3_buckets)
-    config_item = {"arn": f"arn:aws:lambda:us-east-1:{demo_org.member_account_ids[0]}:function:f",
-                   "resourceType": "AWS::Lambda::Function", "accountId": demo_org.member_account_ids[0]}
+    config_item = {
+        "arn": f"arn:aws:lambda:us-east-1:{demo_org.member_account_ids[0]}:function:f",
+        "resourceType": "AWS::Lambda::Function",
+        "accountId": demo_org.member_account_ids[0],
+    }
     redis_client.hset("AWSCONFIG_RESOURCE_CACHE", config_item["arn"], json.dumps(config_item))
     redis_client.set("CLOUDTRAIL_ERRORS_BY_ARN", json.dumps({demo_org.roles[demo_org.member_account_ids[0]][0]: 7}))
 
@@ -41,8 +45,9 @@ def test_one_row_per_cached_resource(sandbox_env, demo_org, instance, resources,
     role_row = next(r for r in rows if r["arn"] == demo_org.roles[demo_org.member_account_ids[0]][0])
     assert role_row["errors"] == 7
     assert role_row["account_name"] == demo_org.accounts[demo_org.member_account_ids[0]]
-    s3_copy = boto3.client("s3").get_object(Bucket=demo_org.cache_bucket,
-                                            Key="policies_table/cache_policies_table_details_v1.json.gz")
+    s3_copy = boto3.client("s3").get_object(
+        Bucket=demo_org.cache_bucket, Key="policies_table/cache_policies_table_details_v1.json.gz"
+    )
     assert open_envelope(s3_copy["Body"].read(), gz=True)["data"] == rows
     meta = result.asset_materializations_for_node("policies_table")[0].metadata
     assert meta["dagster/row_count"].value == len(rows)
@@ -53,8 +58,10 @@ def test_skip_keys_are_honoured(sandbox_env, demo_org, instance, redis_client, t
     resources = build_resources()
     refresh(instance, resources, iam_resources, s3_buckets)
     cfg = tmp_path / "skip.yaml"
-    cfg.write_text(f"extends: [{sandbox_env['CONSOLEME_ASSETS_CONFIG']}]\n"
-                   "cache_policies_table_details: {skip_iam_roles: true, skip_s3_buckets: true}\n")
+    cfg.write_text(
+        f"extends: [{sandbox_env['CONSOLEME_ASSETS_CONFIG']}]\n"
+        "cache_policies_table_details: {skip_iam_roles: true, skip_s3_buckets: true}\n"
+    )
     assert dg.materialize([policies_table], instance=instance, resources=build_resources(str(cfg))).success
     techs = {r["technology"] for r in json.loads(redis_client.get("ALL_POLICIES"))}
     assert "AWS::IAM::Role" not in techs and "AWS::S3::Bucket" not in techs and "AWS::IAM::User" in techs

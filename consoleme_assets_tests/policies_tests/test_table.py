@@ -34,21 +34,43 @@ def inputs(**overrides):
 def test_rows_in_consoleme_shape_and_order():
     rows = build_policies_table(inputs(), HistoryUrls(region="eu-west-1"))
     assert [r["technology"] for r in rows] == [
-        "AWS::IAM::Role", "AWS::IAM::User", "AWS::S3::Bucket", "AWS::S3::Bucket", "AWS::SNS::Topic",
-        "AWS::SQS::Queue", "managed_policy", "AWS::EC2::Instance", "AWS::S3::Object",
+        "AWS::IAM::Role",
+        "AWS::IAM::User",
+        "AWS::S3::Bucket",
+        "AWS::S3::Bucket",
+        "AWS::SNS::Topic",
+        "AWS::SQS::Queue",
+        "managed_policy",
+        "AWS::EC2::Instance",
+        "AWS::S3::Object",
     ]
     role = rows[0]
-    assert list(role) == ["account_id", "account_name", "arn", "technology", "templated", "errors",
-                          "config_history_url"]
+    assert list(role) == [
+        "account_id",
+        "account_name",
+        "arn",
+        "technology",
+        "templated",
+        "errors",
+        "config_history_url",
+    ]
     assert role["errors"] == 6 and role["templated"] == "https://git/templates/app.yaml"
     assert role["account_name"] == "prod"
     redirect = unquote_plus(role["config_history_url"].split("redirect=")[1])
     assert role["config_history_url"].startswith(f"/role/{A}?redirect=")
-    assert redirect == ("https://eu-west-1.console.aws.amazon.com/config/home?#/resources/timeline?"
-                        f"resourceId=AROA1&resourceName=arn:aws:iam::{A}:role/app&resourceType=AWS::IAM::Role")
+    assert redirect == (
+        "https://eu-west-1.console.aws.amazon.com/config/home?#/resources/timeline?"
+        f"resourceId=AROA1&resourceName=arn:aws:iam::{A}:role/app&resourceType=AWS::IAM::Role"
+    )
     bucket = next(r for r in rows if r["arn"] == "arn:aws:s3:::logs")
-    assert bucket == {"account_id": A, "account_name": "prod", "arn": "arn:aws:s3:::logs",
-                      "technology": "AWS::S3::Bucket", "templated": None, "errors": 4}
+    assert bucket == {
+        "account_id": A,
+        "account_name": "prod",
+        "arn": "arn:aws:s3:::logs",
+        "technology": "AWS::S3::Bucket",
+        "templated": None,
+        "errors": 4,
+    }
     assert next(r for r in rows if r["arn"] == "arn:aws:s3:::data")["account_name"] == "Unknown"
     assert [r["arn"] for r in rows if r["technology"] == "managed_policy"] == [f"arn:aws:iam::{A}:policy/mine"]
     assert sum(r["arn"].endswith("user/alice") for r in rows) == 1

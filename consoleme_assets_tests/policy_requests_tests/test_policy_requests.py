@@ -6,12 +6,12 @@ import boto3
 import dagster as dg
 import pytest
 
-from consoleme_assets.stores import tables as dynamo_sources
-from consoleme_assets.stores.tables import DynamoSourceError, scan_items
 from consoleme_assets.policy_requests.assets import policy_requests
 from consoleme_assets.sandbox import seed_requests
+from consoleme_assets.stores import tables as dynamo_sources
 from consoleme_assets.stores.dynamo_store import DynamoStore
 from consoleme_assets.stores.encoding import open_envelope
+from consoleme_assets.stores.tables import DynamoSourceError, scan_items
 
 TABLE = "consoleme_policy_requests"
 S3_KEY = "policy_requests/all_policy_requests_v1.json.gz"
@@ -50,10 +50,16 @@ def extra_item(n):
 
 def expected_extra(n):
     return {
-        "request_id": f"extra-{n:02d}", "arn": f"arn:aws:iam::111122223333:role/extra-{n}", "status": "pending",
-        "request_time": 1700000000 + n, "last_updated": 1700000000 + n + 0.5, "justification": "",
-        "username": f"user{n}@example.com", "policy_changes": "[]", "resources": [{"name": "", "count": n}],
-    }  # fmt: skip
+        "request_id": f"extra-{n:02d}",
+        "arn": f"arn:aws:iam::111122223333:role/extra-{n}",
+        "status": "pending",
+        "request_time": 1700000000 + n,
+        "last_updated": 1700000000 + n + 0.5,
+        "justification": "",
+        "username": f"user{n}@example.com",
+        "policy_changes": "[]",
+        "resources": [{"name": "", "count": n}],
+    }
 
 
 def test_caches_all_requests_newest_first(sandbox_env, demo_org, instance, resources, redis_client):

@@ -9,11 +9,19 @@ ARN = "arn:aws:iam::111122223333:role/app"
 
 def v2(**fields):
     item = {
-        "request_id": "r1", "arn": ARN, "principal": {"principal_type": "AwsResource", "principal_arn": ARN},
-        "status": "pending", "request_time": 100, "version": "2", "username": "a@example.com",
-        "extended_request": {"id": "r1", "principal": {"principal_type": "AwsResource", "principal_arn": ARN},
-                             "changes": {"changes": []}},
-    }  # fmt: skip
+        "request_id": "r1",
+        "arn": ARN,
+        "principal": {"principal_type": "AwsResource", "principal_arn": ARN},
+        "status": "pending",
+        "request_time": 100,
+        "version": "2",
+        "username": "a@example.com",
+        "extended_request": {
+            "id": "r1",
+            "principal": {"principal_type": "AwsResource", "principal_arn": ARN},
+            "changes": {"changes": []},
+        },
+    }
     item.update(fields)
     return item
 

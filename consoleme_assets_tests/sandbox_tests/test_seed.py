@@ -14,15 +14,19 @@ from consoleme_assets.sandbox import DemoOrg, DemoOrgAlreadySeeded, MotoServer, 
 from consoleme_assets.sandbox.moto_process import account_id_for_email
 
 
-
 def _client(demo: DemoOrg, service: str, account_id: str, role: str | None = None, region: str | None = None) -> Any:
     """A client acting as ``role`` (default: the spoke role) in ``account_id``, via STS from the hub."""
     hub = dict(endpoint_url=demo.endpoint_url, aws_access_key_id="testing", aws_secret_access_key="testing")
     sts = boto3.client("sts", region_name=demo.region, **hub)
     creds = sts.assume_role(RoleArn=demo.role_arn(account_id, role), RoleSessionName="sandbox-test")["Credentials"]
-    return boto3.client(service, region_name=region or demo.region, endpoint_url=demo.endpoint_url,
-                        aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
-                        aws_session_token=creds["SessionToken"])  # fmt: skip
+    return boto3.client(
+        service,
+        region_name=region or demo.region,
+        endpoint_url=demo.endpoint_url,
+        aws_access_key_id=creds["AccessKeyId"],
+        aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds["SessionToken"],
+    )
 
 
 def test_seed_is_deterministic_and_fast(moto: MotoServer) -> None:
@@ -59,8 +63,10 @@ def test_org_reader_lists_members_management_and_the_closed_account(demo_org: De
     assert active == set(demo_org.accounts)
     assert demo_org.management_account_id in active
     assert sorted(demo_org.accounts[a] for a in demo_org.member_account_ids) == [
-        "demo-prod", "demo-sandbox", "demo-staging",
-    ]  # fmt: skip
+        "demo-prod",
+        "demo-sandbox",
+        "demo-staging",
+    ]
     assert list(demo_org.closed_accounts.values()) == ["demo-retired"]
     assert {status[a] for a in demo_org.closed_accounts} == {"SUSPENDED"}
 
@@ -135,9 +141,17 @@ def test_hub_has_cache_bucket_tables_and_policy_requests(demo_org: DemoOrg) -> N
     ttl = dynamodb.describe_time_to_live(TableName="consoleme_iamroles_global")["TimeToLiveDescription"]
     assert ttl["AttributeName"] == "ttl"
 
-    items = boto3.resource("dynamodb", region_name=demo_org.region, endpoint_url=demo_org.endpoint_url,
-                           aws_access_key_id="testing", aws_secret_access_key="testing",
-                           ).Table("consoleme_policy_requests").scan()["Items"]  # fmt: skip
+    items = (
+        boto3.resource(
+            "dynamodb",
+            region_name=demo_org.region,
+            endpoint_url=demo_org.endpoint_url,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+        .Table("consoleme_policy_requests")
+        .scan()["Items"]
+    )
     assert sorted(i["request_id"] for i in items) == sorted(demo_org.policy_requests)
     assert sorted(i["status"] for i in items) == ["approved", "pending", "rejected"]
     all_roles = {arn for arns in demo_org.roles.values() for arn in arns}
@@ -163,8 +177,8 @@ def test_sandbox_aws_config_holds_the_seeded_resources(sandbox_env, demo_org, in
     queried in the sandbox's two regions only."""
     import dagster as dg
 
-    from consoleme_assets.definitions import defs
     from consoleme_assets.cli.refresh import run_refresh
+    from consoleme_assets.definitions import defs
     from consoleme_assets.settings import load_settings
 
     assert load_settings().aws_config.available_regions == ["us-east-1", "us-west-2"]
@@ -175,9 +189,14 @@ def test_sandbox_aws_config_holds_the_seeded_resources(sandbox_env, demo_org, in
         assert set(demo_org.queues[account]) | set(demo_org.topics[account]) <= cached, account
         assert demo_org.role_arn(account) in cached, account
         assert {f"arn:aws:s3:::{b}" for b in demo_org.buckets[account]} <= cached, account
-    entry = json.loads(redis_client.hget("AWSCONFIG_RESOURCE_CACHE", demo_org.queues[demo_org.member_account_ids[0]][0]))
+    entry = json.loads(
+        redis_client.hget("AWSCONFIG_RESOURCE_CACHE", demo_org.queues[demo_org.member_account_ids[0]][0])
+    )
     assert entry["resourceType"] == "AWS::SQS::Queue" and isinstance(entry["ttl"], int)
     [materialization] = instance.fetch_materializations(
-        dg.AssetRecordsFilter(asset_key=dg.AssetKey("aws_config_resources"),
-                              asset_partitions=[demo_org.member_account_ids[0]]), limit=1).records
+        dg.AssetRecordsFilter(
+            asset_key=dg.AssetKey("aws_config_resources"), asset_partitions=[demo_org.member_account_ids[0]]
+        ),
+        limit=1,
+    ).records
     assert materialization.asset_materialization.metadata["regions_read"].value == ["us-east-1", "us-west-2"]

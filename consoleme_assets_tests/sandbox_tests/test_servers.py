@@ -58,8 +58,13 @@ def test_free_port_can_be_bound() -> None:
 
 
 def test_moto_fixture_starts_each_test_empty(moto: MotoServer) -> None:
-    s3 = boto3.client("s3", region_name="us-east-1", endpoint_url=moto.url,
-                      aws_access_key_id="testing", aws_secret_access_key="testing")  # fmt: skip
+    s3 = boto3.client(
+        "s3",
+        region_name="us-east-1",
+        endpoint_url=moto.url,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
     s3.create_bucket(Bucket="reset-me")
     moto.reset()
     assert s3.list_buckets()["Buckets"] == []
@@ -68,8 +73,13 @@ def test_moto_fixture_starts_each_test_empty(moto: MotoServer) -> None:
 def test_moto_server_stop_ends_its_process() -> None:
     with start_moto_server() as server:
         assert server.url == f"http://127.0.0.1:{server.port}"
-        sts = boto3.client("sts", region_name="us-east-1", endpoint_url=server.url,
-                           aws_access_key_id="testing", aws_secret_access_key="testing")  # fmt: skip
+        sts = boto3.client(
+            "sts",
+            region_name="us-east-1",
+            endpoint_url=server.url,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
         assert sts.get_caller_identity()["Account"] == "123456789012"
         pid, log_dir = server.pid, server.log_path.parent
     assert not _alive(pid)
@@ -130,8 +140,13 @@ def test_sandbox_main_writes_env_file_and_stops_cleanly_on_sigterm(tmp_path: Pat
     env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
     log = tmp_path / "sandbox.log"
     with open(log, "wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "consoleme_assets.sandbox", "--env-file", str(env_file)],
-                                stdout=out, stderr=subprocess.STDOUT, env=env, cwd=tmp_path)  # fmt: skip
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "consoleme_assets.sandbox", "--env-file", str(env_file)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=tmp_path,
+        )
     children: list[int] = []
     try:
         deadline = time.monotonic() + 60
@@ -140,17 +155,29 @@ def test_sandbox_main_writes_env_file_and_stops_cleanly_on_sigterm(tmp_path: Pat
             assert time.monotonic() < deadline, f"no env file after 60 s:\n{log.read_text()}"
             time.sleep(0.1)
         exports = dict(
-            shlex.split(line)[1].split("=", 1) for line in env_file.read_text().splitlines() if line.startswith("export ")
-        )  # fmt: skip
-        assert {"AWS_ENDPOINT_URL", "AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
-                "REDIS_URL", "CONSOLEME_ASSETS_CONFIG"} <= exports.keys()  # fmt: skip
+            shlex.split(line)[1].split("=", 1)
+            for line in env_file.read_text().splitlines()
+            if line.startswith("export ")
+        )
+        assert {
+            "AWS_ENDPOINT_URL",
+            "AWS_DEFAULT_REGION",
+            "AWS_ACCESS_KEY_ID",
+            "AWS_SECRET_ACCESS_KEY",
+            "REDIS_URL",
+            "CONSOLEME_ASSETS_CONFIG",
+        } <= exports.keys()
         config = Path(exports["CONSOLEME_ASSETS_CONFIG"])
         assert config.is_absolute() and config.name == "sandbox.yaml" and config.is_file()
         assert "127.0.0.1" not in config.read_text()  # endpoints come from the env, not the config
 
-        organizations = boto3.client("organizations", region_name=exports["AWS_DEFAULT_REGION"],
-                                     endpoint_url=exports["AWS_ENDPOINT_URL"], aws_access_key_id="testing",
-                                     aws_secret_access_key="testing")  # fmt: skip
+        organizations = boto3.client(
+            "organizations",
+            region_name=exports["AWS_DEFAULT_REGION"],
+            endpoint_url=exports["AWS_ENDPOINT_URL"],
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
         assert len(organizations.list_accounts()["Accounts"]) == 5  # management + 3 members + closed
         assert redis.Redis.from_url(exports["REDIS_URL"]).ping()
         assert "demo-prod" in log.read_text()

@@ -25,8 +25,9 @@ def _state(demo: DemoOrg) -> dict[str, Any]:
         "roles": sorted((r["Arn"], r["RoleId"]) for r in iam.list_roles()["Roles"]),
         "buckets": sorted(b["Name"] for b in s3.list_buckets()["Buckets"]),
         "objects": sorted(o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])),
-        "messages": sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["ApproximateNumberOfMessages"])
-        ["Attributes"]["ApproximateNumberOfMessages"],
+        "messages": sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["ApproximateNumberOfMessages"])[
+            "Attributes"
+        ]["ApproximateNumberOfMessages"],
     }
 
 
@@ -51,7 +52,10 @@ def test_restore_brings_back_the_seeded_org_after_changes_in_every_service(demo_
     moto.snapshot("with-object")
     moto.reset()
     moto.restore("with-object")
-    assert _client(demo_org, "s3", member).get_object(Bucket=demo_org.buckets[member][0], Key="again")["Body"].read() == b"y"
+    assert (
+        _client(demo_org, "s3", member).get_object(Bucket=demo_org.buckets[member][0], Key="again")["Body"].read()
+        == b"y"
+    )
     moto.restore("demo_org")
     assert _state(demo_org) == seeded
 

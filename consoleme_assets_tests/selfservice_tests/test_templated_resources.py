@@ -20,7 +20,7 @@ S3_KEY = "cache_templated_resources/cache_templated_resources_v1.json.gz"
 WEB = "https://git.example.com/org/honeybee-templates/browse/{relative_path}"
 FILES = {
     "iamroles/app.yaml": "TemplateName: app-role\nOwner: team-x@example.com\n"
-                         "IncludeAccounts: ['demo-*', master]\nExcludeAccounts: [demo-sandbox]\nPolicies: []\n",
+    "IncludeAccounts: ['demo-*', master]\nExcludeAccounts: [demo-sandbox]\nPolicies: []\n",
     "iamroles/noname.yaml": "Policies: []\nIncludeAccounts: ['*']\n",
     "iamroles/description-only.yaml": "Description: no Policies key, so the iam_role condition refuses it\n",
     "iamroles/broken.yaml": "Policies: [unclosed\n",
@@ -48,29 +48,46 @@ def make_checkout(root: Path) -> Path:
 
 
 REPOSITORY = {
-    "name": "consoleme-templates", "type": "git",
+    "name": "consoleme-templates",
+    "type": "git",
     "repo_url": "https://git.example.com/org/honeybee-templates.git",
-    "web_path": WEB, "resource_formats": ["honeybee"],
+    "web_path": WEB,
+    "resource_formats": ["honeybee"],
     "authentication_settings": {"email": "consoleme@example.com"},  # a ConsoleMe key, ignored
-    "resource_type_parser": {"honeybee": {
-        "iam_role": [{"path_prefix": "honeybee-templates/iamroles/", "path_suffix": ".yaml",
-                      "file_content": {"includes": ["Policies"], "excludes": ["Skip"]}}],
-        "s3_bucket": [{"path_prefix": "honeybee-templates/s3/"}, {"path_suffix": "-root.yaml"}],
-    }},
-}  # fmt: skip
-ACCOUNTS = {"accounts": [
-    {"id": "111111111111", "name": "master", "status": "active"},
-    {"id": "222222222222", "name": "demo-prod", "status": "active"},
-    {"id": "333333333333", "name": "demo-staging", "status": "active"},
-    {"id": "444444444444", "name": "demo-sandbox", "status": "active"},
-    {"id": "555555555555", "name": "demo-retired", "status": "suspended"},
-]}  # fmt: skip
+    "resource_type_parser": {
+        "honeybee": {
+            "iam_role": [
+                {
+                    "path_prefix": "honeybee-templates/iamroles/",
+                    "path_suffix": ".yaml",
+                    "file_content": {"includes": ["Policies"], "excludes": ["Skip"]},
+                }
+            ],
+            "s3_bucket": [{"path_prefix": "honeybee-templates/s3/"}, {"path_suffix": "-root.yaml"}],
+        }
+    },
+}
+ACCOUNTS = {
+    "accounts": [
+        {"id": "111111111111", "name": "master", "status": "active"},
+        {"id": "222222222222", "name": "demo-prod", "status": "active"},
+        {"id": "333333333333", "name": "demo-staging", "status": "active"},
+        {"id": "444444444444", "name": "demo-sandbox", "status": "active"},
+        {"id": "555555555555", "name": "demo-retired", "status": "suspended"},
+    ]
+}
 
 
 def config(tmp_path, sandbox_env, repository):
     path = tmp_path / "templates.yaml"
-    path.write_text(yaml.safe_dump({"extends": [sandbox_env["CONSOLEME_ASSETS_CONFIG"]],
-                                    "cache_resource_templates": {"repositories": [repository]}}))
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "extends": [sandbox_env["CONSOLEME_ASSETS_CONFIG"]],
+                "cache_resource_templates": {"repositories": [repository]},
+            }
+        )
+    )
     return str(path)
 
 
@@ -88,25 +105,49 @@ def test_templates_from_a_checkout_match_consoleme_format(tmp_path):
     found = templates_in_checkout(repository, checkout, files, ["master", "demo-prod", "demo-staging", "demo-sandbox"])
     by_resource = {t["resource"]: t for t in found.templates}
     assert list(by_resource["iamroles/app.yaml"]) == [
-        "name", "owner", "include_accounts", "exclude_accounts", "number_of_accounts", "resource", "resource_type",
-        "repository_name", "template_language", "web_path", "file_path", "content",
-    ]  # fmt: skip
+        "name",
+        "owner",
+        "include_accounts",
+        "exclude_accounts",
+        "number_of_accounts",
+        "resource",
+        "resource_type",
+        "repository_name",
+        "template_language",
+        "web_path",
+        "file_path",
+        "content",
+    ]
     assert by_resource["iamroles/app.yaml"] == {
-        "name": "app-role", "owner": "team-x@example.com", "include_accounts": ["demo-*", "master"],
-        "exclude_accounts": ["demo-sandbox"], "number_of_accounts": 3, "resource": "iamroles/app.yaml",
-        "resource_type": "iam_role", "repository_name": "consoleme-templates", "template_language": "honeybee",
+        "name": "app-role",
+        "owner": "team-x@example.com",
+        "include_accounts": ["demo-*", "master"],
+        "exclude_accounts": ["demo-sandbox"],
+        "number_of_accounts": 3,
+        "resource": "iamroles/app.yaml",
+        "resource_type": "iam_role",
+        "repository_name": "consoleme-templates",
+        "template_language": "honeybee",
         "web_path": "https://git.example.com/org/honeybee-templates/browse/iamroles/app.yaml",
-        "file_path": "honeybee-templates/iamroles/app.yaml", "content": None,
-    }  # fmt: skip
+        "file_path": "honeybee-templates/iamroles/app.yaml",
+        "content": None,
+    }
     assert by_resource["iamroles/noname.yaml"]["name"] == "noname.yaml"  # file name when no TemplateName/Name
     assert by_resource["iamroles/noname.yaml"]["owner"] is None
     assert by_resource["iamroles/noname.yaml"]["number_of_accounts"] == 4
     assert by_resource["s3/bucket.yaml"]["resource_type"] == "s3_bucket"
     assert by_resource["/bucket-root.yaml"]["file_path"] == "honeybee-templates/bucket-root.yaml"  # ConsoleMe's "/x"
-    assert sorted(by_resource) == ["/bucket-root.yaml", "iamroles/app.yaml", "iamroles/noname.yaml",
-                                   "iamroles/untracked.yaml", "s3/bucket.yaml"]  # fmt: skip
+    assert sorted(by_resource) == [
+        "/bucket-root.yaml",
+        "iamroles/app.yaml",
+        "iamroles/noname.yaml",
+        "iamroles/untracked.yaml",
+        "s3/bucket.yaml",
+    ]
     assert sorted(u.split(":")[0] for u in found.unreadable) == [
-        "honeybee-templates/iamroles/a-list.yaml", "honeybee-templates/iamroles/broken.yaml"]
+        "honeybee-templates/iamroles/a-list.yaml",
+        "honeybee-templates/iamroles/broken.yaml",
+    ]
 
 
 def test_asset_reads_tracked_files_and_writes_redis_and_s3(sandbox_env, demo_org, instance, tmp_path, redis_client):
@@ -131,13 +172,17 @@ def test_asset_reads_tracked_files_and_writes_redis_and_s3(sandbox_env, demo_org
     assert len(meta["files_unreadable"].value) == 2
 
 
-@pytest.mark.parametrize("local_path, message", [
-    (None, "no local_path; consoleme-assets reads a local checkout of https://git.example.com"),
-    ("/nonexistent/templates", "local_path /nonexistent/templates is not a directory"),
-    ("PLAIN_DIR", "is not a readable git checkout"),
-])  # fmt: skip
-def test_unreadable_repository_fails_and_keeps_the_cache(sandbox_env, demo_org, instance, tmp_path, redis_client,
-                                                        local_path, message):
+@pytest.mark.parametrize(
+    "local_path, message",
+    [
+        (None, "no local_path; consoleme-assets reads a local checkout of https://git.example.com"),
+        ("/nonexistent/templates", "local_path /nonexistent/templates is not a directory"),
+        ("PLAIN_DIR", "is not a readable git checkout"),
+    ],
+)
+def test_unreadable_repository_fails_and_keeps_the_cache(
+    sandbox_env, demo_org, instance, tmp_path, redis_client, local_path, message
+):
     redis_client.set(KEY, '{"templated_resources": [{"name": "kept"}]}')
     if local_path == "PLAIN_DIR":
         local_path = str(tmp_path / "plain")

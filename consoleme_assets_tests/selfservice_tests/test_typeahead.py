@@ -17,17 +17,29 @@ KEY = "cache_self_service_typeahead_v1"
 S3_KEY = "cache_self_service_typeahead/cache_self_service_typeahead_v1.json.gz"
 TTL = int(dt.datetime(2027, 1, 1, tzinfo=dt.UTC).timestamp())
 TEMPLATE = {
-    "name": "app-role", "owner": "team-x@example.com", "include_accounts": ["demo-*"], "exclude_accounts": [],
-    "number_of_accounts": 3, "resource": "iamroles/app.yaml", "resource_type": "iam_role",
-    "repository_name": "consoleme-templates", "template_language": "honeybee",
+    "name": "app-role",
+    "owner": "team-x@example.com",
+    "include_accounts": ["demo-*"],
+    "exclude_accounts": [],
+    "number_of_accounts": 3,
+    "resource": "iamroles/app.yaml",
+    "resource_type": "iam_role",
+    "repository_name": "consoleme-templates",
+    "template_language": "honeybee",
     "web_path": "https://git.example.com/browse/iamroles/app.yaml",
-    "file_path": "honeybee-templates/iamroles/app.yaml", "content": None,
-}  # fmt: skip
+    "file_path": "honeybee-templates/iamroles/app.yaml",
+    "content": None,
+}
 
 
 def role(account_id, name, path="/", tags=()):
-    detail = {"Path": path, "RoleName": name, "RoleId": f"AROA{name.upper()}",
-              "Arn": f"arn:aws:iam::{account_id}:role{path}{name}", "Tags": [{"Key": k, "Value": v} for k, v in tags]}
+    detail = {
+        "Path": path,
+        "RoleName": name,
+        "RoleId": f"AROA{name.upper()}",
+        "Arn": f"arn:aws:iam::{account_id}:role{path}{name}",
+        "Tags": [{"Key": k, "Value": v} for k, v in tags],
+    }
     return role_entry(detail, account_id, TTL, ["owner"], None)
 
 
@@ -38,20 +50,32 @@ def user(account_id, name):
 
 def test_entry_shapes_are_consoleme_models():
     assert template_entry(TEMPLATE) == {
-        "icon": "users", "number_of_affected_resources": 3, "display_text": "app-role", "account": None,
+        "icon": "users",
+        "number_of_affected_resources": 3,
+        "display_text": "app-role",
+        "account": None,
         "details_endpoint": "/api/v2/templated_resource/consoleme-templates/iamroles/app.yaml",
         "application_name": None,
-        "principal": {"principal_type": "HoneybeeAwsResourceTemplate", "repository_name": "consoleme-templates",
-                      "resource_identifier": "iamroles/app.yaml",
-                      "resource_url": "https://git.example.com/browse/iamroles/app.yaml"},
-    }  # fmt: skip
+        "principal": {
+            "principal_type": "HoneybeeAwsResourceTemplate",
+            "repository_name": "consoleme-templates",
+            "resource_identifier": "iamroles/app.yaml",
+            "resource_url": "https://git.example.com/browse/iamroles/app.yaml",
+        },
+    }
     entry = role("111122223333", "worker", "/service/", [("app", "billing"), ("owner", "x")])
     assert principal_entry(entry["arn"], entry, "roles", {"111122223333": "prod"}, "app") == {
-        "icon": "user", "number_of_affected_resources": 1, "display_text": "worker", "account": "prod",
-        "details_endpoint": "/api/v2/roles/111122223333/worker", "application_name": "billing",
-        "principal": {"principal_type": "AwsResource",
-                      "principal_arn": "arn:aws:iam::111122223333:role/service/worker"},
-    }  # fmt: skip
+        "icon": "user",
+        "number_of_affected_resources": 1,
+        "display_text": "worker",
+        "account": "prod",
+        "details_endpoint": "/api/v2/roles/111122223333/worker",
+        "application_name": "billing",
+        "principal": {
+            "principal_type": "AwsResource",
+            "principal_arn": "arn:aws:iam::111122223333:role/service/worker",
+        },
+    }
     entry = user("999988887777", "alice")
     made = principal_entry(entry["arn"], entry, "users", {}, None)
     assert made["details_endpoint"] == "/api/v2/users/999988887777/alice"
@@ -61,18 +85,32 @@ def test_entry_shapes_are_consoleme_models():
 
 def test_asset_lists_templates_then_roles_then_users(sandbox_env, demo_org, instance, redis_client, tmp_path):
     prod, staging = "222222222222", "333333333333"
-    redis_client.set("ALL_AWS_ACCOUNTS", json.dumps({"accounts": [
-        {"id": prod, "name": "demo-prod", "status": "active"}, {"id": staging, "name": "demo-staging",
-                                                                 "status": "suspended"}]}))  # fmt: skip
+    redis_client.set(
+        "ALL_AWS_ACCOUNTS",
+        json.dumps(
+            {
+                "accounts": [
+                    {"id": prod, "name": "demo-prod", "status": "active"},
+                    {"id": staging, "name": "demo-staging", "status": "suspended"},
+                ]
+            }
+        ),
+    )
     roles = [role(prod, "b-role", tags=[("app", "billing")]), role(prod, "a-role"), role(staging, "z-role")]
     redis_client.hset("IAM_ROLE_CACHE", mapping={r["arn"]: json.dumps(r) for r in roles})
     redis_client.hset("IAM_ROLE_CACHE", "arn:aws:iam::222222222222:role/broken", '{"policy": "not json"}')
     redis_client.hset("IAM_USER_CACHE", mapping={u["arn"]: json.dumps(u) for u in [user(prod, "alice")]})
-    redis_client.set("cache_templated_resources_v1", json.dumps({"templated_resources": [
-        TEMPLATE, {**TEMPLATE, "resource": "s3/b.yaml", "resource_type": "s3_bucket"}]}))
+    redis_client.set(
+        "cache_templated_resources_v1",
+        json.dumps(
+            {"templated_resources": [TEMPLATE, {**TEMPLATE, "resource": "s3/b.yaml", "resource_type": "s3_bucket"}]}
+        ),
+    )
     cfg = tmp_path / "typeahead.yaml"
-    cfg.write_text(f"extends: [{sandbox_env['CONSOLEME_ASSETS_CONFIG']}]\ncache_self_service_typeahead:\n"
-                   "  cache_resource_templates: true\n  app_name_tag: app\n  app_url: https://apps/{app_name}\n")
+    cfg.write_text(
+        f"extends: [{sandbox_env['CONSOLEME_ASSETS_CONFIG']}]\ncache_self_service_typeahead:\n"
+        "  cache_resource_templates: true\n  app_name_tag: app\n  app_url: https://apps/{app_name}\n"
+    )
     result = dg.materialize([self_service_typeahead], instance=instance, resources=build_resources(str(cfg)))
     assert result.success
 

@@ -32,7 +32,9 @@ def test_shipped_default_file_gives_consoleme_defaults():
 
 
 def test_reads_consoleme_keys(tmp_path):
-    cfg = write(tmp_path / "c.yaml", """
+    cfg = write(
+        tmp_path / "c.yaml",
+        """
         environment: prod
         aws:
           region: eu-west-1
@@ -53,7 +55,8 @@ def test_reads_consoleme_keys(tmp_path):
         cache_accounts_from_aws_organizations:
           - {organizations_master_account_id: "210987654321"}
         account_ids_to_name: {"111122223333": prod, "444455556666": [legacy, ignored]}
-        """)
+        """,
+    )
     s = load_settings(cfg, env={})
     assert s.region == "eu-west-1"
     assert s.sts_endpoint() == "https://sts.eu-west-1.example.test"
@@ -73,21 +76,30 @@ def test_reads_consoleme_keys(tmp_path):
 
 def test_extends_chain_extending_file_wins(tmp_path):
     (tmp_path / "base").mkdir()
-    write(tmp_path / "base" / "common.yaml", """
+    write(
+        tmp_path / "base" / "common.yaml",
+        """
         policies: {role_name: FromCommon}
         redis: {port: 7000, db: 1}
         consoleme_s3_bucket: common-bucket
-        """)
-    write(tmp_path / "base" / "team.yaml", """
+        """,
+    )
+    write(
+        tmp_path / "base" / "team.yaml",
+        """
         extends: [base/common.yaml]
         redis: {port: 7001}
         environment: dev
-        """)
+        """,
+    )
     write(tmp_path / "other.yaml", "redis: {port: 7999}\nenvironment: test\n")
-    main = write(tmp_path / "main.yaml", """
+    main = write(
+        tmp_path / "main.yaml",
+        """
         extends: [base/team.yaml, other.yaml]
         policies: {role_name: FromMain}
-        """)
+        """,
+    )
     s = load_settings(main, env={})
     assert s.spoke_role_name == "FromMain"  # the extending file wins
     assert s.redis.port == 7001  # earlier extends entries win over later ones
@@ -128,11 +140,14 @@ def test_wrong_type_names_the_file_and_key(tmp_path):
 
 
 def test_bad_list_item_names_the_item(tmp_path):
-    cfg = write(tmp_path / "c.yaml", """
+    cfg = write(
+        tmp_path / "c.yaml",
+        """
         cache_accounts_from_aws_organizations:
           - {organizations_master_account_id: "123456789012", organizations_master_role_to_assume: R}
           - {organizations_master_account_id: "12-bad"}
-        """)
+        """,
+    )
     with pytest.raises(SettingsError, match=r"cache_accounts_from_aws_organizations\[1\]\.organizations_master"):
         load_settings(cfg, env={})
 
@@ -172,10 +187,13 @@ def test_extends_cycle_is_an_error(tmp_path):
 
 
 def test_organizations_without_role_is_an_error(tmp_path):
-    cfg = write(tmp_path / "c.yaml", """
+    cfg = write(
+        tmp_path / "c.yaml",
+        """
         cache_cloud_accounts: {from_aws_organizations: true}
         cache_accounts_from_aws_organizations: [{organizations_master_account_id: "123456789012"}]
-        """)
+        """,
+    )
     with pytest.raises(SettingsError, match="policies.role_name is not set"):
         load_settings(cfg, env={})
 
@@ -193,10 +211,13 @@ def test_bad_redis_url_scheme(tmp_path):
 
 
 def test_unused_keys_are_listed_at_debug(tmp_path, caplog):
-    cfg = write(tmp_path / "c.yaml", """
+    cfg = write(
+        tmp_path / "c.yaml",
+        """
         celery: {broker: {global: "redis://x"}, sync_regions: [us-east-1]}
         auth: {get_user_by_header: true}
-        """)
+        """,
+    )
     with caplog.at_level(logging.DEBUG, logger="consoleme_assets.settings"):
         load_settings(cfg, env={})
     text = caplog.text
@@ -205,11 +226,14 @@ def test_unused_keys_are_listed_at_debug(tmp_path, caplog):
 
 
 def test_reader_key_wins_for_sns_combined_file(tmp_path):
-    cfg = write(tmp_path / "c.yaml", """
+    cfg = write(
+        tmp_path / "c.yaml",
+        """
         account_resource_cache:
           sns_topics_topics_combined: {file: read/by/web.json.gz}
           "{resource_type}_topics_combined": {file: written/by/celery.json.gz}
-        """)
+        """,
+    )
     assert load_settings(cfg, env={}).s3.sns_combined.key() == "read/by/web.json.gz"
 
 
@@ -227,7 +251,9 @@ def test_readme_documents_every_key():
     def walk(model):
         for field in model.model_fields.values():
             extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
-            for key in extra.get("consoleme_keys", []) + extra.get("s3_bucket_keys", []) + extra.get("s3_file_keys", []):
+            for key in (
+                extra.get("consoleme_keys", []) + extra.get("s3_bucket_keys", []) + extra.get("s3_file_keys", [])
+            ):
                 if f"`{key}`" not in readme:
                     missing.append(key)
             if isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel):

@@ -9,9 +9,17 @@ import pytest
 
 from consoleme_assets.resources import ConsoleMeResource
 from consoleme_assets.stores.config_cache import (
-    TTL_SECONDS, ConfigBatch, ConfigCacheStore, _dynamo_size, aws_owned, config_batch, dumps_ujson, redis_value, ttl_of,
+    TTL_SECONDS,
+    ConfigBatch,
+    ConfigCacheStore,
+    _dynamo_size,
+    aws_owned,
+    config_batch,
+    dumps_ujson,
+    redis_value,
+    ttl_of,
     un_wrap_json,
-)  # fmt: skip
+)
 
 KEY = "AWSCONFIG_RESOURCE_CACHE"
 A, B = "111111111111", "222222222222"
@@ -33,17 +41,23 @@ A, B = "111111111111", "222222222222"
         ([{"b": 1}, {"a": 1}], [{"b": 1}, {"a": 1}]),  # unsortable: order kept
         ([1, "a"], [1, "a"]),
         ({"k+1": "v+1"}, {"k+1": "v 1"}),  # keys are left alone
-        (None, None), (True, True), (1.5, 1.5), ("", ""),
+        (None, None),
+        (True, True),
+        (1.5, 1.5),
+        ("", ""),
     ],
-)  # fmt: skip
+)
 def test_un_wrap_json(raw, expected):
     assert un_wrap_json(raw) == expected
 
 
 def test_dumps_matches_consoleme_ujson_byte_for_byte():
     # Expected strings produced with ujson 5.4.0 (ConsoleMe's pin), which is not installed here.
-    value = {"a": "arn:aws:iam::1:role/x", "b": [1, 2.5, 1e16, 1e-5, 0.1, 1.0, True, None],
-             "c": "é\u2028\x01\n\t<&>'\"\\"}
+    value = {
+        "a": "arn:aws:iam::1:role/x",
+        "b": [1, 2.5, 1e16, 1e-5, 0.1, 1.0, True, None],
+        "c": "é\u2028\x01\n\t<&>'\"\\",
+    }
     assert dumps_ujson(value) == (
         '{"a":"arn:aws:iam::1:role\\/x","b":[1,2.5,1e+16,1e-5,0.1,1.0,true,null],'
         '"c":"\\u00e9\\u2028\\u0001\\n\\t<&>\'\\"\\\\"}'
@@ -59,9 +73,12 @@ def test_config_batch_first_arn_wins_rows_without_arn_only_in_dynamodb():
         return {"accountId": A, "arn": arn, "resourceId": rid, "resourceType": kind, "resourceName": name}
 
     rows = [
-        row("arn:x", "x", "first"), row("arn:x", "x", "second"), row(None, "n", "no-arn"),
-        row("arn:y", "y", "y", kind="AWS::S3::Bucket"), row("arn:z", "", "no-resource-id"),
-    ]  # fmt: skip
+        row("arn:x", "x", "first"),
+        row("arn:x", "x", "second"),
+        row(None, "n", "no-arn"),
+        row("arn:y", "y", "y", kind="AWS::S3::Bucket"),
+        row("arn:z", "", "no-resource-id"),
+    ]
     batch = config_batch(A, rows, now=1_700_000_000.9, regions_ok=["us-west-2", "us-east-1"])
     assert list(batch.values) == ["arn:x", "arn:y", "arn:z"]
     assert json.loads(batch.values["arn:x"]) == {**rows[0], "ttl": 1_700_000_000 + TTL_SECONDS}
@@ -96,13 +113,21 @@ def store(sandbox_env, redis_client) -> ConfigCacheStore:
 
 
 def item(account_id, name, region="us-east-1", ttl=1_700_100_000, **extra):
-    return {"accountId": account_id, "arn": f"arn:aws:s3:::{name}", "resourceId": name,
-            "resourceType": "AWS::S3::Bucket", "awsRegion": region, **extra, "ttl": ttl}  # fmt: skip
+    return {
+        "accountId": account_id,
+        "arn": f"arn:aws:s3:::{name}",
+        "resourceId": name,
+        "resourceType": "AWS::S3::Bucket",
+        "awsRegion": region,
+        **extra,
+        "ttl": ttl,
+    }
 
 
 def test_previous_entries_scan_by_account_then_owner_index(store, redis_client):
-    redis_client.hset(KEY, mapping={"arn:aws:s3:::a1": redis_value(item(A, "a1")),
-                                    "arn:aws:s3:::b1": redis_value(item(B, "b1"))})  # fmt: skip
+    redis_client.hset(
+        KEY, mapping={"arn:aws:s3:::a1": redis_value(item(A, "a1")), "arn:aws:s3:::b1": redis_value(item(B, "b1"))}
+    )
     assert set(store.previous_entries(A)) == {"arn:aws:s3:::a1"}  # no index yet: the item's accountId decides
     store.write_account(ConfigBatch(A, {"arn:aws:s3:::a2": redis_value(item(A, "a2"))}))
     redis_client.hset(KEY, "arn:aws:s3:::a3", redis_value(item(A, "a3")))  # written behind our back
@@ -120,9 +145,14 @@ def test_sweep_spares_an_entry_refreshed_since_the_scan(store, redis_client):
 
 
 def test_sweep_compares_ttl_with_utc_now(store, redis_client):
-    redis_client.hset(KEY, mapping={"arn:aws:s3:::past": redis_value(item(A, "past", ttl=1_699_999_999)),
-                                    "arn:aws:s3:::future": redis_value(item(A, "future", ttl=1_700_000_001)),
-                                    "arn:aws:s3:::odd": "not json"})  # fmt: skip
+    redis_client.hset(
+        KEY,
+        mapping={
+            "arn:aws:s3:::past": redis_value(item(A, "past", ttl=1_699_999_999)),
+            "arn:aws:s3:::future": redis_value(item(A, "future", ttl=1_700_000_001)),
+            "arn:aws:s3:::odd": "not json",
+        },
+    )
     report = store.sweep_expired()
     assert (report.expired, report.without_ttl) == (1, 1)
     assert set(redis_client.hgetall(KEY)) == {"arn:aws:s3:::future", "arn:aws:s3:::odd"}
@@ -140,8 +170,11 @@ def test_item_too_large_for_dynamodb_is_skipped_not_fatal(store, redis_client):
 
 
 def test_replica_source_errors_name_account_and_object(store, tmp_path, sandbox_env):
-    with pytest.raises(LookupError, match=f"account {A}: s3://consoleme-sandbox-cache/aws_config_cache/cache_{A}_v1"
-                                          r"\.json\.gz does not exist"):  # fmt: skip
+    with pytest.raises(
+        LookupError,
+        match=f"account {A}: s3://consoleme-sandbox-cache/aws_config_cache/cache_{A}_v1"
+        r"\.json\.gz does not exist",
+    ):
         store.read_primary_copy(A)
     bare = tmp_path / "bare.yaml"
     bare.write_text("{}\n")

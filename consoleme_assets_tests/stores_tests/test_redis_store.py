@@ -38,18 +38,23 @@ def owned_by_arn(key, field, value):
 
 
 def test_replace_account_entries_swaps_one_accounts_entries(redis_client):
-    redis_client.hset("IAM_ROLE_CACHE", mapping={
-        "arn:aws:iam::111111111111:role/keep": "old",
-        "arn:aws:iam::111111111111:role/deleted-in-aws": "old",
-        "arn:aws:iam::222222222222:role/other-account": "other",
-    })
+    redis_client.hset(
+        "IAM_ROLE_CACHE",
+        mapping={
+            "arn:aws:iam::111111111111:role/keep": "old",
+            "arn:aws:iam::111111111111:role/deleted-in-aws": "old",
+            "arn:aws:iam::222222222222:role/other-account": "other",
+        },
+    )
     redis_client.hset("IAM_POLICY_CACHE", "arn:aws:iam::aws:policy/ReadOnlyAccess", "from-another-account")
     s = store(redis_client)
     result = s.replace_account_entries(
         "111111111111",
         {
-            "IAM_ROLE_CACHE": {"arn:aws:iam::111111111111:role/keep": {"v": 2},
-                               "arn:aws:iam::111111111111:role/new": {"v": 1}},
+            "IAM_ROLE_CACHE": {
+                "arn:aws:iam::111111111111:role/keep": {"v": 2},
+                "arn:aws:iam::111111111111:role/new": {"v": 1},
+            },
             "IAM_POLICY_CACHE": {"arn:aws:iam::aws:policy/ReadOnlyAccess": {"v": 1}},
         },
         owned_by=owned_by_arn,
@@ -62,8 +67,12 @@ def test_replace_account_entries_swaps_one_accounts_entries(redis_client):
         "arn:aws:iam::222222222222:role/other-account": "other",
     }
     # Next refresh: the index (not a scan) says what the account owns; shared fields are never deleted.
-    s.replace_account_entries("111111111111", {"IAM_ROLE_CACHE": {}, "IAM_POLICY_CACHE": {}},
-                              owned_by=lambda *a: False, shared=lambda f: f.split(":")[4] == "aws")
+    s.replace_account_entries(
+        "111111111111",
+        {"IAM_ROLE_CACHE": {}, "IAM_POLICY_CACHE": {}},
+        owned_by=lambda *a: False,
+        shared=lambda f: f.split(":")[4] == "aws",
+    )
     assert redis_client.hgetall("IAM_ROLE_CACHE") == {"arn:aws:iam::222222222222:role/other-account": "other"}
     assert redis_client.hexists("IAM_POLICY_CACHE", "arn:aws:iam::aws:policy/ReadOnlyAccess")
 

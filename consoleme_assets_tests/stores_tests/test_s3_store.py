@@ -52,8 +52,11 @@ def test_streamed_string_map_is_the_same_envelope(gz):
     """Combined files are streamed from HSCAN; the text must be what envelope() gives for the dict."""
     from consoleme_assets.stores.encoding import StringMap, envelope, write_envelope
 
-    for pairs in ([], [("arn:aws:iam::1:role/a", '{"x": "é\\n"}'), ("k\"2", "[]")],
-                  [(f"f{i}", f"v{i}") for i in range(2500)] + [("f7", "v7")]):  # a duplicate from HSCAN
+    for pairs in (
+        [],
+        [("arn:aws:iam::1:role/a", '{"x": "é\\n"}'), ('k"2', "[]")],
+        [(f"f{i}", f"v{i}") for i in range(2500)] + [("f7", "v7")],
+    ):  # a duplicate from HSCAN
         out = io.BytesIO()
         data = StringMap(iter(pairs))
         write_envelope(out, data, 1700000000, gz)

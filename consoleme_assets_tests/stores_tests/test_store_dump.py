@@ -106,8 +106,10 @@ def sort_everything(doc: Any) -> Any:
 
 # Documents built by iterating a Redis hash (HSCAN order: Redis's per-process hash seed), rows and keys sorted.
 UNORDERED_REDIS_KEYS = {"ALL_POLICIES", "REVERSE_AUTHORIZATION_MAPPING_V1"}
-UNORDERED_S3_KEYS = {"policies_table/cache_policies_table_details_v1.json.gz",
-                     "reverse_authorization_mapping/reverse_authorization_mapping_v1.json.gz"}
+UNORDERED_S3_KEYS = {
+    "policies_table/cache_policies_table_details_v1.json.gz",
+    "reverse_authorization_mapping/reverse_authorization_mapping_v1.json.gz",
+}
 
 
 def structure(value: Any) -> Any:
@@ -191,8 +193,11 @@ def dump_s3(endpoint: str, now: float) -> dict[str, Any]:
 
 
 def store_dump(redis_client, endpoint: str, now: float) -> dict[str, Any]:
-    return {"redis": dump_redis(redis_client, now), "dynamodb": dump_dynamodb(endpoint, now),
-            "s3": dump_s3(endpoint, now)}
+    return {
+        "redis": dump_redis(redis_client, now),
+        "dynamodb": dump_dynamodb(endpoint, now),
+        "s3": dump_s3(endpoint, now),
+    }
 
 
 def first_differences(recorded: dict[str, Any], actual: dict[str, Any], limit: int = 8) -> str:
@@ -229,8 +234,12 @@ def test_full_refresh_writes_the_recorded_store_contents(seeded_sandbox, redis_c
     from consoleme_assets.cli.refresh import run_refresh
     from consoleme_assets.definitions import defs
 
-    names = sorted(key.to_user_string() for a in defs.assets or []
-                   if isinstance(a, dg.AssetsDefinition) and a.is_executable for key in a.keys)
+    names = sorted(
+        key.to_user_string()
+        for a in defs.assets or []
+        if isinstance(a, dg.AssetsDefinition) and a.is_executable
+        for key in a.keys
+    )
     lines: list[str] = []
     assert run_refresh(defs, instance, names, None, out=lines.append) == [], lines
     actual = store_dump(redis_client, moto.url, time.time())
