@@ -44,7 +44,7 @@ import pytest
 from consoleme_assets.sandbox import seed_demo_org
 from consoleme_assets.sandbox.__main__ import CONFIG_PATH as SANDBOX_CONFIG
 
-RECORDED = Path(__file__).with_name("store_dump.json")
+RECORDED = Path(__file__).with_name("store_dump.json.gz")  # gzipped: 2.7 MB of JSON, mostly AWS-managed policies
 RECORD_ENV = "RECORD_STORE_DUMP"
 MOTO_SEED = 20240101
 EPOCH_STAND_IN = "1111111111"
@@ -245,13 +245,13 @@ def test_full_refresh_writes_the_recorded_store_contents(seeded_sandbox, redis_c
     actual = store_dump(redis_client, moto.url, time.time())
 
     if os.environ.get(RECORD_ENV):
-        RECORDED.write_text(json.dumps(actual, indent=1, sort_keys=True) + "\n")
+        RECORDED.write_bytes(gzip.compress((json.dumps(actual, indent=1, sort_keys=True) + "\n").encode(), mtime=0))
         pytest.skip(f"recorded {RECORDED.name} ({RECORD_ENV} is set)")
     assert RECORDED.exists(), f"{RECORDED} is missing: record it with {RECORD_ENV}=1 .venv/bin/pytest -q {__file__}"
-    recorded = json.loads(RECORDED.read_text())
+    recorded = json.loads(gzip.decompress(RECORDED.read_bytes()))
     counts = {store: len(actual[store]) for store in actual}
     if actual != recorded:
-        (tmp_path / RECORDED.name).write_text(json.dumps(actual, indent=1, sort_keys=True) + "\n")
+        (tmp_path / "store_dump.json").write_text(json.dumps(actual, indent=1, sort_keys=True) + "\n")
     assert actual == recorded, (
         f"the stores a full refresh wrote differ from {RECORDED.name} ({counts}). If the change is intended, "
         f"re-record with {RECORD_ENV}=1 .venv/bin/pytest -q {__file__}\nThis run's dump: "
