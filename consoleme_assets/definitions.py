@@ -29,21 +29,26 @@ def build_resources(config_file: str | None = None) -> dict:
     }
 
 
-# Freshness policies, checks, alert and metrics sensors are applied to everything at once.
-defs = with_observability(
-    dg.Definitions.merge(
-        accounts.defs,
-        authorization.defs,
-        aws_config.defs,
-        cloudtrail.defs,
-        iam.defs,
-        inventory.defs,
-        notifications.defs,
-        organizations.defs,
-        policies.defs,
-        policy_requests.defs,
-        selfservice.defs,
-        # Steps fork from a server that imported these definitions once per run (lib/executor.py).
-        dg.Definitions(resources=build_resources(), executor=forkserver_or_in_process_executor),
+def build_definitions(executor: dg.ExecutorDefinition = forkserver_or_in_process_executor) -> dg.Definitions:
+    """Every domain's definitions, with freshness policies, checks, alert and metrics sensors applied at once.
+    `executor`: by default steps fork from a server that imported these definitions once per run
+    (lib/executor.py); a deployment may pass e.g. `dagster_k8s.k8s_job_executor` (deploy/README.md)."""
+    return with_observability(
+        dg.Definitions.merge(
+            accounts.defs,
+            authorization.defs,
+            aws_config.defs,
+            cloudtrail.defs,
+            iam.defs,
+            inventory.defs,
+            notifications.defs,
+            organizations.defs,
+            policies.defs,
+            policy_requests.defs,
+            selfservice.defs,
+            dg.Definitions(resources=build_resources(), executor=executor),
+        )
     )
-)
+
+
+defs = build_definitions()

@@ -133,10 +133,10 @@ def test_code_location_accepts_a_distributed_executor():
     from dagster_celery import celery_executor
     from dagster_k8s import k8s_job_executor
 
-    from consoleme_assets.definitions import defs
+    from consoleme_assets.definitions import build_definitions
 
     for executor in (k8s_job_executor, celery_executor):
-        swapped = dg.Definitions.merge(defs, dg.Definitions(executor=executor))
+        swapped = build_definitions(executor=executor)
         dg.Definitions.validate_loadable(swapped)
         job = swapped.resolve_implicit_global_asset_job_def()
         assert job.executor_def is executor
