@@ -1,5 +1,10 @@
 """CREDENTIAL_AUTHORIZATION_MAPPING_V1 and REVERSE_AUTHORIZATION_MAPPING_V1: read by every authenticated
-ConsoleMe request, so a build that fails, or that would empty a good mapping, writes nothing."""
+ConsoleMe request, so a build that fails, or that would empty a good mapping, writes nothing.
+
+While IAM_ROLE_CACHE is empty (a new install, or Redis lost and refilling) the step materializes nothing and
+succeeds, saying why in its log: the schedule and the role-change sensor skip in that state too, and a run
+launched just before Redis emptied is not a failure anyone has to act on. The cached mapping stays as it was;
+if the roles never come, the mapping's freshness policy goes stale and alerts."""
 
 import json
 
@@ -17,12 +22,14 @@ AUTHORIZATION_GROUP = "authorization"
     outs={
         "credential_authorization_mapping": dg.AssetOut(
             io_manager_key="json_cache_io_manager",
+            is_required=False,
             metadata={"consoleme_dataset": "credential_authorization_mapping"},
             kinds={"redis", "s3"},
             description="{user or group: {authorized_roles, authorized_roles_cli_only}} (spec §6.4).",
         ),
         "reverse_authorization_mapping": dg.AssetOut(
             io_manager_key="json_cache_io_manager",
+            is_required=False,
             metadata={"consoleme_dataset": "reverse_authorization_mapping"},
             kinds={"redis", "s3"},
             description="{lower-cased role ARN: [users and groups]} (spec §6.4).",
@@ -41,10 +48,11 @@ def credential_authorization_mappings(context: dg.AssetExecutionContext, console
         for arn, entry in caches.iter_json_hash(settings.redis_keys.iam_roles):
             roles.append((arn, json.loads(entry.get("policy") or "{}")))
         if not roles:
-            raise dg.Failure(
-                "IAM_ROLE_CACHE is empty: refusing to build a mapping without the role-tag grants "
-                "(materialize iam_resources first)"
+            context.log.warning(
+                f"{settings.redis_keys.iam_roles} is empty: not building a mapping without the role-tag grants; "
+                "the cached mapping is kept (materialize iam_resources first)"
             )
+            return
     plugin = None
     if rules.plugin_enabled:
         if not settings.plugins.group_mapping:

@@ -229,6 +229,11 @@ def check_pages(base_url: str, artifacts, assets: dict[str, list[str]]) -> None:
 def test_first_minutes_checks_run_limit_and_refill(stack):
     dev, logs = stack.dev, stack.services
     client = redis.Redis.from_url(stack.env["REDIS_URL"], decode_responses=True)
+    started, steps = time.monotonic(), {}
+
+    def step_done(name: str) -> None:
+        steps[name] = round(time.monotonic() - started, 1)
+        print(f"[operations] {name} at {steps[name]} s", flush=True)
 
     # 1. A fresh start: the discovery sensor adds the accounts and refreshes aws_accounts; then every schedule's
     #    first tick. Nothing turns red: a schedule with nothing to do yet skips, with its reason.
@@ -240,6 +245,7 @@ def test_first_minutes_checks_run_limit_and_refill(stack):
         interval=2,
     )
     wait_idle(dev, logs)
+    step_done("discovery refreshed aws_accounts")
     outcome = first_schedule_ticks(dev, logs)
     # The mapping skips while IAM_ROLE_CACHE is empty; the sandbox's role-change events may have filled it already.
     mapping = outcome["credential_mapping_every_5_minutes"]
@@ -256,12 +262,22 @@ def test_first_minutes_checks_run_limit_and_refill(stack):
     ), sensors
     assert runs(dev, ["FAILURE", "CANCELED"]) == [], runs(dev, ["FAILURE", "CANCELED"])
     assert len(runs(dev)) >= 3, outcome  # aws_accounts and the schedules' runs really ran
+    # Every run's process loads the code: no Python warning of ours or Dagster's reaches the terminal (Dagster
+    # 1.13 warned twice per run about sensor `owners`). `dagster dev` itself advising `dg dev` is left alone.
+    warned = [
+        line
+        for line in dev.log_path.read_text(errors="replace").splitlines()
+        if re.search(r"\b\w+Warning: ", line) and "dev_command" not in line
+    ]
+    assert not warned, "\n".join(warned[:10])
+    step_done("1 first ticks")
 
     # 2. Materialize all: every check of every asset passed, none skipped.
     accounts = sorted(
         a["id"] for a in json.loads(client.get("ALL_AWS_ACCOUNTS"))["accounts"] if a["status"] == "active"
     )
     materialize_all(dev, logs, accounts)
+    step_done("2 materialize all")
     # (The 15-minute checks schedule may be evaluating them right now: wait for a finished result.)
     states = wait_for(
         "every check to have a finished result for the latest materialization",
@@ -284,8 +300,10 @@ def test_first_minutes_checks_run_limit_and_refill(stack):
     for key in states:
         asset, check = key.split(":")
         by_asset.setdefault(asset, []).append(check)
+    step_done("2 checks finished")
     assert dev.graphql("mutation { setNuxSeen }")["setNuxSeen"] is True  # the first-visit pop-up, as Skip does
     check_pages(dev.url, stack.artifacts, {a: by_asset[a] for a in ("iam_resources", "s3_buckets", "policies_table")})
+    step_done("2 check pages")
 
     # 3. Two launches of one dataset from the catalog (the implicit asset job: no job tags): the second queues.
     params = {
@@ -324,6 +342,7 @@ def test_first_minutes_checks_run_limit_and_refill(stack):
     a, b = sorted(status.values(), key=lambda r: r["startTime"])
     assert b["startTime"] >= a["endTime"], (a, b)
     assert seen_queued_behind or b["startTime"] >= a["endTime"]
+    step_done("3 two launches")
 
     # 4. Idle, the terminal stays quiet: sensors tick every 30-60 s without a line; only runs and alerts speak.
     wait_idle(dev, logs)
@@ -331,6 +350,7 @@ def test_first_minutes_checks_run_limit_and_refill(stack):
     time.sleep(45)
     idle_lines = dev.log_path.read_text(errors="replace").splitlines()[before:]
     assert len(idle_lines) <= 3, "\n".join(idle_lines)
+    step_done("4 idle")
 
     # 5. Redis flushed (failover to an empty replica, or `make dev` restarted with a new Redis): within one
     #    presence tick the checks of the lost caches fail, then the refill brings them back.
@@ -340,6 +360,7 @@ def test_first_minutes_checks_run_limit_and_refill(stack):
     # Refilled by the presence sensor (its failed check evaluations, tick by tick: test_presence.py).
     wait_for("ALL_AWS_ACCOUNTS to be refilled", lambda: client.exists("ALL_AWS_ACCOUNTS"), 120, logs=logs, interval=1)
     reported_after = time.time() - flushed
+    step_done("5 aws_accounts refilled")
     wait_for("IAM_ROLE_CACHE to be refilled", lambda: client.hlen("IAM_ROLE_CACHE") > 0, 420, logs=logs, interval=3)
     # The sensor's failed evaluation stays in each lost check's history even once the refill passed it again.
     for asset in ("aws_accounts", "iam_resources"):
@@ -354,6 +375,7 @@ def test_first_minutes_checks_run_limit_and_refill(stack):
         assert lost, f"{asset}: no failed cache_shape evaluation after the flush in {history}"
     # (The rest of the chain, tick by tick, is observability_tests/test_presence.py.)
     assert runs(dev, ["FAILURE", "CANCELED"]) == []
+    step_done("5 IAM refilled")
 
     (stack.artifacts / "operations.json").write_text(
         json.dumps(
@@ -361,6 +383,7 @@ def test_first_minutes_checks_run_limit_and_refill(stack):
                 "schedules": outcome,
                 "lost_reported_after_seconds": reported_after,
                 "idle_lines_in_45_s": len(idle_lines),
+                "step_seconds": steps,
             },
             indent=2,
         )
