@@ -88,7 +88,8 @@ def describe(account: IamAccount) -> dict[str, Any]:
     counts = account.counts()
     meta: dict[str, Any] = {
         "dagster/row_count": dg.MetadataValue.int(sum(counts.values())),
-        "counts": dg.MetadataValue.json(counts),
+        # Of the policies, how many are AWS-managed (shared, in no account): the coverage check needs it.
+        "counts": dg.MetadataValue.json({**counts, "aws_managed_policies": account.aws_managed_policies()}),
         "roles_filtered_out": dg.MetadataValue.int(account.roles_filtered_out),
         "source": dg.MetadataValue.text("aws" if account.raw is not None else "primary region (DynamoDB + S3)"),
         "roles_preview": dg.MetadataValue.json(sorted(account.entries.get("roles", {}))[:20]),

@@ -183,6 +183,16 @@ def latest_counts(instance: dg.DagsterInstance, asset_key: dg.AssetKey, accounts
     return out
 
 
+SINGULAR = {"roles": "role", "users": "user", "groups": "group", "policies": "policy"}
+
+
+def own_count(counts: dict[str, int], kind: str) -> int:
+    """How many of `kind` a refresh found under the account's own ARNs. AWS-managed policies
+    (arn:aws:iam::aws:policy/...) are cached too but belong to no account, so they cannot cover one."""
+    found = counts.get(kind, 0)
+    return found - counts.get("aws_managed_policies", 0) if kind == "policies" else found
+
+
 def arn_coverage_problems(
     caches: ConsoleMeCaches, instance: dg.DagsterInstance, dataset: Dataset
 ) -> tuple[list[str], dict[str, Any]]:
@@ -206,14 +216,16 @@ def arn_coverage_problems(
         counts_cache.update(latest_counts(instance, asset_key, unknown))
         if kind == first_kind:  # expected everywhere unless the last refresh found none
             missing = [a for a in missing if counts_cache.get(a, {}).get(kind, 1) != 0]
-        else:  # expected only where the last refresh found some
-            missing = [a for a in missing if (counts_cache.get(a) or {}).get(kind, 0) > 0]
+        else:  # expected only where the last refresh found some of the account's own
+            missing = [a for a in missing if own_count(counts_cache.get(a) or {}, kind) > 0]
         if missing:
             missing_by_key[key] = missing
             why = "" if kind == first_kind else f" although its latest refresh found {kind}"
             never = [a for a in missing if a not in counts_cache]
             note = f" ({', '.join(never[:50])} never refreshed)" if never else ""
-            problems.append(f"{key} has no {kind[:-1]} ARN of active account(s) {', '.join(missing[:50])}{why}{note}")
+            problems.append(
+                f"{key} has no {SINGULAR[kind]} ARN of active account(s) {', '.join(missing[:50])}{why}{note}"
+            )
     return problems, {
         "redis_keys": dg.MetadataValue.json(list(keys.values())),
         "active_accounts": len(active),

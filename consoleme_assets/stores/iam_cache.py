@@ -38,6 +38,9 @@ class IamAccount:
     def counts(self) -> dict[str, int]:
         return {kind: len(self.entries.get(kind, {})) for kind in KINDS}
 
+    def aws_managed_policies(self) -> int:
+        return sum(1 for arn in self.entries.get("policies", {}) if is_aws_managed(arn))
+
 
 def is_aws_managed(arn: str) -> bool:
     """AWS-managed policy ARNs (arn:aws:iam::aws:policy/...) are the same in every account."""

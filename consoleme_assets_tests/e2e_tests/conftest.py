@@ -27,7 +27,6 @@ SLOWEST = (
     "test_staleness_alerts.py::test_daemon_stopped_two_cadences_flags_stale_assets_and_alerts_once",
     "test_operations.py::test_first_minutes_checks_run_limit_and_refill[sqlite]",
     "test_dagster_dev.py::test_dagster_dev_postgres[postgres]",
-    "test_dagster_dev.py::test_dagster_dev_sqlite_with_browser[sqlite]",
 )
 
 

@@ -3,7 +3,10 @@
 1. Every schedule's first tick (evaluated and launched as the UI's "Test schedule" does) and every sensor's
    first ticks on a fresh sandbox: no failed run, no failed tick (a schedule with nothing to do yet skips).
 2. "Materialize all" (one backfill of every asset over every account, as the UI launches it): every check of
-   every asset then shows passed, none skipped, in GraphQL and on the asset pages in Chromium.
+   every asset then shows passed, none skipped, in GraphQL and on the asset pages in Chromium; every account
+   partition materialized, the caches in Redis in ConsoleMe's shapes, automations in their default state,
+   freshness known; the asset graphs show each per-account asset's partition count, and a partitions page
+   lists every account (screenshots under ``.artifacts/e2e/sqlite/``).
 3. Two launches of one dataset from the catalog (no job tags): the second queues until the first ended.
 4. Idle, ``dagster dev`` (started as ``make dev`` starts it) prints at most a few lines a minute.
 5. Redis flushed under the running instance: within one tick of ``cache_presence_sensor`` the lost datasets'
@@ -14,23 +17,26 @@ from __future__ import annotations
 
 import json
 import re
-import tempfile
 import time
 
 import pytest
 import redis
 import yaml
 
+from .browser import check_ui, chromium_page
 from .flow import (
-    BACKFILL_BAD,
-    BACKFILL_DONE,
-    BACKFILL_STATUS,
     LAUNCH_BACKFILL,
     LAUNCH_RUN,
     LOCATION,
     REPOSITORY,
     TERMINAL_RUN,
     _check_typename,
+    check_automations,
+    check_freshness,
+    check_redis,
+    observe,
+    per_account_assets,
+    wait_for_backfill,
     wait_for_run,
 )
 from .harness import wait_for
@@ -174,55 +180,30 @@ def materialize_all(dev, logs, accounts: list[str]) -> str:
         dev,
     )
     backfill_id = launched["backfillId"]
-
-    def done():
-        state = dev.graphql(BACKFILL_STATUS, {"id": backfill_id})["partitionBackfillOrError"]
-        assert state.get("status") not in BACKFILL_BAD, json.dumps(state)[:3000]
-        runs_ = state.get("runs") or []
-        return state.get("status") in BACKFILL_DONE and all(r["status"] in TERMINAL_RUN for r in runs_) and state
-
-    state = wait_for("Materialize all to complete", done, 900, logs=logs, interval=3)
-    failed = [r for r in state["runs"] if r["status"] != "SUCCESS"]
-    assert not failed, failed
+    wait_for_backfill(dev, backfill_id, logs)
     return backfill_id
 
 
-def check_pages(base_url: str, artifacts, assets: dict[str, list[str]]) -> None:
+def check_pages(page, base_url: str, artifacts, assets: dict[str, list[str]]) -> None:
     """Each asset's Checks tab in Chromium lists each of its checks as Succeeded (not Skipped or Failed)."""
-    from playwright.sync_api import sync_playwright
+    from .browser import _dismiss_popups, _wait_for_text
 
-    from .browser import CHROMIUM_FLAGS, _dismiss_popups, _wait_for_text, chromium_path
-
-    with tempfile.TemporaryDirectory(prefix="e2e-chromium-") as profile, sync_playwright() as pw:
-        context = pw.chromium.launch_persistent_context(
-            profile,
-            executable_path=chromium_path(),
-            headless=True,
-            args=CHROMIUM_FLAGS,
-            viewport={"width": 1600, "height": 1000},
-            timeout=120_000,
-        )
-        try:
-            page = context.new_page()
-            page.set_default_timeout(120_000)
-            for asset, names in assets.items():
-                # Each row reads "<name> <name> <latest result>"; a check the 15-minute schedule is evaluating
-                # right now reads "In progress": wait for it to finish, reloading as a user would.
-                rows = "".join(rf"(?=.*\b{re.escape(n)}\s+{re.escape(n)}\s+\w+)" for n in names)
-                deadline = time.monotonic() + 180
-                while True:
-                    page.goto(f"{base_url}/assets/{asset}?view=checks", wait_until="domcontentloaded")
-                    text = _wait_for_text(page, rows, 120)
-                    shown = {n: re.search(rf"\b{re.escape(n)}\s+{re.escape(n)}\s+(\w+)", text).group(1) for n in names}
-                    if "In" not in shown.values() or time.monotonic() > deadline:
-                        break
-                    time.sleep(3)
-                _dismiss_popups(page)
-                page.screenshot(path=str(artifacts / f"checks-{asset}.png"))
-                (artifacts / f"checks-{asset}.txt").write_text(text)
-                assert shown == {n: "Succeeded" for n in names}, (asset, shown)
-        finally:
-            context.close()
+    for asset, names in assets.items():
+        # Each row reads "<name> <name> <latest result>"; a check the 15-minute schedule is evaluating
+        # right now reads "In progress": wait for it to finish, reloading as a user would.
+        rows = "".join(rf"(?=.*\b{re.escape(n)}\s+{re.escape(n)}\s+\w+)" for n in names)
+        deadline = time.monotonic() + 180
+        while True:
+            page.goto(f"{base_url}/assets/{asset}?view=checks", wait_until="domcontentloaded")
+            text = _wait_for_text(page, rows, 120)
+            shown = {n: re.search(rf"\b{re.escape(n)}\s+{re.escape(n)}\s+(\w+)", text).group(1) for n in names}
+            if "In" not in shown.values() or time.monotonic() > deadline:
+                break
+            time.sleep(3)
+        _dismiss_popups(page)
+        page.screenshot(path=str(artifacts / f"checks-{asset}.png"))
+        (artifacts / f"checks-{asset}.txt").write_text(text)
+        assert shown == {n: "Succeeded" for n in names}, (asset, shown)
 
 
 @pytest.mark.parametrize("stack", ["sqlite"], indirect=True)
@@ -301,9 +282,26 @@ def test_first_minutes_checks_run_limit_and_refill(stack):
         asset, check = key.split(":")
         by_asset.setdefault(asset, []).append(check)
     step_done("2 checks finished")
+    # What the refresh left, as GraphQL reports it: every partition materialized, automations in their default
+    # state, daemons healthy, a freshness state on every asset with a policy; and the caches in Redis.
+    result = observe(dev, per_account_assets(dev), accounts, logs)
+    check_redis(stack.env["REDIS_URL"], accounts)
+    check_automations(result)
+    check_freshness(result)
+    (stack.artifacts / "result.json").write_text(json.dumps(result.__dict__, indent=2, default=str))
+
+    # The UI in Chromium: the checks tabs, the asset graphs with partition counts, a partitions page.
     assert dev.graphql("mutation { setNuxSeen }")["setNuxSeen"] is True  # the first-visit pop-up, as Skip does
-    check_pages(dev.url, stack.artifacts, {a: by_asset[a] for a in ("iam_resources", "s3_buckets", "policies_table")})
-    step_done("2 check pages")
+    assert dev.graphql("{ shouldShowNux }")["shouldShowNux"] is False
+    nodes = dev.graphql("{ assetNodes { assetKey { path } groupName } }")["assetNodes"]
+    groups = {"/".join(n["assetKey"]["path"]): n["groupName"] for n in nodes}
+    with chromium_page(stack.artifacts) as page:
+        check_pages(
+            page, dev.url, stack.artifacts, {a: by_asset[a] for a in ("iam_resources", "s3_buckets", "policies_table")}
+        )
+        shots = check_ui(page, dev.url, stack.artifacts, groups, result.per_account_assets, accounts)
+    assert all(path.stat().st_size > 10_000 for path in shots.values()), shots
+    step_done("2 UI")
 
     # 3. Two launches of one dataset from the catalog (the implicit asset job: no job tags): the second queues.
     params = {

@@ -273,7 +273,7 @@ def asset_nodes(stack: Stack) -> dict[str, dict]:
 
 
 # The test's runs execute their steps in the run worker itself, not one subprocess per step (the default, which
-# test_dagster_dev.py exercises): a refresh of everything then takes a fraction of the time, so the windows can be
+# test_operations.py and test_dagster_dev.py exercise): a refresh of everything then takes a fraction of the time, so the windows can be
 # short without the first-refreshed assets going stale before the last ones land.
 IN_PROCESS = {"execution": {"config": {"in_process": {}}}}
 

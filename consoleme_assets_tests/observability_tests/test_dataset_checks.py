@@ -98,3 +98,16 @@ def test_arn_coverage_exempts_accounts_whose_refresh_found_no_roles(instance, re
     problems, metadata = arn_coverage_problems(caches, instance, DATASETS["iam_resources"])
     assert problems == [f"IAM_ROLE_CACHE has no role ARN of active account(s) {c} ({c} never refreshed)"]
     assert metadata["missing_accounts"].value == {"IAM_ROLE_CACHE": [c]}
+
+    # Policies: AWS-managed ones (arn:aws:iam::aws:policy/...) are in no account, so an account whose refresh
+    # found only those is covered; one that found policies of its own and has none cached is not.
+    redis_client.hset("IAM_ROLE_CACHE", f"arn:aws:iam::{c}:role/app", "{}")
+    redis_client.hset("IAM_POLICY_CACHE", "arn:aws:iam::aws:policy/ReadOnlyAccess", "{}")
+    only_aws = {"roles": 1, "policies": 2, "aws_managed_policies": 2}
+    materialize_at(instance, "iam_resources", a, 1001.0, {"counts": dg.MetadataValue.json(only_aws)})
+    own = {"roles": 1, "policies": 3, "aws_managed_policies": 2}
+    materialize_at(instance, "iam_resources", c, 1001.0, {"counts": dg.MetadataValue.json(own)})
+    problems, _ = arn_coverage_problems(caches, instance, DATASETS["iam_resources"])
+    assert problems == [
+        f"IAM_POLICY_CACHE has no policy ARN of active account(s) {c} although its latest refresh found policies"
+    ]
