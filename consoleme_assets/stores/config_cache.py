@@ -172,17 +172,16 @@ class ConfigCacheStore:
             return table
         return None
 
-    def _owner(self, account_id: str) -> Callable[[str, str, str], bool]:
+    @staticmethod
+    def _owner_of(key: str, arn: str, value: str) -> str | None:
         # Entries without an owner index (first run, or written by ConsoleMe): the item's accountId decides,
-        # since S3 ARNs carry no account id. The substring test skips most other accounts' items unparsed.
-        def owned(key: str, arn: str, value: str) -> bool:
-            return account_id in value and _item(value).get("accountId") == account_id
-
-        return owned
+        # since S3 ARNs carry no account id.
+        owner = _item(value).get("accountId")
+        return owner if isinstance(owner, str) else None
 
     def previous_entries(self, account_id: str) -> dict[str, str]:
         """The account's current fields and values (what `replace_account_entries` will replace)."""
-        fields = sorted(self.redis.owned_fields(self.key, account_id, self._owner(account_id)))
+        fields = sorted(self.redis.owned_fields(self.key, account_id, self._owner_of))
         out: dict[str, str] = {}
         for chunk in _chunks(fields, 1000):
             out.update(
@@ -222,7 +221,7 @@ class ConfigCacheStore:
             )
 
         counts = self.redis.replace_account_entries(
-            account_id, {self.key: entries}, owned_by=self._owner(account_id), shared=aws_owned
+            account_id, {self.key: entries}, owner_of=self._owner_of, shared=aws_owned
         )[self.key]
         report.redis_written, report.redis_deleted = counts["written"], counts["deleted"]
         self._put_copy(self.settings.s3.aws_config, entries, report.notes, report.s3_uris, account_id=account_id)

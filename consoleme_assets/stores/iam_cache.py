@@ -53,16 +53,17 @@ def account_of_arn(arn: str) -> str:
     return parts[4] if len(parts) > 4 else ""
 
 
-def _owned_by(account_id: str):
-    def owned(key: str, field_name: str, value: str) -> bool:
-        if account_of_arn(field_name) == account_id:
-            return True
-        try:  # entries written by ConsoleMe itself carry the account in the value
-            return json.loads(value).get("accountId") == account_id
-        except (ValueError, AttributeError):
-            return False
-
-    return owned
+def _owner_of(key: str, field_name: str, value: str) -> str | None:
+    """The account an IAM cache field belongs to: its ARN's, else (entries written by ConsoleMe itself) the
+    value's accountId; None for AWS-managed policies, which belong to no account."""
+    account = account_of_arn(field_name)
+    if len(account) == 12 and account.isdigit():
+        return account
+    try:
+        owner = json.loads(value).get("accountId")
+    except (ValueError, AttributeError):
+        return None
+    return owner if isinstance(owner, str) else None
 
 
 class IamCache:
@@ -103,7 +104,6 @@ class IamCache:
         Redis (what the web reads first) as it was."""
         report = WriteReport()
         aid = account.account_id
-        owned = _owned_by(aid)
         hydrated = account.raw is None
         dynamo = self.caches.dynamo
         table = self.settings.tables.iam_roles
@@ -111,7 +111,7 @@ class IamCache:
             report.notes.append(f"DynamoDB table {table} does not exist: role items not written")
         elif not hydrated and dynamo is not None:
             roles_key = self.redis_key("roles")
-            previous = self.caches.redis.owned_fields(roles_key, aid, owned)
+            previous = self.caches.redis.owned_fields(roles_key, aid, _owner_of)
             current = account.entries["roles"]
             items, too_big = [], []
             for entry in current.values():
@@ -132,7 +132,7 @@ class IamCache:
                 self.redis_key(kind): {**account.kept.get(kind, {}), **entries}
                 for kind, entries in account.entries.items()
             },
-            owned_by=owned,
+            owner_of=_owner_of,
             shared=is_aws_managed,
         )
         report.redis_keys += [self.redis_key(kind) for kind in account.entries]
@@ -159,7 +159,7 @@ class IamCache:
     def cached_role_arns(self, account_id: str, role_name: str) -> list[str]:
         """The account's IAM_ROLE_CACHE fields for the role called `role_name`, whatever its path (a role name
         is unique in its account; events name the role without its path)."""
-        fields = self.caches.redis.owned_fields(self.redis_key("roles"), account_id, _owned_by(account_id))
+        fields = self.caches.redis.owned_fields(self.redis_key("roles"), account_id, _owner_of)
         return sorted(
             f for f in fields if f.split(":", 5)[-1].startswith("role/") and f.rsplit("/", 1)[-1] == role_name
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -22,6 +23,10 @@ class RedisStore:
         self.client = client
         self.last_updated_key = last_updated_key
         self.clock = clock
+        # key -> {account: fields} of the accounts that had no owner index when the hash was first scanned
+        # (see _owned); built once per store, i.e. once per run.
+        self._unindexed: dict[str, dict[str, set[str]]] = {}
+        self._unindexed_lock = threading.Lock()
 
     def _stamp(self, pipe: Any, key: str) -> None:
         pipe.hset(self.last_updated_key, key, int(self.clock()))
@@ -80,7 +85,7 @@ class RedisStore:
         self,
         account_id: str,
         entries: Mapping[str, Mapping[str, Any]],
-        owned_by: Callable[[str, str, str], bool],
+        owner_of: Callable[[str, str, str], str | None],
         shared: Callable[[str], bool] = lambda field: False,
     ) -> dict[str, dict[str, int]]:
         """Make one account's fields in several shared hashes exactly `entries[key]`, in one transaction.
@@ -89,8 +94,8 @@ class RedisStore:
         this account and absent now are deleted; other accounts' fields are untouched; readers see the old
         or the new set, never a mix (WATCH + MULTI, retried if another writer touched a key). Which fields
         belong to the account is remembered in an index set per hash and account; without one (first run,
-        or data written by ConsoleMe itself) the hash is scanned once and `owned_by(key, field, value)`
-        decides. `shared` fields (e.g. AWS-managed policy ARNs, the same in every account) are written but
+        or data written by ConsoleMe itself) `owner_of(key, field, value)` names each field's account, from
+        one scan of the hash per store (see `_owned`). `shared` fields (e.g. AWS-managed policy ARNs, the same in every account) are written but
         never deleted by one account's refresh.
         """
         encoded = {
@@ -104,7 +109,7 @@ class RedisStore:
                     pipe.watch(*encoded, *indexes.values())
                     stale: dict[str, list[str]] = {}
                     for key, fields in encoded.items():
-                        previous = self._owned(pipe, key, account_id, owned_by)
+                        previous = self._owned(pipe, key, account_id, owner_of)
                         stale[key] = sorted(f for f in previous - set(fields) if not shared(f))
                     pipe.multi()
                     for key, fields in encoded.items():
@@ -136,15 +141,27 @@ class RedisStore:
             self._stamp(pipe, key)
             pipe.execute()
 
-    def _owned(self, conn: Any, key: str, account_id: str, owned_by: Callable[[str, str, str], bool]) -> set[str]:
+    def _owned(self, conn: Any, key: str, account_id: str, owner_of: Callable[[str, str, str], str | None]) -> set[str]:
         index = f"{INDEX_PREFIX}:{key}:{account_id}"
         if conn.exists(index):
             return set(conn.smembers(index)) - {_EMPTY_MARK}
-        return {f for f, v in conn.hscan_iter(key, count=1000) if owned_by(key, f, v)}
+        # No index yet (the first refresh, or entries ConsoleMe wrote): one HSCAN of the hash, grouped by owner,
+        # serves every account of this store's run. Scanning per account instead made a first refresh of N
+        # accounts read the growing hash N times (over 16 minutes for 1,000 accounts x 50 roles). The snapshot
+        # cannot go stale for an account that matters: whoever writes an account's fields creates its index.
+        with self._unindexed_lock:
+            if key not in self._unindexed:
+                by_account: dict[str, set[str]] = {}
+                for field, value in self.client.hscan_iter(key, count=1000):
+                    owner = owner_of(key, field, value)
+                    if owner:
+                        by_account.setdefault(owner, set()).add(field)
+                self._unindexed[key] = by_account
+            return set(self._unindexed[key].get(account_id, ()))
 
-    def owned_fields(self, key: str, account_id: str, owned_by: Callable[[str, str, str], bool]) -> set[str]:
+    def owned_fields(self, key: str, account_id: str, owner_of: Callable[[str, str, str], str | None]) -> set[str]:
         """The fields of `key` that belong to the account now (what replace_account_entries would replace)."""
-        return self._owned(self.client, key, account_id, owned_by)
+        return self._owned(self.client, key, account_id, owner_of)
 
     def get_field(self, key: str, field: str) -> Any:
         import json

@@ -26,13 +26,13 @@ def _kill_on_second_write(monkeypatch, state, restart_after: float | None):
     def restart():
         state["server"] = start_redis_server(port=port, password=PASSWORD, kind="redis-server")
 
-    def owned(self, conn, key, account_id, owned_by):
+    def owned(self, conn, key, account_id, owner_of):
         state["calls"] += 1
         if state["calls"] == 2:
             state["server"].stop()
             if restart_after is not None:
                 threading.Timer(restart_after, restart).start()
-        return original(self, conn, key, account_id, owned_by)
+        return original(self, conn, key, account_id, owner_of)
 
     monkeypatch.setattr(RedisStore, "_owned", owned)
     return original

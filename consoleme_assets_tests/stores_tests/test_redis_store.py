@@ -33,8 +33,8 @@ def test_set_fields_only_touches_given_fields(redis_client):
     assert redis_client.hexists(STAMP, "S3_BUCKETS")
 
 
-def owned_by_arn(key, field, value):
-    return field.split(":")[4] == "111111111111"
+def owner_of_arn(key, field, value):
+    return field.split(":")[4]
 
 
 def test_replace_account_entries_swaps_one_accounts_entries(redis_client):
@@ -57,7 +57,7 @@ def test_replace_account_entries_swaps_one_accounts_entries(redis_client):
             },
             "IAM_POLICY_CACHE": {"arn:aws:iam::aws:policy/ReadOnlyAccess": {"v": 1}},
         },
-        owned_by=owned_by_arn,
+        owner_of=owner_of_arn,
         shared=lambda f: f.split(":")[4] == "aws",
     )
     assert result["IAM_ROLE_CACHE"] == {"written": 2, "deleted": 1}
@@ -70,7 +70,7 @@ def test_replace_account_entries_swaps_one_accounts_entries(redis_client):
     s.replace_account_entries(
         "111111111111",
         {"IAM_ROLE_CACHE": {}, "IAM_POLICY_CACHE": {}},
-        owned_by=lambda *a: False,
+        owner_of=lambda *a: None,
         shared=lambda f: f.split(":")[4] == "aws",
     )
     assert redis_client.hgetall("IAM_ROLE_CACHE") == {"arn:aws:iam::222222222222:role/other-account": "other"}
@@ -95,7 +95,9 @@ def test_replace_account_entries_readers_never_see_half(redis_client, redis_serv
     thread.start()
     s = store(redis_client)
     for i in range(20):
-        s.replace_account_entries("a", {key: new if i % 2 == 0 else old}, owned_by=lambda k, f, v: f.startswith("a:"))
+        s.replace_account_entries(
+            "a", {key: new if i % 2 == 0 else old}, owner_of=lambda k, f, v: "a" if f.startswith("a:") else None
+        )
     stop.set()
     thread.join()
     assert seen <= {(300, frozenset({"old"})), (300, frozenset({"new"}))}
@@ -105,3 +107,24 @@ def test_get_fields_skips_missing(redis_client):
     redis_client.hset("S3_BUCKETS", "111111111111", '["x"]')
     got = store(redis_client).get_fields("S3_BUCKETS", ["111111111111", "999999999999"])
     assert got == {"111111111111": ["x"]}
+
+
+def test_first_refresh_scans_each_hash_once_for_all_accounts(redis_client, monkeypatch):
+    """Without owner indexes (a first refresh over ConsoleMe's caches), one HSCAN per hash serves every
+    account of the run, and each account still loses exactly its own stale fields."""
+    accounts = [f"{n:012d}" for n in range(1, 6)]
+    redis_client.hset(
+        "IAM_ROLE_CACHE",
+        mapping={f"arn:aws:iam::{a}:role/{r}": "old" for a in accounts for r in ("kept", "gone")},
+    )
+    s = store(redis_client)
+    scans = []
+    real_scan = s.client.hscan_iter
+    monkeypatch.setattr(s.client, "hscan_iter", lambda key, **kw: scans.append(key) or real_scan(key, **kw))
+    for a in accounts:
+        counts = s.replace_account_entries(
+            a, {"IAM_ROLE_CACHE": {f"arn:aws:iam::{a}:role/kept": {"v": 2}}}, owner_of=owner_of_arn
+        )
+        assert counts == {"IAM_ROLE_CACHE": {"written": 1, "deleted": 1}}, a
+    assert scans == ["IAM_ROLE_CACHE"]
+    assert redis_client.hgetall("IAM_ROLE_CACHE") == {f"arn:aws:iam::{a}:role/kept": '{"v": 2}' for a in accounts}
