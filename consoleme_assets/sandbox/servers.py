@@ -9,12 +9,8 @@ blocks the server.
 from __future__ import annotations
 
 import atexit
-import ctypes
 import os
 import shutil
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -29,147 +25,27 @@ from typing import Any, Literal
 
 import redis
 
-LOOPBACK = "127.0.0.1"
+# free_port, LOOPBACK and ServerStartError are imported from here too.
+from .processes import (  # noqa: F401
+    DIRECT_OPENER,
+    LOOPBACK,
+    ChildServer,
+    PortTaken,
+    ServerStartError,
+    die_with_this_process,
+    free_port,
+    http_answers,
+    wait_until_ready,
+    with_port_retries,
+)
+
 RedisKind = Literal["auto", "redis-server", "fakeredis"]
-
-# A port from free_port() can be taken by someone else before the child binds it; retry that case.
-_PORT_ATTEMPTS = 3
-# Loopback servers must never be reached through an HTTP(S)_PROXY from the environment.
-_DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-
-
-class ServerStartError(RuntimeError):
-    """A local server did not come up; the message names it and ends with its log tail."""
-
-
-class _PortTaken(ServerStartError):
-    pass
-
-
-def free_port(host: str = LOOPBACK) -> int:
-    """A TCP port that is free on ``host`` right now (another process may still take it later)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
-
-
-def _die_with_this_process() -> Callable[[], None] | None:
-    """A preexec_fn that makes the child get SIGTERM when this process dies, even by SIGKILL.
-
-    Linux only (prctl PR_SET_PDEATHSIG), and only from the main thread: the kernel sends the signal
-    when the *thread* that forked the child exits.
-    """
-    if not sys.platform.startswith("linux") or threading.current_thread() is not threading.main_thread():
-        return None
-    try:
-        prctl = ctypes.CDLL(None, use_errno=True).prctl
-    except (OSError, AttributeError):
-        return None
-    parent, pr_set_pdeathsig, sigterm = os.getpid(), 1, int(signal.SIGTERM)
-
-    def preexec() -> None:
-        prctl(pr_set_pdeathsig, sigterm)
-        if os.getppid() != parent:  # the parent died before prctl took effect
-            os._exit(1)
-
-    return preexec
-
-
-class _Child:
-    """A server process in its own session, with stdout and stderr in ``<workdir>/<name>.log``."""
-
-    def __init__(self, name: str, argv: list[str], workdir: Path, env: dict[str, str] | None = None):
-        self.name = name
-        self.log_path = workdir / f"{name}.log"
-        with open(self.log_path, "wb") as log:
-            self.proc = subprocess.Popen(
-                argv,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                cwd=workdir,
-                env=env,
-                start_new_session=True,
-                preexec_fn=_die_with_this_process(),
-            )
-
-    @property
-    def pid(self) -> int:
-        return self.proc.pid
-
-    def running(self) -> bool:
-        return self.proc.poll() is None
-
-    def log_tail(self, lines: int = 20) -> str:
-        try:
-            text = self.log_path.read_text(errors="replace").strip()
-        except OSError:
-            return "(no log)"
-        return "\n".join(text.splitlines()[-lines:]) or "(log is empty)"
-
-    def stop(self, grace: float = 5.0) -> None:
-        """SIGTERM the process group, SIGKILL it after ``grace`` seconds, and reap the leader."""
-        if self.proc.poll() is not None:
-            return
-        self._signal_group(signal.SIGTERM)
-        try:
-            self.proc.wait(grace)
-        except subprocess.TimeoutExpired:
-            self._signal_group(signal.SIGKILL)
-            self.proc.wait(grace)
-
-    def _signal_group(self, signum: int) -> None:
-        try:
-            os.killpg(self.proc.pid, signum)  # start_new_session: the group id is the child's pid
-        except ProcessLookupError:
-            pass
-
-
-def _wait_until_ready(child: _Child, probe: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        if not child.running():
-            tail = child.log_tail()
-            error = _PortTaken if "Address already in use" in tail else ServerStartError
-            raise error(
-                f"{what} exited with code {child.proc.returncode} before answering.\n"
-                f"--- last lines of its output ---\n{tail}"
-            )
-        if probe():
-            return
-        if time.monotonic() > deadline:
-            raise ServerStartError(
-                f"{what} (pid {child.pid}) did not answer within {timeout:.0f}s.\n"
-                f"--- last lines of its output ---\n{child.log_tail()}"
-            )
-        time.sleep(0.05)
-
-
-def _with_port_retries(port: int | None, start: Callable[[int], Any]) -> Any:
-    attempts = 1 if port is not None else _PORT_ATTEMPTS
-    for attempt in range(attempts):
-        try:
-            return start(port if port is not None else free_port())
-        except _PortTaken:
-            if attempt == attempts - 1:
-                raise
-    raise AssertionError("unreachable")
-
-
-def _http_answers(url: str) -> bool:
-    try:
-        _DIRECT.open(url, timeout=1).close()
-    except urllib.error.HTTPError:
-        return True  # any HTTP status means the server is serving
-    except OSError:
-        return False
-    return True
 
 
 class MotoServer:
     """A moto server child process; see :func:`start_moto_server`."""
 
-    def __init__(self, child: _Child, workdir: tempfile.TemporaryDirectory[str], host: str, port: int):
+    def __init__(self, child: ChildServer, workdir: tempfile.TemporaryDirectory[str], host: str, port: int):
         self._child = child
         self._workdir = workdir
         self.host = host
@@ -189,7 +65,7 @@ class MotoServer:
         """Drop every resource in every account (POST /moto-api/reset)."""
         request = urllib.request.Request(f"{self.url}/moto-api/reset", data=b"", method="POST")
         try:
-            _DIRECT.open(request, timeout=30).close()
+            DIRECT_OPENER.open(request, timeout=30).close()
         except OSError as exc:
             raise RuntimeError(f"resetting moto at {self.url} failed: {exc}") from exc
 
@@ -204,7 +80,7 @@ class MotoServer:
     def _post(self, path: str) -> None:
         request = urllib.request.Request(f"{self.url}{path}", data=b"", method="POST")
         try:
-            _DIRECT.open(request, timeout=60).close()
+            DIRECT_OPENER.open(request, timeout=60).close()
         except OSError as exc:
             raise RuntimeError(f"POST {path} to moto at {self.url} failed: {exc}") from exc
 
@@ -254,10 +130,10 @@ def start_moto_server(port: int | None = None, host: str = LOOPBACK, *, timeout:
             "--parent-pid",
             str(os.getpid()),
         ]
-        child = _Child("moto", argv, Path(workdir.name), env=_moto_env(p))
+        child = ChildServer("moto", argv, Path(workdir.name), env=_moto_env(p))
         try:
-            _wait_until_ready(
-                child, lambda: _http_answers(f"http://{host}:{p}/moto-api/"), timeout, f"moto server on {host}:{p}"
+            wait_until_ready(
+                child, lambda: http_answers(f"http://{host}:{p}/moto-api/"), timeout, f"moto server on {host}:{p}"
             )
         except BaseException:
             child.stop()
@@ -265,7 +141,7 @@ def start_moto_server(port: int | None = None, host: str = LOOPBACK, *, timeout:
             raise
         return MotoServer(child, workdir, host, p)
 
-    return _with_port_retries(port, start)
+    return with_port_retries(port, start)
 
 
 class RedisServer:
@@ -315,7 +191,7 @@ def _redis_pings(port: int, password: str | None) -> bool:
         client.close()
 
 
-def _quote_redis_conf(value: str) -> str:
+def quote_redis_conf(value: str) -> str:
     if "\n" in value or "\r" in value:
         raise ValueError("a Redis password cannot contain line breaks")
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
@@ -330,17 +206,17 @@ def _start_redis_binary(binary: str, port: int, password: str | None, timeout: f
         f"bind {LOOPBACK}",
         'save ""',
         "appendonly no",
-        f"dir {_quote_redis_conf(workdir.name)}",
+        f"dir {quote_redis_conf(workdir.name)}",
         "daemonize no",
         'logfile ""',
     ]
     if password:
-        lines.append(f"requirepass {_quote_redis_conf(password)}")
+        lines.append(f"requirepass {quote_redis_conf(password)}")
     conf.write_text("\n".join(lines) + "\n")
     conf.chmod(0o600)
-    child = _Child("redis-server", [binary, str(conf)], Path(workdir.name))
+    child = ChildServer("redis-server", [binary, str(conf)], Path(workdir.name))
     try:
-        _wait_until_ready(
+        wait_until_ready(
             child, lambda: _redis_pings(port, password), timeout, f"redis-server ({binary}) on {LOOPBACK}:{port}"
         )
     except BaseException:
@@ -414,4 +290,4 @@ def start_redis_server(
         )
     if binary is None:
         return _start_fakeredis(port, password, timeout)
-    return _with_port_retries(port, lambda p: _start_redis_binary(binary, p, password, timeout))
+    return with_port_retries(port, lambda p: _start_redis_binary(binary, p, password, timeout))

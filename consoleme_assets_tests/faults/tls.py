@@ -20,14 +20,14 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from consoleme_assets.sandbox.servers import (
+from consoleme_assets.sandbox.processes import (
     LOOPBACK,
+    ChildServer,
     ServerStartError,
-    _Child,
-    _quote_redis_conf,
-    _wait_until_ready,
-    _with_port_retries,
+    wait_until_ready,
+    with_port_retries,
 )
+from consoleme_assets.sandbox.servers import quote_redis_conf
 
 
 class TlsUnsupported(RuntimeError):
@@ -125,7 +125,9 @@ class TestCA:
 class TlsRedis:
     """redis-server listening only with TLS on 127.0.0.1:`port`, requiring `password`."""
 
-    def __init__(self, child: _Child, workdir: tempfile.TemporaryDirectory[str], port: int, password: str, ca: TestCA):
+    def __init__(
+        self, child: ChildServer, workdir: tempfile.TemporaryDirectory[str], port: int, password: str, ca: TestCA
+    ):
         self._child, self._workdir = child, workdir
         self.port, self.password, self.ca = port, password, ca
 
@@ -175,7 +177,7 @@ def start_tls_redis(
     def start(port: int) -> TlsRedis:
         workdir = tempfile.TemporaryDirectory(prefix="consoleme-redis-tls-")
         conf = Path(workdir.name) / "redis.conf"
-        q = _quote_redis_conf
+        q = quote_redis_conf
         lines = [
             "port 0",
             f"tls-port {port}",
@@ -193,7 +195,7 @@ def start_tls_redis(
         ]
         conf.write_text("\n".join(lines) + "\n")  # the password stays out of `ps`
         conf.chmod(0o600)
-        child = _Child("redis-server", [binary, str(conf)], Path(workdir.name))
+        child = ChildServer("redis-server", [binary, str(conf)], Path(workdir.name))
         server = TlsRedis(child, workdir, port, password, ca)
 
         def pings() -> bool:
@@ -207,7 +209,7 @@ def start_tls_redis(
                 return False
 
         try:
-            _wait_until_ready(child, pings, timeout, f"redis-server ({binary}) with TLS on {LOOPBACK}:{port}")
+            wait_until_ready(child, pings, timeout, f"redis-server ({binary}) with TLS on {LOOPBACK}:{port}")
         except ServerStartError as exc:
             child.stop()
             workdir.cleanup()
@@ -222,4 +224,4 @@ def start_tls_redis(
             raise
         return server
 
-    return _with_port_retries(None, start)
+    return with_port_retries(None, start)
