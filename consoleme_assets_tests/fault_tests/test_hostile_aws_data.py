@@ -365,6 +365,7 @@ def test_an_empty_account_lands_with_empty_but_valid_entries(
         "users": 0,
         "groups": 0,
         "policies": 0,
+        "aws_managed_policies": 0,
     }
 
     checks = defs.resolve_job_def("observability_checks_job").execute_in_process(
