@@ -7,8 +7,9 @@
    partition materialized, the caches in Redis in ConsoleMe's shapes, automations in their default state,
    freshness known; the asset graphs show each per-account asset's partition count, and a partitions page
    lists every account (screenshots under ``.artifacts/e2e/sqlite/``).
-3. Two launches of one dataset from the catalog (no job tags): the second queues until the first ended.
-4. Idle, ``dagster dev`` (started as ``make dev`` starts it) prints at most a few lines a minute.
+3. Idle (while the UI of step 2 is looked at), ``dagster dev`` (started as ``make dev`` starts it) prints at
+   most a few lines a minute.
+4. Two launches of one dataset from the catalog (no job tags): the second queues until the first ended.
 5. Redis flushed under the running instance: within one tick of ``cache_presence_sensor`` the lost datasets'
    ``cache_shape`` checks show failed, and the caches are refilled (aws_accounts first, then IAM).
 """
@@ -128,14 +129,38 @@ def check_states(dev) -> dict[str, dict]:
     return out
 
 
+ACTIVE_RUN = ["QUEUED", "NOT_STARTED", "STARTING", "STARTED", "CANCELING"]
+
+
+def wait_for_checks(dev, logs, timeout: float = 300) -> dict[str, dict]:
+    """Every check's state, once each has a finished result for its asset's latest materialization; on a
+    timeout the message names the unfinished checks and the runs still active."""
+    unfinished: dict[str, str | None] = {}
+
+    def finished():
+        states = check_states(dev)
+        unfinished.clear()
+        unfinished.update({k: v["status"] for k, v in states.items() if v["status"] in (None, "IN_PROGRESS")})
+        return states if states and not unfinished else None
+
+    try:
+        return wait_for("every check's result for the latest materialization", finished, timeout, logs=logs, interval=2)
+    except AssertionError as exc:
+        active = [(r["jobName"], r["runId"], r["status"]) for r in runs(dev, ACTIVE_RUN)]
+        raise AssertionError(f"unfinished checks: {unfinished}\nactive runs: {active}\n{exc}") from None
+
+
 def runs(dev, statuses: list[str] | None = None) -> list[dict]:
     return dev.graphql(RUNS, {"filter": {"statuses": statuses} if statuses else {}})["runsOrError"]["results"]
 
 
 def wait_idle(dev, logs, timeout: float = 600) -> None:
     """No run queued or in progress."""
-    active = ["QUEUED", "NOT_STARTED", "STARTING", "STARTED", "CANCELING"]
-    wait_for("every run to finish", lambda: not runs(dev, active), timeout, logs=logs, interval=3)
+    try:
+        wait_for("every run to finish", lambda: not runs(dev, ACTIVE_RUN), timeout, logs=logs, interval=3)
+    except AssertionError as exc:
+        active = [(r["jobName"], r["runId"], r["status"]) for r in runs(dev, ACTIVE_RUN)]
+        raise AssertionError(f"runs still active: {active}\n{exc}") from None
 
 
 def first_schedule_ticks(dev, logs) -> dict[str, str]:
@@ -259,14 +284,10 @@ def test_first_minutes_checks_run_limit_and_refill(stack):
     )
     materialize_all(dev, logs, accounts)
     step_done("2 materialize all")
-    # (The 15-minute checks schedule may be evaluating them right now: wait for a finished result.)
-    states = wait_for(
-        "every check to have a finished result for the latest materialization",
-        lambda: (s := check_states(dev)) and all(v["status"] not in (None, "IN_PROGRESS") for v in s.values()) and s,
-        300,
-        logs=logs,
-        interval=2,
-    )
+    # A schedule's tick may have launched runs meanwhile (at the top of the hour about a dozen start together,
+    # the checks job last in the queue): wait for them, then for every check's finished result.
+    wait_idle(dev, logs)
+    states = wait_for_checks(dev, logs)
     not_passed = {k: v for k, v in states.items() if v["status"] != "SUCCEEDED" or v["success"] is not True}
     assert not not_passed, not_passed
     for name in (
@@ -282,6 +303,9 @@ def test_first_minutes_checks_run_limit_and_refill(stack):
         asset, check = key.split(":")
         by_asset.setdefault(asset, []).append(check)
     step_done("2 checks finished")
+    # 3. Idle, the terminal stays quiet for 45 s: sensors tick every 30-60 s without a line; only runs and alerts
+    #    speak. (Nothing runs now: the 45 s are counted while the UI below is looked at.)
+    idle_from, before = time.monotonic(), len(dev.log_path.read_text(errors="replace").splitlines())
     # What the refresh left, as GraphQL reports it: every partition materialized, automations in their default
     # state, daemons healthy, a freshness state on every asset with a policy; and the caches in Redis.
     result = observe(dev, per_account_assets(dev), accounts, logs)
@@ -302,8 +326,12 @@ def test_first_minutes_checks_run_limit_and_refill(stack):
         shots = check_ui(page, dev.url, stack.artifacts, groups, result.per_account_assets, accounts)
     assert all(path.stat().st_size > 10_000 for path in shots.values()), shots
     step_done("2 UI")
+    time.sleep(max(0.0, 45 - (time.monotonic() - idle_from)))
+    idle_lines = dev.log_path.read_text(errors="replace").splitlines()[before:]
+    assert len(idle_lines) <= 3, "\n".join(idle_lines)
+    step_done("3 idle")
 
-    # 3. Two launches of one dataset from the catalog (the implicit asset job: no job tags): the second queues.
+    # 4. Two launches of one dataset from the catalog (the implicit asset job: no job tags): the second queues.
     params = {
         "selector": {**REPO_SELECTOR, "pipelineName": "__ASSET_JOB", "assetSelection": [{"path": ["iam_resources"]}]},
         "mode": "default",
@@ -340,15 +368,7 @@ def test_first_minutes_checks_run_limit_and_refill(stack):
     a, b = sorted(status.values(), key=lambda r: r["startTime"])
     assert b["startTime"] >= a["endTime"], (a, b)
     assert seen_queued_behind or b["startTime"] >= a["endTime"]
-    step_done("3 two launches")
-
-    # 4. Idle, the terminal stays quiet: sensors tick every 30-60 s without a line; only runs and alerts speak.
-    wait_idle(dev, logs)
-    before = len(dev.log_path.read_text(errors="replace").splitlines())
-    time.sleep(45)
-    idle_lines = dev.log_path.read_text(errors="replace").splitlines()[before:]
-    assert len(idle_lines) <= 3, "\n".join(idle_lines)
-    step_done("4 idle")
+    step_done("4 two launches")
 
     # 5. Redis flushed (failover to an empty replica, or `make dev` restarted with a new Redis): within one
     #    presence tick the checks of the lost caches fail, then the refill brings them back.
