@@ -131,8 +131,9 @@ class Tuning(Strict):
 
     max_concurrent_accounts: int = ck("consoleme_assets.max_concurrent_accounts", default=8, ge=1, le=256)
     aws_max_attempts: int = ck("consoleme_assets.aws_max_attempts", default=10, ge=1, le=50)
-    # botocore's retry mode for every AWS client (benchmarks/throttle.py compares them under throttling).
-    aws_retry_mode: Literal["standard", "adaptive"] = ck("consoleme_assets.aws_retry_mode", default="adaptive")
+    # botocore's retry mode for every AWS client. standard: adaptive's client-side rate limiter slowed throttled
+    # refreshes more than it saved (benchmarks/report.md, "Throttling: retry modes").
+    aws_retry_mode: Literal["standard", "adaptive"] = ck("consoleme_assets.aws_retry_mode", default="standard")
     spoke_role_external_id: str | None = ck("consoleme_assets.spoke_role_external_id")
     role_session_name: str = ck("consoleme_assets.role_session_name", default="consoleme-assets")
 

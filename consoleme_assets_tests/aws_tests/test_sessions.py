@@ -58,10 +58,10 @@ def test_one_assume_role_per_account_and_external_id(tmp_path, aws_env, demo_org
     assert calls[0]["RoleArn"] == f"arn:aws:iam::{member}:role/ConsoleMe"
 
 
-def test_clients_use_adaptive_retries(tmp_path, aws_env):
+def test_clients_use_standard_retries_by_default(tmp_path, aws_env):
     sessions = AwsSessions(settings_for(tmp_path, "consoleme_assets: {aws_max_attempts: 7}\n", aws_env))
     retries = sessions.client("s3").meta.config.retries
-    assert retries["mode"] == "adaptive" and retries["total_max_attempts"] == 7
+    assert retries["mode"] == "standard" and retries["total_max_attempts"] == 7
 
 
 @pytest.mark.parametrize("mode", ["standard", "adaptive"])
