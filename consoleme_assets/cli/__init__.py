@@ -1,5 +1,5 @@
 """The `consoleme-assets` command line (`python -m consoleme_assets.cli`)."""
 
-from .main import main
+from .main import main, run
 
-__all__ = ["main"]
+__all__ = ["main", "run"]

@@ -1,6 +1,7 @@
 """`consoleme-assets`: headless refreshes through Dagster (ConsoleMe's initialize_redis_oss.py) and the sandbox."""
 
 import argparse
+import gc
 import os
 import sys
 from collections.abc import Iterator
@@ -131,3 +132,14 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+
+
+def run() -> None:
+    """The `consoleme-assets` command: `main`, then exit without the interpreter's final garbage collection.
+
+    That collection walks every object the run left (Dagster's and botocore's models, the caches' records) and
+    took 0.8 s of a 10-account refresh's 8 s; frozen objects are skipped. Exit handlers and thread joins still
+    run. Only for the process's last step: in a long-lived process (tests) frozen garbage would never be freed."""
+    code = main()
+    gc.freeze()
+    sys.exit(code)
