@@ -1,6 +1,10 @@
 """Fixtures for the Dagster-level tests: a seeded sandbox in the environment and a test instance."""
 
+import shutil
+import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import dagster as dg
 import pytest
@@ -16,9 +20,29 @@ def sandbox_env(monkeypatch, aws_env, redis_client, demo_org) -> dict[str, str]:
     return {**aws_env, "CONSOLEME_ASSETS_CONFIG": str(SANDBOX_CONFIG)}
 
 
+_TEMPLATE: Path | None = None
+
+
+@contextmanager
+def fresh_instance() -> Iterator[dg.DagsterInstance]:
+    """A new, empty SQLite test instance. Creating its schemas costs ~0.25 CPU s; copying the files of one made
+    earlier in this process costs a tenth of that, so the first call makes a template and the others copy it."""
+    global _TEMPLATE
+    if _TEMPLATE is None:
+        template = Path(tempfile.mkdtemp(prefix="dagster-instance-template-"))
+        with dg.instance_for_test(temp_dir=str(template)):
+            pass
+        _TEMPLATE = template
+    with tempfile.TemporaryDirectory(prefix="dagster-instance-") as tmp:
+        home = Path(tmp) / "home"
+        shutil.copytree(_TEMPLATE, home)
+        with dg.instance_for_test(temp_dir=str(home)) as inst:
+            yield inst
+
+
 @pytest.fixture
 def instance() -> Iterator[dg.DagsterInstance]:
-    with dg.instance_for_test() as inst:
+    with fresh_instance() as inst:
         yield inst
 
 
