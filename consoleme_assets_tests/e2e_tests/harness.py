@@ -53,6 +53,20 @@ def _all_pids() -> list[int]:
     return [int(name) for name in os.listdir("/proc") if name.isdigit()]
 
 
+def tree_cpu_seconds(root: int) -> float:
+    """CPU seconds of ``root`` and its live descendants, each with the children it has reaped (cutime/cstime):
+    what a service has cost so far, Dagster's finished run processes included."""
+    total = 0
+    for pid in {root} | descendants(root):
+        try:
+            text = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            continue
+        fields = text[text.rindex(")") + 2 :].split()
+        total += sum(int(f) for f in fields[11:15])  # utime stime cutime cstime
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def descendants(root: int) -> set[int]:
     """Live descendants of ``root`` (by parent links), not including it."""
     parents = {pid: stat[0] for pid in _all_pids() if (stat := _proc_stat(pid))}
@@ -112,6 +126,9 @@ class Service:
         self.remember_children()
         started = time.monotonic()
         if self.running():
+            # What the service cost, for the suite's CPU budget (its log is copied to .artifacts/).
+            with open(self.log_path, "a") as log:
+                log.write(f"\n[harness] {self.name}: {tree_cpu_seconds(self.pid):.1f} CPU s before stop\n")
             self._killpg(signal.SIGTERM)
             try:
                 self.proc.wait(grace)
