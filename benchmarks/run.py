@@ -33,6 +33,7 @@ import redis
 from consoleme_assets.sandbox.servers import free_port, start_redis_server
 
 from .instance import dagster_instance
+from .proc import cpu_seconds, tree_rss_bytes
 
 REPO = Path(__file__).resolve().parent.parent
 BENCH_CONFIG = REPO / "benchmarks" / "bench.yaml"
@@ -59,44 +60,13 @@ def derived_config(path: Path, extra_yaml: str) -> Path:
 # -- measuring a process tree --------------------------------------------------------------------
 
 
-def _children(pid: int) -> list[int]:
-    try:
-        with open(f"/proc/{pid}/task/{pid}/children") as fh:
-            return [int(p) for p in fh.read().split()]
-    except OSError:
-        return []
-
-
-def _tree_rss(pid: int) -> int:
-    total, stack = 0, [pid]
-    while stack:
-        p = stack.pop()
-        try:
-            with open(f"/proc/{p}/statm") as fh:
-                total += int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-        except OSError:
-            continue
-        stack.extend(_children(p))
-    return total
-
-
-def _cpu_seconds(pid: int) -> float:
-    """utime + stime of a running process (e.g. moto: it serves every call, so its CPU is part of a run's cost)."""
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            fields = fh.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def run_measured(
     argv: list[str], env: dict[str, str], log: Path, timeout: float = 1800, watch_pid: int | None = None
 ) -> dict[str, Any]:
     """Run argv; wall seconds, CPU seconds (its own, and `watch_pid`'s meanwhile: moto), peak RSS of its process
     tree, exit code; output to `log`. CPU seconds are what load on a shared box distorts least."""
     usage0 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    watched0 = _cpu_seconds(watch_pid) if watch_pid else 0.0
+    watched0 = cpu_seconds(watch_pid) if watch_pid else 0.0
     t0 = time.monotonic()
     with open(log, "w") as out:
         proc = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=REPO)
@@ -106,7 +76,7 @@ def run_measured(
         def sample() -> None:
             nonlocal peak
             while not stop.is_set():
-                peak = max(peak, _tree_rss(proc.pid))
+                peak = max(peak, tree_rss_bytes(proc.pid))
                 stop.wait(0.05)
 
         sampler = threading.Thread(target=sample, daemon=True)
@@ -130,7 +100,7 @@ def run_measured(
         "loadavg_1min_after": _loadavg(),
     }
     if watch_pid:
-        out["moto_cpu_seconds"] = round(_cpu_seconds(watch_pid) - watched0, 2)
+        out["moto_cpu_seconds"] = round(cpu_seconds(watch_pid) - watched0, 2)
     return out
 
 

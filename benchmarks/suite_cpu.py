@@ -1,6 +1,6 @@
 """CPU per test of the test suite: where `make test`'s two cores go (issue 14).
 
-    .venv/bin/pytest -q -n 2 -m 'not e2e' -p benchmarks.suite_cpu      # writes $SUITE_CPU_DIR/cpu-<pid>.jsonl
+    .venv/bin/python -m pytest -q -n 2 -m 'not e2e' -p benchmarks.suite_cpu   # writes $SUITE_CPU_DIR/cpu-<pid>.jsonl
     .venv/bin/python -m benchmarks.suite_cpu [--top 25]                 # sums and ranks them
 
 As a pytest plugin it records, per test (setup to teardown), the CPU seconds of the worker process and all
@@ -18,31 +18,10 @@ import os
 import time
 from pathlib import Path
 
+from .proc import tree_cpu_seconds
+
 OUT = Path(os.environ.get("SUITE_CPU_DIR", "/tmp/suite-cpu"))
-_TICK = os.sysconf("SC_CLK_TCK")
 _started: dict[str, tuple[float, float]] = {}
-
-
-def tree_cpu_seconds(root: int) -> float:
-    """CPU seconds used so far by `root` and every live descendant (with their reaped children)."""
-    children: dict[int, list[int]] = {}
-    cpu: dict[int, int] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{entry}/stat").read_text()
-        except OSError:  # exited while we looked
-            continue
-        fields = stat[stat.rindex(")") + 2 :].split()
-        children.setdefault(int(fields[1]), []).append(int(entry))
-        cpu[int(entry)] = sum(int(x) for x in fields[11:15])
-    total, todo = 0, [root]
-    while todo:
-        pid = todo.pop()
-        total += cpu.get(pid, 0)
-        todo.extend(children.get(pid, []))
-    return total / _TICK
 
 
 def pytest_runtest_setup(item) -> None:

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from benchmarks.proc import tree_cpu_seconds
 from consoleme_assets.sandbox.servers import free_port
 
 REPO = Path(__file__).resolve().parents[2]
@@ -51,20 +52,6 @@ def _proc_stat(pid: int) -> tuple[int, int, int] | None:
 
 def _all_pids() -> list[int]:
     return [int(name) for name in os.listdir("/proc") if name.isdigit()]
-
-
-def tree_cpu_seconds(root: int) -> float:
-    """CPU seconds of ``root`` and its live descendants, each with the children it has reaped (cutime/cstime):
-    what a service has cost so far, Dagster's finished run processes included."""
-    total = 0
-    for pid in {root} | descendants(root):
-        try:
-            text = Path(f"/proc/{pid}/stat").read_text()
-        except OSError:
-            continue
-        fields = text[text.rindex(")") + 2 :].split()
-        total += sum(int(f) for f in fields[11:15])  # utime stime cutime cstime
-    return total / os.sysconf("SC_CLK_TCK")
 
 
 def descendants(root: int) -> set[int]:
