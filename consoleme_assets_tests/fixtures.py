@@ -1,5 +1,6 @@
 """Fixtures for the Dagster-level tests: a seeded sandbox in the environment and a test instance."""
 
+import atexit
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -30,6 +31,7 @@ def fresh_instance() -> Iterator[dg.DagsterInstance]:
     global _TEMPLATE
     if _TEMPLATE is None:
         template = Path(tempfile.mkdtemp(prefix="dagster-instance-template-"))
+        atexit.register(shutil.rmtree, template, True)  # one per worker process, removed when it exits
         with dg.instance_for_test(temp_dir=str(template)):
             pass
         _TEMPLATE = template
