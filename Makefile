@@ -54,7 +54,7 @@ PYTEST_WORKERS ?= 2
 E2E_WORKERS ?= 2
 E2E_LOG := .artifacts/e2e-pytest.log
 test: install redis-server e2e-system-deps check
-	@rc=0; $(BIN)/ruff check . && $(BIN)/ruff format --check . || rc=1; \
+	@rc=0; $(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/lint-imports --no-cache || rc=1; \
 	if [ $$rc = 0 ]; then \
 	  mkdir -p $(dir $(E2E_LOG)); \
 	  $(BIN)/pytest -q -n $(E2E_WORKERS) --dist worksteal -m e2e > $(E2E_LOG) 2>&1 & e2e=$$!; \

@@ -7,7 +7,7 @@ Per dataset, in the order and shape the assets run inside one Dagster run: a Thr
 finishes (as `account_refresh.refresh_accounts`); then the dataset's end-of-run step (combined S3 files,
 AWS Config ttl sweep). Collectors and writers are our own (`consoleme_assets.aws.*`, `consoleme_assets.stores.*`),
 so the AWS calls and the bytes written are the same as the assets'. Two small pieces are mirrored here
-because their modules import Dagster: `iam.assets.iam_account_from_gaad` and `AwsConfigSource.select`.
+because their modules import Dagster: `iam.refresh.iam_account_from_gaad` and `AwsConfigSource.select`.
 
 Accounts default to the active ones in Redis ALL_AWS_ACCOUNTS (what `aws_accounts` wrote, i.e. the partitions).
 """
@@ -27,6 +27,7 @@ from typing import Any
 
 import redis
 
+from consoleme_assets.accounts.datasets import AWS_ACCOUNTS
 from consoleme_assets.aws.iam import account_authorization_details
 from consoleme_assets.aws.inventory import (
     enabled_regions,
@@ -36,8 +37,10 @@ from consoleme_assets.aws.inventory import (
     sqs_queue_arns,
 )
 from consoleme_assets.aws.sessions import AwsSessions
-from consoleme_assets.datasets import STORAGE
+from consoleme_assets.aws_config.datasets import STORAGE as CONFIG_STORAGE
 from consoleme_assets.iam import records
+from consoleme_assets.iam.datasets import IAM_STORAGE
+from consoleme_assets.inventory.datasets import MANAGED_POLICIES, S3_BUCKETS, SNS_TOPICS, SQS_QUEUES
 from consoleme_assets.lib.concurrency import completed_in_turn
 from consoleme_assets.settings import Settings, load_settings
 from consoleme_assets.stores import RedisStore, S3Store
@@ -50,7 +53,7 @@ DATASETS = ("aws_config_resources", "iam_resources", "managed_policies", "s3_buc
 
 
 def build_caches(settings: Settings, sessions: AwsSessions) -> ConsoleMeCaches:
-    """As ConsoleMeResource.caches() (resources.py imports Dagster)."""
+    """As ConsoleMeResource.caches() (lib/resources.py imports Dagster)."""
     client = redis.Redis.from_url(
         settings.effective_redis_url,
         decode_responses=True,
@@ -70,14 +73,13 @@ def build_caches(settings: Settings, sessions: AwsSessions) -> ConsoleMeCaches:
                 config=sessions.config,
             )
         ),
-        storage=STORAGE,
     )
 
 
 def iam_account_from_gaad(
     account_id: str, gaad: dict[str, list], settings: Settings, templated: dict[str, str | None], now: dt.datetime
 ) -> IamAccount:
-    """Mirror of consoleme_assets.iam.assets.iam_account_from_gaad."""
+    """Mirror of consoleme_assets.iam.refresh.iam_account_from_gaad."""
     ttl = records.ttl_from(now)
     owner_keys = settings.owner_tags
     roles = [
@@ -142,23 +144,27 @@ def config_rows(settings: Settings, sessions: AwsSessions, account_id: str, max_
 def dataset_steps(name: str, settings: Settings, sessions: AwsSessions, caches: ConsoleMeCaches):
     """(collect, write, finalize) for one dataset, as its asset wires them."""
     if name == "iam_resources":
-        cache = IamCache(caches)
+        cache = IamCache(caches, IAM_STORAGE)
 
         def collect(a: str) -> IamAccount:
             gaad = account_authorization_details(sessions, a)
             templated = cache.templated([r["Arn"] for r in gaad["RoleDetailList"]])
             return iam_account_from_gaad(a, gaad, settings, templated, dt.datetime.now(dt.UTC))
 
-        return collect, lambda a, acct: IamCache(caches).write_account(acct), lambda: cache.write_combined()
+        return (
+            collect,
+            lambda a, acct: IamCache(caches, IAM_STORAGE).write_account(acct),
+            lambda: cache.write_combined(),
+        )
     if name == "aws_config_resources":
 
         def finish() -> Any:
-            store = ConfigCacheStore(caches)
+            store = ConfigCacheStore(caches, CONFIG_STORAGE)
             return store.write_combined(store.sweep_expired())
 
         return (
             lambda a: config_rows(settings, sessions, a),
-            lambda a, batch: ConfigCacheStore(caches).write_account(batch),
+            lambda a, batch: ConfigCacheStore(caches, CONFIG_STORAGE).write_account(batch),
             finish,
         )
     lists: dict[str, Callable[[str], Any]] = {
@@ -167,11 +173,15 @@ def dataset_steps(name: str, settings: Settings, sessions: AwsSessions, caches: 
         "sqs_queues": lambda a: sqs_queue_arns(sessions, a, enabled_regions(settings, sessions, a)).items,
         "sns_topics": lambda a: sns_topic_arns(sessions, a, enabled_regions(settings, sessions, a)).items,
     }
+    storage = {d.name: d.storage for d in INVENTORY}[name]
     return (
         lists[name],
-        lambda a, items: caches.write_account_list(name, a, items),
-        lambda: caches.write_account_list_combined(name),
+        lambda a, items: caches.write_account_list(storage, a, items),
+        lambda: caches.write_account_list_combined(storage),
     )
+
+
+INVENTORY = (S3_BUCKETS, MANAGED_POLICIES, SQS_QUEUES, SNS_TOPICS)
 
 
 def refresh_dataset(
@@ -191,7 +201,7 @@ def refresh_dataset(
 
 
 def active_accounts(caches: ConsoleMeCaches) -> list[str]:
-    data = caches.read_json("aws_accounts") or {}
+    data = caches.read_json(AWS_ACCOUNTS.storage) or {}
     return sorted(a["id"] for a in data.get("accounts", []) if a.get("status") == "active")
 
 

@@ -5,7 +5,7 @@
 Fills the given (scratch) Redis db with ConsoleMe-shaped caches sized so the table has about --rows rows
 (roles 40 %, AWS Config resources 30 %, users, buckets, topics, queues, customer managed policies 6 % each;
 role and user entries made by our own `iam.records` from GAAD-shaped details), then, in this process,
-measures `policies.assets.gather_inputs` and `policies.table.build_policies_table` (wall time, and peak RSS
+measures `policies.datasets.gather_inputs` and `policies.table.build_policies_table` (wall time, and peak RSS
 above the process's high-water mark before the step, from getrusage), and the JSON encoding of the rows.
 The db is flushed first and afterwards.
 """
@@ -135,8 +135,7 @@ def fill(client, settings, rows: int) -> dict[str, int]:
 
 def run(redis_url: str, rows: int) -> dict:
     os.environ["REDIS_URL"] = redis_url
-    from consoleme_assets.datasets import STORAGE
-    from consoleme_assets.policies.assets import gather_inputs
+    from consoleme_assets.policies.datasets import gather_inputs
     from consoleme_assets.policies.table import HistoryUrls, build_policies_table
     from consoleme_assets.settings import load_settings
     from consoleme_assets.stores import RedisStore
@@ -151,9 +150,7 @@ def run(redis_url: str, rows: int) -> dict:
     counts = fill(client, settings, rows)
     fill_seconds = time.monotonic() - t0
     redis_used = int(client.info("memory")["used_memory"])
-    caches = ConsoleMeCaches(
-        settings, RedisStore(client, settings.redis_keys.last_updated), None, None, storage=STORAGE
-    )
+    caches = ConsoleMeCaches(settings, RedisStore(client, settings.redis_keys.last_updated), None, None)
     import gc
 
     gc.collect()

@@ -1,54 +1,73 @@
-"""The one Definitions object: each domain's definitions plus the shared resources."""
+"""The code location: every domain's dataset declarations and extras, found by convention, built by lib/.
+
+A domain is a package here with a `datasets.py`; every module of it is read for `Dataset` declarations and
+for Dagster objects of its own (a sensor, an on-demand job, a check); `lib.definitions.build_definitions`
+derives the rest. A new dataset is one declaration in a domain's `datasets.py` (docs/adding-a-dataset.md)."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Iterator
+from types import ModuleType
+from typing import Any
 
 import dagster as dg
 
-from .accounts import definitions as accounts
-from .authorization import definitions as authorization
-from .aws.config_resources import AwsConfigSource
-from .aws_config import definitions as aws_config
-from .cloudtrail import definitions as cloudtrail
-from .iam import definitions as iam
-from .inventory import definitions as inventory
-from .io_managers import JsonCacheIOManager
-from .lib.executor import forkserver_or_in_process_executor
-from .notifications import definitions as notifications
-from .observability.definitions import with_observability
-from .organizations import definitions as organizations
-from .policies import definitions as policies
-from .policy_requests import definitions as policy_requests
-from .resources import ConsoleMeResource
-from .selfservice import definitions as selfservice
+from .lib.dagster_private import UnresolvedAssetJobDefinition
+from .lib.datasets import Dataset
+from .lib.definitions import definitions_from, resources_for
+
+# Layers and tools, not domains (imports run domains -> lib -> stores -> aws -> settings).
+NOT_DOMAINS = {"aws", "cli", "config", "lib", "sandbox", "settings", "stores"}
+DAGSTER_OBJECTS = (
+    dg.SensorDefinition,
+    dg.ScheduleDefinition,
+    dg.JobDefinition,
+    UnresolvedAssetJobDefinition,
+    dg.AssetChecksDefinition,
+    dg.AssetsDefinition,
+)
 
 
-def build_resources(config_file: str | None = None) -> dict:
-    consoleme = ConsoleMeResource(config_file=config_file)
-    return {
-        "consoleme": consoleme,
-        "json_cache_io_manager": JsonCacheIOManager(consoleme=consoleme),
-        "aws_config_source": AwsConfigSource(),
-    }
+def domain_modules(package: ModuleType) -> Iterator[ModuleType]:
+    """Every module of every domain package under `package`, imported, in a stable order."""
+    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda i: i.name):
+        if not info.ispkg or info.name in NOT_DOMAINS:
+            continue
+        domain = importlib.import_module(f"{package.__name__}.{info.name}")
+        if importlib.util.find_spec(f"{domain.__name__}.datasets") is None:
+            continue
+        for sub in sorted(pkgutil.iter_modules(domain.__path__), key=lambda i: i.name):
+            yield importlib.import_module(f"{domain.__name__}.{sub.name}")
 
 
-def build_definitions(executor: dg.ExecutorDefinition = forkserver_or_in_process_executor) -> dg.Definitions:
-    """Every domain's definitions, with freshness policies, checks, alert and metrics sensors applied at once.
-    `executor`: by default steps fork from a server that imported these definitions once per run
-    (lib/executor.py); a deployment may pass e.g. `dagster_k8s.k8s_job_executor` (deploy/README.md)."""
-    return with_observability(
-        dg.Definitions.merge(
-            accounts.defs,
-            authorization.defs,
-            aws_config.defs,
-            cloudtrail.defs,
-            iam.defs,
-            inventory.defs,
-            notifications.defs,
-            organizations.defs,
-            policies.defs,
-            policy_requests.defs,
-            selfservice.defs,
-            dg.Definitions(resources=build_resources(), executor=executor),
-        )
-    )
+def discover(package: ModuleType) -> tuple[list[Dataset], list[Any]]:
+    """(declared datasets, the domains' own Dagster objects) found at module level, each once."""
+    datasets: dict[int, Dataset] = {}
+    extras: dict[int, Any] = {}
+    for module in domain_modules(package):
+        for value in vars(module).values():
+            if isinstance(value, Dataset):
+                datasets.setdefault(id(value), value)
+            elif isinstance(value, DAGSTER_OBJECTS):
+                extras.setdefault(id(value), value)
+    return list(datasets.values()), list(extras.values())
+
+
+def _package() -> ModuleType:
+    return importlib.import_module(__name__.rpartition(".")[0])
+
+
+def build_definitions(**kwargs: Any) -> dg.Definitions:
+    """The code location (kwargs: `executor`, `settings`, `config_file`; see lib.definitions.definitions_from)."""
+    datasets, extras = discover(_package())
+    return definitions_from(datasets, extras, **kwargs)
+
+
+def build_resources(config_file: str | None = None) -> dict[str, Any]:
+    """The resources every dataset needs, reading settings from `config_file` (for tests and scripts)."""
+    return resources_for(discover(_package())[0], config_file)
 
 
 defs = build_definitions()

@@ -10,9 +10,11 @@ from pathlib import Path
 import dagster as dg
 
 from consoleme_assets.definitions import defs
-from consoleme_assets.inventory.schedules import inventory_every_45_minutes
+from consoleme_assets_tests.catalog import schedule
 
 ROOT = Path(__file__).resolve().parent.parent
+
+inventory_every_45_minutes = schedule("inventory_every_45_minutes")
 
 
 def test_definitions_load():

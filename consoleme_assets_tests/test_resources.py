@@ -3,7 +3,8 @@
 import pytest
 import redis
 
-from consoleme_assets.resources import ConsoleMeResource
+from consoleme_assets.accounts.datasets import AWS_ACCOUNTS
+from consoleme_assets.lib.resources import ConsoleMeResource
 from consoleme_assets.sandbox import start_redis_server
 from consoleme_assets.settings.redis_url import redact_url
 
@@ -19,7 +20,7 @@ def test_password_protected_redis_via_redis_url(monkeypatch, tmp_path):
         assert check.get("ALL_AWS_ACCOUNTS") == '{"accounts": []}'
         monkeypatch.setenv("REDIS_URL", f"redis://:wrong@127.0.0.1:{server.port}/0")
         with pytest.raises(redis.AuthenticationError):
-            ConsoleMeResource(config_file=str(cfg)).caches().read_json("aws_accounts")
+            ConsoleMeResource(config_file=str(cfg)).caches().read_json(AWS_ACCOUNTS.storage)
 
 
 def test_redact_url_hides_only_the_password():

@@ -4,13 +4,12 @@ import dagster as dg
 
 from ..aws.accounts import active_account_ids, discover_accounts
 from ..lib.partitions import aws_accounts_partitions, partition_changes
-from ..resources import ConsoleMeResource
-from .assets import aws_accounts
+from ..lib.resources import ConsoleMeResource
 
 
 @dg.sensor(
     name="aws_account_discovery_sensor",
-    target=[aws_accounts],
+    target=dg.AssetSelection.assets("aws_accounts"),
     minimum_interval_seconds=300,
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Discovers accounts (Organizations / config) every 5 minutes; adds partitions for new active "

@@ -6,7 +6,7 @@ boto3's regions for "config") minus `api_protect.exclude_regions`, through the s
 Sentry); an account whose every region fails raises (`AllRegionsFailed`), so its previous cache is kept rather
 than emptied.
 
-`AwsConfigSource` is the Dagster resource the asset calls; tests substitute a subclass.
+The Dagster resource the asset calls (`aws_config/source.py`) wraps these; tests substitute a subclass.
 """
 
 from __future__ import annotations
@@ -14,12 +14,11 @@ from __future__ import annotations
 import functools
 import json
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
-import dagster as dg
-from pydantic import Field
 
 from ..settings import Settings
 from .regions import REGION_ERRORS, read_regions
@@ -93,47 +92,46 @@ def account_session(sessions: AwsSessions, account_id: str) -> boto3.Session:
     return sessions.session_on(credentials)
 
 
-class AwsConfigSource(dg.ConfigurableResource):
-    """Where the asset gets AWS Config rows: the real SelectResourceConfig calls, regions queried concurrently."""
+RegionSelect = Callable[[Any, str, str, str], list[dict[str, Any]]]  # (client, account, region, expression) -> rows
 
-    max_concurrent_regions: int = Field(default=4, ge=1, le=32, description="regions queried at once per account")
 
-    def regions(self, settings: Settings) -> list[str]:
-        return config_regions(settings)
+def select_account(
+    sessions: AwsSessions,
+    settings: Settings,
+    account_id: str,
+    regions: list[str],
+    workers: int,
+    select_region: RegionSelect = lambda client, account_id, region, expression: select_all(client, expression),
+) -> ConfigSelection:
+    """The account's rows over `regions`, `workers` regions at a time, each through `select_region` (a region that
+    raises ClientError/BotoCoreError is named failed; the others land)."""
+    expression = render_query(settings, account_id)
+    if not regions:
+        raise AwsConfigQueryError(
+            f"account {account_id}: no region left to query (aws_config.available_regions minus "
+            "api_protect.exclude_regions is empty)"
+        )
+    session = account_session(sessions, account_id)
+    lock = threading.Lock()  # a boto3 session must not create clients from two threads at once
 
-    def select(self, sessions: AwsSessions, settings: Settings, account_id: str) -> ConfigSelection:
-        expression = render_query(settings, account_id)
-        regions = self.regions(settings)
-        if not regions:
-            raise AwsConfigQueryError(
-                f"account {account_id}: no region left to query (aws_config.available_regions minus "
-                "api_protect.exclude_regions is empty)"
+    def query(region: str) -> list[dict[str, Any]]:
+        with lock:
+            client = session.client(
+                "config", region_name=region, endpoint_url=settings.endpoint_url, config=sessions.config
             )
-        session = account_session(sessions, account_id)
-        lock = threading.Lock()  # a boto3 session must not create clients from two threads at once
+        return select_region(client, account_id, region, expression)
 
-        def query(region: str) -> list[dict[str, Any]]:
-            with lock:
-                client = session.client(
-                    "config", region_name=region, endpoint_url=settings.endpoint_url, config=sessions.config
-                )
-            return self.select_region(client, account_id, region, expression)
-
-        reads = read_regions(
-            account_id,
-            regions,
-            "AWS Config resources",
-            query,
-            workers=self.max_concurrent_regions,
-            region_errors=(*REGION_ERRORS, AwsConfigQueryError),
-        )
-        return ConfigSelection(
-            account_id=account_id,
-            rows=[row for rows in reads.found.values() for row in rows],  # region order: first ARN wins
-            regions_read=sorted(reads.found),
-            regions_failed=dict(sorted(reads.failed.items())),
-        )
-
-    def select_region(self, client: Any, account_id: str, region: str, expression: str) -> list[dict[str, Any]]:
-        """One region's rows. Raise ClientError/BotoCoreError to mark just this region failed."""
-        return select_all(client, expression)
+    reads = read_regions(
+        account_id,
+        regions,
+        "AWS Config resources",
+        query,
+        workers=workers,
+        region_errors=(*REGION_ERRORS, AwsConfigQueryError),
+    )
+    return ConfigSelection(
+        account_id=account_id,
+        rows=[row for rows in reads.found.values() for row in rows],  # region order: first ARN wins
+        regions_read=sorted(reads.found),
+        regions_failed=dict(sorted(reads.failed.items())),
+    )

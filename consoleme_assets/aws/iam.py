@@ -59,3 +59,8 @@ def role_detail(sessions: AwsSessions, account_id: str, role_name: str) -> dict[
     detail = {k: v for k, v in role.items() if k not in ("Tags", "MaxSessionDuration")}
     detail.update(InstanceProfileList=profiles, RolePolicyList=inline, AttachedManagedPolicies=attached, Tags=tags)
     return detail
+
+
+def role_quota_usage(sessions: AwsSessions, account_id: str) -> dict[str, int]:
+    """The account's IAM GetAccountSummary map (Roles, RolesQuota, ...), through the spoke role."""
+    return sessions.client("iam", account_id=account_id).get_account_summary()["SummaryMap"]

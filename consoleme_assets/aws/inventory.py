@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from botocore.exceptions import UnknownRegionError
 
 from ..settings import Settings
+from .arns import region_of
 from .regions import REGION_ERRORS, read_regions
 from .sessions import AwsSessions, describe_aws_error
 
@@ -89,8 +90,7 @@ def partition_of(sessions: AwsSessions, region: str) -> str | None:
 
 def region_of_arn(arn: str) -> str:
     """The region field of an ARN (`arn:aws:sqs:<region>:<account>:<name>`), "" if there is none."""
-    parts = arn.split(":", 5)
-    return parts[3] if len(parts) == 6 else ""
+    return region_of(arn) or ""
 
 
 # -- regional listings -------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from ..resources import RedisUnreachable, check_redis
+from ..lib.resources import RedisUnreachable, check_redis, load_deployment_settings
 from ..settings import normalize_account_id
 from .refresh import RefreshInputError, print_failures, run_refresh, step_failures
 
@@ -29,7 +29,6 @@ def _instance() -> Iterator[dg.DagsterInstance]:
 
 def refresh(select: list[str] | None, accounts: list[str] | None, verbose: bool = False) -> int:
     from ..definitions import defs
-    from ..settings import load_settings
 
     known = sorted(
         key.to_user_string()
@@ -46,7 +45,7 @@ def refresh(select: list[str] | None, accounts: list[str] | None, verbose: bool 
     try:
         if accounts:
             requested = {normalize_account_id(a, "--accounts entry") for a in accounts}
-        settings = load_settings()  # fail now, naming the file and key, rather than inside every run
+        settings = load_deployment_settings()  # fail now, naming the file and key, rather than inside every run
         check_redis(settings.effective_redis_url)  # and before any AWS call or cache write
         with _instance() as instance:
             failures = run_refresh(defs, instance, names, requested, verbose=verbose)
@@ -63,14 +62,13 @@ def refresh_role(role_arn: str) -> int:
     """Re-read one role (ConsoleMe's refresh_iam_role) through the refresh_iam_role_job."""
     from ..definitions import defs
     from ..iam.jobs import parse_role_arn
-    from ..settings import load_settings
 
     try:
         parse_role_arn(role_arn)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    load_settings()
+    load_deployment_settings()
     with _instance() as instance:
         result = defs.resolve_job_def("refresh_iam_role_job").execute_in_process(
             run_config={

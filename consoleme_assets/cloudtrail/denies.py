@@ -122,11 +122,6 @@ def deny_item(
     return item
 
 
-def account_of(principal_arn: str) -> str:
-    parts = principal_arn.split(":")
-    return parts[4] if len(parts) > 4 else ""
-
-
 @dataclass
 class Merged:
     items: list[dict[str, Any]]  # what to write: one per request_id, count accumulated

@@ -13,11 +13,14 @@ import logging
 import dagster as dg
 
 from ..aws.sqs import QueueError, approximate_message_count, queue_client, queue_url
+from ..lib.automation import refresh_job
 from ..lib.partitions import aws_accounts_partitions
+from ..lib.resources import ConsoleMeResource
 from ..lib.sensors import problem_skip, unfinished_run_id
-from ..resources import ConsoleMeResource
-from .denies_asset import denies_queue
-from .schedules import cloudtrail_denies_job
+from .datasets import CLOUDTRAIL_DENIES, CLOUDTRAIL_ERRORS_BY_ARN
+from .drain import denies_queue
+
+cloudtrail_denies_job = refresh_job([CLOUDTRAIL_DENIES, CLOUDTRAIL_ERRORS_BY_ARN])
 
 
 @dg.sensor(

@@ -5,15 +5,18 @@ from collections import defaultdict
 
 import dagster as dg
 
-from ..lib.cadences import every
-from ..resources import ConsoleMeResource
+from ..accounts.datasets import AWS_ACCOUNTS
+from ..aws.arns import account_of
+from ..lib.automation import every
+from ..lib.resources import ConsoleMeResource
+from .datasets import iam_cache
 
 
 def expired_roles(entries, active_accounts: set[str], now: float) -> dict[str, str]:
     """{arn: reason} for entries whose account is gone or whose ttl (epoch, UTC) has passed."""
     out = {}
     for arn, entry in entries:
-        account = str(entry.get("accountId") or arn.split(":")[4])
+        account = str(entry.get("accountId") or account_of(arn))
         if account not in active_accounts:
             out[arn] = "account gone"
         elif float(entry.get("ttl") or 0) < now:
@@ -26,8 +29,8 @@ def expired_roles(entries, active_accounts: set[str], now: float) -> dict[str, s
     "or whose ttl has passed (compared in UTC)."
 )
 def clear_expired_iam_roles(context: dg.OpExecutionContext, consoleme: ConsoleMeResource) -> dg.Output[None]:
-    cache = consoleme.iam_cache()
-    accounts = consoleme.caches().read_json("aws_accounts")
+    cache = iam_cache(consoleme)
+    accounts = consoleme.caches().read_json(AWS_ACCOUNTS.storage)
     if not accounts or not accounts.get("accounts"):
         raise dg.Failure(
             "ALL_AWS_ACCOUNTS is empty: refusing to judge which accounts are gone (materialize aws_accounts first)"
@@ -36,7 +39,7 @@ def clear_expired_iam_roles(context: dg.OpExecutionContext, consoleme: ConsoleMe
     doomed = expired_roles(cache.entries("roles"), active, time.time())
     by_account: dict[str, list[str]] = defaultdict(list)
     for arn in sorted(doomed):
-        by_account[arn.split(":")[4]].append(arn)
+        by_account[str(account_of(arn))].append(arn)
     for account_id, arns in by_account.items():
         cache.remove_roles(account_id, arns)  # DynamoDB items, then the IAM_ROLE_CACHE fields
     reasons: dict[str, int] = {}

@@ -8,14 +8,16 @@ from dataclasses import dataclass, field
 import dagster as dg
 from botocore.exceptions import ClientError
 
+from ..aws.arns import NotAnArn, parse_arn
 from ..aws.iam import role_detail
 from ..aws.sessions import describe_aws_error
 from ..aws.sqs import QueueError, delete_messages, parse_queue_arn, queue_client, queue_url
 from ..lib.concurrency import completed_in_turn
-from ..resources import ConsoleMeResource
+from ..lib.resources import ConsoleMeResource
 from ..settings import normalize_account_id
 from ..stores.iam_cache import IamCache
 from . import records
+from .datasets import iam_cache
 from .role_events import lag_seconds, lag_summary, parse_time
 
 ROLE_CHANGES_DATASET = "role_changes"  # run tag value: one batch at a time (dagster.yaml's per-dataset limit)
@@ -27,10 +29,13 @@ class RefreshRoleConfig(dg.Config):
 
 def parse_role_arn(arn: str) -> tuple[str, str]:
     """(account id, role name) from a role ARN; a clear error for anything else."""
-    parts = arn.split(":", 5)
-    if len(parts) != 6 or parts[0] != "arn" or parts[2] != "iam" or not parts[5].startswith("role/"):
+    try:
+        parsed = parse_arn(arn)
+    except NotAnArn:
+        parsed = None
+    if parsed is None or parsed.service != "iam" or parsed.resource_type != "role":
         raise ValueError(f"role_arn {arn!r} is not an IAM role ARN (arn:aws:iam::<account>:role/<name>)")
-    return normalize_account_id(parts[4], f"account id in role_arn {arn!r}"), parts[5].rsplit("/", 1)[-1]
+    return normalize_account_id(parsed.account, f"account id in role_arn {arn!r}"), parsed.name
 
 
 class RoleRejected(ValueError):
@@ -96,7 +101,7 @@ def refresh_iam_role(
 ) -> dg.Output[None]:
     parse_role_arn(config.role_arn)
     try:
-        outcome = store_role(consoleme, consoleme.iam_cache(), config.role_arn, fetch_role(consoleme, config.role_arn))
+        outcome = store_role(consoleme, iam_cache(consoleme), config.role_arn, fetch_role(consoleme, config.role_arn))
     except RoleRejected as exc:
         raise dg.Failure(description=str(exc)) from None
     notes = f" ({'; '.join(outcome.notes)})" if outcome.notes else ""
@@ -149,7 +154,7 @@ def _acknowledge(consoleme: ConsoleMeResource, queue_arn: str, handles: list[str
 def refresh_changed_roles(
     context: dg.OpExecutionContext, config: RoleChangesConfig, consoleme: ConsoleMeResource
 ) -> dg.Output[list[str]]:
-    cache = consoleme.iam_cache()
+    cache = iam_cache(consoleme)
     roles = {r.role_arn: r for r in config.roles}
     for arn in roles:
         parse_role_arn(arn)  # a bad ARN in hand-written config fails before anything is written

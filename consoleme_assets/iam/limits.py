@@ -1,14 +1,17 @@
-"""`iam_role_limits`: how close each account is to its IAM role quota (ConsoleMe get_iam_role_limit)."""
+"""`iam_role_limits`: how close each account is to its IAM role quota (ConsoleMe get_iam_role_limit). No cache is
+written; the ratios are in the materialization's metadata, checked by `iam_role_limits_within_quota`."""
 
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import dagster as dg
 
+from ..aws.iam import role_quota_usage
 from ..aws.sessions import describe_aws_error
-from ..lib.cadences import dataset_job, dataset_schedule
-from ..resources import ConsoleMeResource
-from .datasets import IAM_ROLE_LIMITS
+from ..lib.partitions import aws_accounts_partitions
+from ..lib.resources import ConsoleMeResource
+
+ASSET = "iam_role_limits"
 
 
 def role_usage(summary: dict[str, int]) -> dict[str, Any]:
@@ -16,22 +19,13 @@ def role_usage(summary: dict[str, int]) -> dict[str, Any]:
     return {"roles": roles, "quota": quota, "ratio": round(roles / quota, 4) if quota else 0.0}
 
 
-@dg.asset(
-    group_name="iam",
-    kinds={"aws"},
-    deps=["aws_accounts"],
-    pool=IAM_ROLE_LIMITS.pool,
-    description="IAM GetAccountSummary per active account: roles / RolesQuota. No cache is written; the "
-    "ratios are in the metadata and checked by iam_role_limits_within_quota.",
-)
-def iam_role_limits(context: dg.AssetExecutionContext, consoleme: ConsoleMeResource) -> dg.MaterializeResult:
-    accounts = context.instance.get_dynamic_partitions("aws_accounts")
+def read_role_limits(context: dg.AssetExecutionContext, consoleme: ConsoleMeResource) -> dg.MaterializeResult:
+    accounts = context.instance.get_dynamic_partitions(aws_accounts_partitions.name)
     sessions = consoleme.sessions
 
     def read(account_id: str) -> tuple[str, dict[str, Any] | str]:
         try:
-            summary = sessions.client("iam", account_id=account_id).get_account_summary()["SummaryMap"]
-            return account_id, role_usage(summary)
+            return account_id, role_usage(role_quota_usage(sessions, account_id))
         except Exception as exc:  # one unreadable account must not hide the others
             return account_id, describe_aws_error(exc)
 
@@ -52,7 +46,7 @@ def iam_role_limits(context: dg.AssetExecutionContext, consoleme: ConsoleMeResou
 
 
 @dg.asset_check(
-    asset=iam_role_limits,
+    asset=ASSET,
     description="Warns when an account uses more than "
     "consoleme_assets.iam_role_limits.warn_ratio of its role quota, fails above fail_ratio.",
 )
@@ -60,7 +54,7 @@ def iam_role_limits_within_quota(
     context: dg.AssetCheckExecutionContext, consoleme: ConsoleMeResource
 ) -> dg.AssetCheckResult:
     limits = consoleme.settings.role_limits
-    event = context.instance.get_latest_materialization_event(iam_role_limits.key)
+    event = context.instance.get_latest_materialization_event(dg.AssetKey(ASSET))
     meta = event.asset_materialization.metadata if event else {}
     ratios: dict[str, float] = meta["ratios"].value if "ratios" in meta else {}
     unreadable = meta["unreadable_accounts"].value if "unreadable_accounts" in meta else {}
@@ -92,8 +86,3 @@ def iam_role_limits_within_quota(
             "unreadable_accounts": dg.MetadataValue.json(unreadable),
         },
     )
-
-
-iam_role_limits_job = dataset_job("iam_role_limits_job", [iam_role_limits])
-
-iam_role_limits_daily = dataset_schedule("iam_role_limits_daily", iam_role_limits_job, [IAM_ROLE_LIMITS])

@@ -5,6 +5,7 @@ import json
 from typing import Any
 from urllib.parse import unquote
 
+from ..aws.arns import AWS_MANAGED_ACCOUNT, NotAnArn, parse_arn
 from ..settings.model import RoleFilter
 
 TTL = dt.timedelta(hours=36)
@@ -146,11 +147,14 @@ def detail_problems(kind: str, detail: Any, account_id: str) -> list[str]:
         return [f"(item): not an object but {type(detail).__name__}"]
     out = []
     arn = detail.get("Arn")
-    if not isinstance(arn, str) or not arn.startswith("arn:") or len(arn.split(":")) < 6:
+    try:
+        owner = parse_arn(arn).account
+    except NotAnArn:
         out.append(f"Arn: missing or not an ARN ({str(arn)[:80]!r})")
-    elif arn.split(":")[4] not in (account_id, "aws" if kind == "policies" else account_id):
-        # Fields are keyed by ARN: another account's ARN would overwrite that account's entry.
-        out.append(f"Arn: belongs to account {arn.split(':')[4]!r}, not {account_id}")
+    else:
+        if owner not in (account_id, AWS_MANAGED_ACCOUNT if kind == "policies" else account_id):
+            # Fields are keyed by ARN: another account's ARN would overwrite that account's entry.
+            out.append(f"Arn: belongs to account {owner!r}, not {account_id}")
     for list_field, doc_field in _DOCUMENTS[kind]:
         if list_field is None:
             problem = _document_problem(doc_field, detail.get(doc_field))

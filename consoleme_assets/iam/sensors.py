@@ -14,14 +14,17 @@ ConsoleMe left those without `detail` to come back forever.
 
 import dagster as dg
 
-from ..authorization.schedules import credential_mapping_job
+from ..authorization.datasets import CREDENTIAL_AUTHORIZATION_MAPPING, REVERSE_AUTHORIZATION_MAPPING
 from ..aws.sqs import QueueError, delete_messages, parse_queue_arn, queue_client, queue_url, receive_messages
+from ..lib.automation import refresh_job
 from ..lib.partitions import aws_accounts_partitions
+from ..lib.resources import ConsoleMeResource
 from ..lib.sensors import problem_skip, unfinished_run_id
-from ..resources import ConsoleMeResource
-from ..stores.iam_cache import IamCache
+from .datasets import iam_cache
 from .jobs import role_changes_job
 from .role_events import Rejected, coalesce, parse_role_change
+
+credential_mapping_job = refresh_job([CREDENTIAL_AUTHORIZATION_MAPPING, REVERSE_AUTHORIZATION_MAPPING])
 
 ENABLED_KEY = "celery.trigger_credential_mapping_refresh_from_role_changes.enabled"
 QUEUE_KEY = "event_bridge.detect_role_changes_and_update_cache.queue_arn"
@@ -124,6 +127,6 @@ def role_change_sensor(context: dg.SensorEvaluationContext, consoleme: ConsoleMe
     "while IAM_ROLE_CACHE is empty).",
 )
 def credential_mapping_after_role_changes(context: dg.RunStatusSensorContext, consoleme: ConsoleMeResource):
-    if IamCache(consoleme.caches()).role_count() == 0:
+    if iam_cache(consoleme).role_count() == 0:
         return dg.SkipReason("IAM_ROLE_CACHE is empty: no mapping to build (materialize iam_resources)")
     return dg.RunRequest(run_key=f"after-role-changes:{context.dagster_run.run_id}")

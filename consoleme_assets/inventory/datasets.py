@@ -1,8 +1,22 @@
-"""ConsoleMe's account_resource_cache lists: one Redis hash per dataset, field = account id, every 45 minutes."""
+"""ConsoleMe's account_resource_cache lists: one Redis hash per dataset, field = account id, value = the JSON list
+of the account's buckets, queues, topics or managed policies; every 45 minutes, in one job."""
 
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ..aws.inventory import (
+    RegionalListing,
+    enabled_regions,
+    managed_policy_arns,
+    s3_bucket_names,
+    sns_topic_arns,
+    sqs_queue_arns,
+)
 from ..lib.datasets import EVERY_45_MINUTES, Dataset
-from ..observability import shapes
-from ..stores.caches import AccountListDataset
+from ..lib.resources import ConsoleMeResource
+from ..lib.shapes import account_list_of
+from ..stores.caches import AccountLists
 
 EVERY_ACCOUNT_HAS_A_FIELD = "every active account has a field in the hash"
 
@@ -11,44 +25,61 @@ def _tasks(resource: str) -> tuple[str, ...]:
     return (f"cache_{resource}_across_accounts", f"cache_{resource}_for_account")
 
 
-S3_BUCKETS = Dataset(
-    name="s3_buckets",
-    cadence=EVERY_45_MINUTES,
-    consoleme_tasks=_tasks("s3_buckets"),
-    storage=AccountListDataset(
-        lambda s: s.redis_keys.s3_buckets, lambda s: s.s3.s3_buckets, lambda s: s.s3.s3_combined
-    ),
-    shape=shapes.BUCKET_NAMES,
-    coverage=EVERY_ACCOUNT_HAS_A_FIELD,
-)
-SQS_QUEUES = Dataset(
-    name="sqs_queues",
-    cadence=EVERY_45_MINUTES,
-    consoleme_tasks=_tasks("sqs_queues"),
-    storage=AccountListDataset(
-        lambda s: s.redis_keys.sqs_queues, lambda s: s.s3.sqs_queues, lambda s: s.s3.sqs_combined
-    ),
-    shape=shapes.QUEUE_ARNS,
-    coverage=EVERY_ACCOUNT_HAS_A_FIELD,
-)
-SNS_TOPICS = Dataset(
-    name="sns_topics",
-    cadence=EVERY_45_MINUTES,
-    consoleme_tasks=_tasks("sns_topics"),
-    storage=AccountListDataset(
-        lambda s: s.redis_keys.sns_topics, lambda s: s.s3.sns_topics, lambda s: s.s3.sns_combined
-    ),
-    shape=shapes.TOPIC_ARNS,
-    coverage=EVERY_ACCOUNT_HAS_A_FIELD,
-)
-MANAGED_POLICIES = Dataset(
-    name="managed_policies",
-    cadence=EVERY_45_MINUTES,
-    consoleme_tasks=_tasks("managed_policies"),
-    storage=AccountListDataset(lambda s: s.redis_keys.iam_managed_policies, lambda s: s.s3.managed_policies),
-    shape=shapes.POLICY_ARNS,
-    not_empty_because="every account has AWS-managed policies",
-    coverage=EVERY_ACCOUNT_HAS_A_FIELD,
-)
+def _regional(collector: Callable[..., RegionalListing]) -> Callable[[ConsoleMeResource, str], RegionalListing]:
+    """(consoleme, account id) -> the account's listing over its enabled regions (resolved per account, §2.5)."""
+    return lambda consoleme, account_id: collector(
+        consoleme.sessions, account_id, enabled_regions(consoleme.settings, consoleme.sessions, account_id)
+    )
 
-DATASETS = [S3_BUCKETS, MANAGED_POLICIES, SQS_QUEUES, SNS_TOPICS]
+
+def _inventory(name: str, description: str, **declared) -> Dataset:
+    return Dataset(
+        name=name,
+        description=description,
+        group="inventory",
+        kinds={"aws", "redis", "s3"},
+        cadence=EVERY_45_MINUTES,
+        job="inventory",
+        consoleme_tasks=_tasks(name),
+        coverage=EVERY_ACCOUNT_HAS_A_FIELD,
+        **declared,
+    )
+
+
+S3_BUCKETS = _inventory(
+    "s3_buckets",
+    "Bucket names of each account (S3 ListBuckets through the spoke role) -> Redis hash S3_BUCKETS "
+    "(field = account id, value = JSON list of names), the per-account S3 file and the combined file.",
+    fetch=lambda consoleme, account_id: s3_bucket_names(consoleme.sessions, account_id),
+    storage=AccountLists(lambda s: s.redis_keys.s3_buckets, lambda s: s.s3.s3_buckets, lambda s: s.s3.s3_combined),
+    shape=account_list_of(None),  # S3 holds bucket names, not ARNs
+)
+MANAGED_POLICIES = _inventory(
+    "managed_policies",
+    "ARNs of every managed policy each account sees (IAM ListPolicies, no Scope: AWS-managed and the "
+    "account's own) -> Redis hash IAM_MANAGED_POLICIES (field = account id, value = JSON list of ARNs) and the "
+    "per-account S3 file (ConsoleMe has no combined file for it). Unlike ConsoleMe, not limited to "
+    "environment prod.",
+    fetch=lambda consoleme, account_id: managed_policy_arns(consoleme.sessions, account_id),
+    storage=AccountLists(lambda s: s.redis_keys.iam_managed_policies, lambda s: s.s3.managed_policies),
+    shape=account_list_of("arn:aws:iam::"),
+    not_empty_because="every account has AWS-managed policies",
+)
+SQS_QUEUES = _inventory(
+    "sqs_queues",
+    "Queue ARNs of each account in its enabled regions (SQS ListQueues through the spoke role) -> Redis hash "
+    "SQS_QUEUES (field = account id, value = JSON list of ARNs), the per-account S3 file and the combined "
+    "file. A region that fails keeps its previously cached queues.",
+    fetch=_regional(sqs_queue_arns),
+    storage=AccountLists(lambda s: s.redis_keys.sqs_queues, lambda s: s.s3.sqs_queues, lambda s: s.s3.sqs_combined),
+    shape=account_list_of("arn:aws:sqs:"),
+)
+SNS_TOPICS = _inventory(
+    "sns_topics",
+    "Topic ARNs of each account in its enabled regions (SNS ListTopics through the spoke role) -> Redis hash "
+    "SNS_TOPICS (field = account id, value = JSON list of ARNs), the per-account S3 file and the combined "
+    "file. A region that fails keeps its previously cached topics.",
+    fetch=_regional(sns_topic_arns),
+    storage=AccountLists(lambda s: s.redis_keys.sns_topics, lambda s: s.s3.sns_topics, lambda s: s.s3.sns_combined),
+    shape=account_list_of("arn:aws:sns:"),
+)

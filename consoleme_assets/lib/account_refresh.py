@@ -10,21 +10,23 @@ If any account failed the step fails naming them, so Dagster marks exactly those
 (planned-but-not-materialized partitions of a failed run).
 """
 
-import functools
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import dagster as dg
 
-from ..accounts.assets import aws_accounts
+from ..aws.inventory import RegionalListing
 from ..aws.sessions import describe_aws_error
-from ..observability.checks import account_check_specs, evaluate_checks
-from ..observability.freshness import window_for
+from ..stores.caches import AccountLists
+from .checks import account_check_specs, evaluate_checks
 from .concurrency import completed_in_turn
 from .datasets import Dataset
 from .event_log import pool_event_log_connections
+from .freshness import window_for
 from .partitions import aws_accounts_partitions
+from .resources import ConsoleMeResource
+from .write_metadata import report_metadata
 
 Collect = Callable[[str], Any]  # account id -> records
 Write = Callable[[str, Any], dict[str, Any]]  # account id, records -> metadata
@@ -101,64 +103,136 @@ def refresh_accounts(
         )
 
 
-def per_account_asset(dataset: Dataset, description: str, group_name: str, kinds: set[str] | None = None):
-    """The shared shape of a per-account dataset: account partitions, many accounts per run, one pool per dataset
+def list_preview(items: list[str], limit: int = 20) -> dict[str, Any]:
+    return {
+        "dagster/row_count": dg.MetadataValue.int(len(items)),
+        "preview": dg.MetadataValue.json(items[:limit]),
+    }
+
+
+def describe_listing(records: list[str] | RegionalListing) -> dict[str, Any]:
+    """Per-account metadata: count and preview, and for regional lists how each region went."""
+    if not isinstance(records, RegionalListing):
+        return list_preview(records)
+    return {
+        **list_preview(records.items),
+        "regions_read": dg.MetadataValue.json(records.regions_read),
+        "regions_failed": dg.MetadataValue.json(records.regions_failed),
+        "carried_over": dg.MetadataValue.json(records.carried_over),
+    }
+
+
+def refresh_account_lists(
+    context: dg.AssetExecutionContext, consoleme: ConsoleMeResource, dataset: Dataset, **resources: Any
+) -> Iterator[dg.AssetMaterialization]:
+    """Refresh a dataset stored as `AccountLists`: each account from its declared `fetch` in the primary region,
+    from the primary's S3 copies in a replica; then the combined S3 file (primary only) from every account cached.
+
+    `fetch(consoleme, account_id)` returns the account's list, or a `RegionalListing` whose failed regions keep
+    their ARNs from the account's previous cached list (read only when a region failed)."""
+    caches = consoleme.caches()
+    settings = consoleme.settings
+    storage = dataset.storage
+    if not isinstance(storage, AccountLists):
+        raise TypeError(f"dataset {dataset.name!r} declares a fetch, so its storage must be AccountLists")
+
+    def collect(account_id: str) -> list[str] | RegionalListing:
+        if settings.is_replica:
+            return caches.account_list_from_s3(storage, account_id)
+        records = dataset.fetch(consoleme, account_id, **resources)
+        if isinstance(records, RegionalListing) and records.regions_failed:
+            previous = caches.read_account_lists(storage, [account_id]).get(account_id, [])
+            records = records.carrying_over(previous)
+        return records
+
+    def write(account_id: str, records: list[str] | RegionalListing) -> dict[str, Any]:
+        if isinstance(records, RegionalListing):
+            for region, error in records.regions_failed.items():  # logged here: this is the step's thread
+                context.log.warning(
+                    f"account {account_id}: {dataset.name} in {region} not refreshed, kept "
+                    f"{records.carried_over.get(region, 0)} cached ARNs: {error}"
+                )
+            records = records.items
+        return report_metadata(caches.write_account_list(storage, account_id, records))
+
+    def finalize(landed: list[str]) -> dict[str, Any]:
+        report = caches.write_account_list_combined(storage)
+        return {"combined_s3_uris": dg.MetadataValue.json(report.s3_uris)} if report.s3_uris else {}
+
+    source = "S3 copies of the primary region (replica)" if settings.is_replica else "AWS"
+    return refresh_accounts(
+        context,
+        collect=collect,
+        write=write,
+        max_workers=settings.tuning.max_concurrent_accounts,
+        describe=lambda records: {"source": dg.MetadataValue.text(source), **describe_listing(records)},
+        finalize=finalize,
+    )
+
+
+def per_account_asset(dataset: Dataset, accounts_asset: str | None, freshness: dg.FreshnessPolicy | None):
+    """The asset of a per-account dataset: account partitions, many accounts per run, one pool per dataset
     (so a second refresh of it queues, whatever launched it), and its declared checks evaluated in the same step.
 
-    The decorated function writes each account through the stores and yields its materializations
-    (`refresh_accounts`); there is no IO manager and no output value. After it, even when some
-    accounts failed, the selected checks run on what is cached now; then the failure, if any, is raised. A
-    check-only selection (the checks job, the cache-presence sensor) runs the checks alone, without a partition.
+    The declared `refresh` (or, for `AccountLists` storage, `refresh_account_lists` over the declared `fetch`)
+    writes each account through the stores and yields its materializations; there is no IO manager and no
+    output value. After it, even when some accounts failed, the selected checks run on what is cached now; then
+    the failure, if any, is raised. A check-only selection (the checks job, the cache-presence sensor) runs the
+    checks alone, without a partition. `accounts_asset`: the dataset that keeps the account partitions.
     """
-
     name = dataset.name
+    extra_keys = sorted(dataset.resources)
 
-    def decorate(refresh: Callable[..., Iterator[dg.AssetMaterialization]]) -> dg.AssetsDefinition:
-        @dg.multi_asset(
-            name=name,
-            specs=[
-                dg.AssetSpec(
-                    name,
-                    description=description,
-                    group_name=group_name,
-                    partitions_def=aws_accounts_partitions,
-                    deps=[aws_accounts],
-                    kinds=kinds or {"aws", "redis", "s3"},
-                    metadata={"consoleme_dataset": name},
-                )
-            ],
-            check_specs=account_check_specs(dataset),
-            can_subset=True,  # checks without a refresh
-            # One run for any number of accounts; accounts are fetched concurrently inside it.
-            backfill_policy=dg.BackfillPolicy.single_run(),
-            pool=dataset.pool,
-            op_tags=dataset.run_tags,
-        )
-        @functools.wraps(refresh)
-        def refresh_then_check(context: dg.AssetExecutionContext, **resources: Any):
-            failure: dg.Failure | None = None
-            if context.selected_asset_keys:
-                try:
-                    for event in refresh(context, **resources):
-                        if not isinstance(event, (dg.AssetMaterialization, dg.AssetObservation)):
-                            raise dg.DagsterInvariantViolationError(
-                                f"{name}: a per-account asset yields one AssetMaterialization per account it "
-                                f"wrote (refresh_accounts), not {type(event).__name__}"
-                            )
-                        yield event
-                except dg.Failure as exc:  # some accounts failed: still check what is cached, then fail
-                    failure = exc
-            consoleme = resources["consoleme"]
-            checks = evaluate_checks(
-                sorted(context.selected_asset_check_keys),
-                consoleme.caches(),
-                context.instance,
-                window_for(dataset, consoleme.settings),
+    @dg.multi_asset(
+        name=name,
+        specs=[
+            dg.AssetSpec(
+                name,
+                description=dataset.description,
+                group_name=dataset.group,
+                partitions_def=aws_accounts_partitions,
+                deps=[dg.AssetKey(d) for d in (accounts_asset, *dataset.deps) if d],
+                kinds=set(dataset.kinds),
+                metadata={"consoleme_dataset": name},
+                freshness_policy=freshness,
             )
-            yield from checks
-            if failure is not None:
-                raise failure
+        ],
+        check_specs=account_check_specs(dataset),
+        can_subset=True,  # checks without a refresh
+        # One run for any number of accounts; accounts are fetched concurrently inside it.
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        pool=dataset.pool,
+        op_tags=dataset.run_tags,
+        required_resource_keys={"consoleme", *extra_keys},
+    )
+    def refresh_then_check(context: dg.AssetExecutionContext):
+        consoleme: ConsoleMeResource = context.resources.consoleme
+        extra = {key: getattr(context.resources, key) for key in extra_keys}
+        failure: dg.Failure | None = None
+        if context.selected_asset_keys:
+            if dataset.refresh is not None:
+                events = dataset.refresh(context, consoleme, **extra)
+            else:
+                events = refresh_account_lists(context, consoleme, dataset, **extra)
+            try:
+                for event in events:
+                    if not isinstance(event, (dg.AssetMaterialization, dg.AssetObservation)):
+                        raise dg.DagsterInvariantViolationError(
+                            f"{name}: a per-account refresh yields one AssetMaterialization per account it "
+                            f"wrote (refresh_accounts), not {type(event).__name__}"
+                        )
+                    yield event
+            except dg.Failure as exc:  # some accounts failed: still check what is cached, then fail
+                failure = exc
+        checks = evaluate_checks(
+            sorted(context.selected_asset_check_keys),
+            dataset,
+            consoleme.caches(),
+            context.instance,
+            window_for(dataset, consoleme.settings),
+        )
+        yield from checks
+        if failure is not None:
+            raise failure
 
-        return refresh_then_check
-
-    return decorate
+    return refresh_then_check

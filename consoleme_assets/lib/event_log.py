@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import dagster as dg
 
+from .dagster_private import event_log_engine
+
 POOL_RECYCLE_SECONDS = 3600  # dagster-webserver's default
 POOL_MAX_OVERFLOW = 10  # extra connections beyond the one kept, for the rare concurrent writer
 
 
 def uses_null_pool(instance: dg.DagsterInstance) -> bool:
     """True for a PostgreSQL event log that still connects per write."""
-    engine = getattr(instance.event_log_storage, "_engine", None)
+    engine = event_log_engine(instance)
     return (
         type(instance.event_log_storage).__name__ == "PostgresEventLogStorage"
         and engine is not None

@@ -19,13 +19,14 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import dagster as dg
-from dagster._core.definitions.executor_definition import (
-    _core_in_process_executor_creation,
-    _core_multiprocess_executor_creation,
-    _get_default_executor_requirements,
+
+from .dagster_private import (
+    RetryMode,
+    StepDependencyConfig,
+    core_in_process_executor_creation,
+    core_multiprocess_executor_creation,
+    default_executor_requirements,
 )
-from dagster._core.execution.retries import RetryMode
-from dagster._core.execution.step_dependency_config import StepDependencyConfig
 
 if TYPE_CHECKING:
     from dagster._core.execution.context.system import PlanOrchestrationContext
@@ -76,16 +77,16 @@ class ProcessPerParallelStepExecutor(dg.Executor):
 @dg.executor(
     name="multi_or_in_process_executor",
     config_schema=dg.multi_or_in_process_executor.config_schema,
-    requirements=_get_default_executor_requirements,
+    requirements=default_executor_requirements,
 )
 def forkserver_or_in_process_executor(init_context: dg.InitExecutorContext) -> dg.Executor:
     config = init_context.executor_config
     if "in_process" in config:
-        return _core_in_process_executor_creation(config["in_process"])
+        return core_in_process_executor_creation(config["in_process"])
     multiprocess = dict(config["multiprocess"] or {})
     # The in-process side keeps the run's retry and step-dependency settings.
     shared = {k: multiprocess[k] for k in ("retries", "step_dependency_config") if k in multiprocess}
     return ProcessPerParallelStepExecutor(
-        _core_multiprocess_executor_creation(with_forkserver(multiprocess)),
-        _core_in_process_executor_creation(shared),
+        core_multiprocess_executor_creation(with_forkserver(multiprocess)),
+        core_in_process_executor_creation(shared),
     )

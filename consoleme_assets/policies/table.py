@@ -90,7 +90,7 @@ def _principals(
     df = pd.DataFrame(list(pairs), columns=["arn", "resource_id"])
     if df.empty:
         return pd.DataFrame(columns=COLUMNS + ["config_history_url"])
-    df["account_id"] = df["arn"].str.split(":").str[4]
+    df["account_id"] = df["arn"].str.split(":").str[4]  # aws/arns.py's account field, as one column operation
     df["account_name"] = df["account_id"].map(inputs.account_names).fillna("Unknown")
     df["technology"] = technology
     df["templated"] = _nullable(df["arn"].str.lower().map(inputs.templated))

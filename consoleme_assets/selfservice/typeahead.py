@@ -11,6 +11,8 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from ..aws.arns import account_of
+
 
 def template_entry(template: Mapping[str, Any]) -> dict[str, Any]:
     return {
@@ -56,7 +58,9 @@ def principal_entry(
     principal_arn = detail.get("Arn") or entry.get("arn") or arn
     name_key = "RoleName" if kind == "roles" else "UserName"
     name = detail.get(name_key) or principal_arn.split("/")[-1]
-    account_id = principal_arn.split(":")[4]
+    account_id = account_of(principal_arn)
+    if account_id is None:
+        raise ValueError(f"{principal_arn!r} is not an ARN with an account id")
     return {
         "icon": "user",
         "number_of_affected_resources": 1,

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ValidationError
 
 from .fields import normalize_account_id
 from .keys import RedisKeys, S3Object
-from .loader import ConfigTree, SettingsError, load_config_tree
+from .loader import ConfigTree, RemoteReader, SettingsError, load_config_tree
 from .model import OrganizationSource, Settings
 
 __all__ = [
@@ -20,6 +20,7 @@ __all__ = [
     "DEFAULT_CONFIG_FILE",
     "OrganizationSource",
     "RedisKeys",
+    "RemoteReader",
     "S3Object",
     "Settings",
     "SettingsError",
@@ -128,8 +129,14 @@ def _check_redis_url(settings: Settings) -> None:
         raise SettingsError(f"REDIS_URL {redact_url(url)}: {problem}")
 
 
-def load_settings(path: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None) -> Settings:
-    """Load settings from `path`, else `$CONSOLEME_ASSETS_CONFIG`, else the shipped default file."""
+def load_settings(
+    path: str | os.PathLike[str] | None = None,
+    env: Mapping[str, str] | None = None,
+    read_remote: RemoteReader | None = None,
+) -> Settings:
+    """Load settings from `path`, else `$CONSOLEME_ASSETS_CONFIG`, else the shipped default file. `read_remote`
+    reads ConsoleMe's remote `extends:` entries (S3, Secrets Manager); settings sits below aws/, so the caller
+    passes it (`lib.resources.load_deployment_settings` passes the aws/ reader)."""
     env = os.environ if env is None else env
     chosen = path or env.get(CONFIG_ENV) or DEFAULT_CONFIG_FILE
-    return settings_from_tree(load_config_tree(chosen), env)
+    return settings_from_tree(load_config_tree(chosen, read_remote), env)

@@ -7,6 +7,7 @@ file wins over what it extends, and earlier entries of an `extends` list win ove
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -79,18 +80,17 @@ def _read_yaml(path: Path, source: str) -> dict[str, Any]:
     return loaded
 
 
-def _read_remote(source: str, referrer: str) -> dict[str, Any]:
-    """ConsoleMe also extends from `AWS_SECRETS_MANAGER:<name>` and `AWS_S3:s3://bucket/key`."""
-    import boto3
+REMOTE_PREFIXES = ("AWS_SECRETS_MANAGER:", "AWS_S3:s3://")
+# (source) -> the text it names; ConsoleMe also extends from `AWS_SECRETS_MANAGER:<name>` and
+# `AWS_S3:s3://bucket/key`. Reading them calls AWS, which only aws/ does: the caller passes the reader.
+RemoteReader = Callable[[str], str]
 
+
+def _read_remote(source: str, referrer: str, read_remote: RemoteReader | None) -> dict[str, Any]:
+    if read_remote is None:
+        raise SettingsError(f"{referrer}: extended config {source!r} is remote, and no reader for it was given")
     try:
-        if source.startswith("AWS_SECRETS_MANAGER:"):
-            name = source.split(":", 1)[1]
-            region = os.environ.get("EC2_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
-            text = boto3.client("secretsmanager", region_name=region).get_secret_value(SecretId=name)["SecretString"]
-        else:
-            bucket, _, key = source.split("AWS_S3:s3://", 1)[1].partition("/")
-            text = boto3.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read().decode()
+        text = read_remote(source)
     except Exception as exc:  # any AWS or parse failure: name the source
         raise SettingsError(
             f"{referrer}: cannot read extended config {source!r}: {type(exc).__name__}: {exc}"
@@ -122,8 +122,8 @@ def _record_origins(tree: dict[str, Any], origin: str, origins: dict[str, str], 
             origins.setdefault(path, origin)
 
 
-def load_config_tree(path: str | os.PathLike[str]) -> ConfigTree:
-    """Load `path` and, recursively, every file its `extends:` lists name."""
+def load_config_tree(path: str | os.PathLike[str], read_remote: RemoteReader | None = None) -> ConfigTree:
+    """Load `path` and, recursively, every file its `extends:` lists name (remote ones through `read_remote`)."""
     main = Path(path).resolve()
     data = _read_yaml(main, "CONSOLEME_ASSETS_CONFIG")
     tree = ConfigTree(data=data, files=[str(main)])
@@ -139,8 +139,8 @@ def load_config_tree(path: str | os.PathLike[str]) -> ConfigTree:
         if not isinstance(extends, list) or not all(isinstance(e, str) for e in extends):
             raise SettingsError(f"{referrer}: key 'extends' must be a list of file names, got {extends!r}")
         for entry in extends:
-            if entry.startswith(("AWS_SECRETS_MANAGER:", "AWS_S3:s3://")):
-                name, loaded = entry, _read_remote(entry, referrer)
+            if entry.startswith(REMOTE_PREFIXES):
+                name, loaded = entry, _read_remote(entry, referrer, read_remote)
             else:
                 target = (base_dir / entry).resolve()
                 name = str(target)

@@ -1,7 +1,7 @@
 """Where each dataset lives in ConsoleMe's layout, and how it is written and read back.
 
-Assets hand their records to these writers (through the IO managers); nothing else knows a Redis key
-name or an S3 file template. Order of writes: Redis first (what the web tier reads), then the S3 copy.
+The framework (lib/) hands each dataset's records to these writers, with the storage its declaration names;
+nothing outside stores/ touches a Redis, S3 or DynamoDB client. Order of writes: Redis first (what the web tier reads), then the S3 copy.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ class WriteReport:
 
 
 @dataclass(frozen=True)
-class AccountListDataset:
+class AccountLists:
     """A hash with one field per account holding a JSON list (S3_BUCKETS, SQS_QUEUES, ...), plus a
     per-account S3 file and, for some, a combined S3 file `{account_id: "<json list>"}`."""
 
@@ -40,33 +40,50 @@ class AccountListDataset:
     account_file: Callable[[Settings], S3Object]
     combined_file: Callable[[Settings], S3Object] | None = None
 
+    def presence_key(self, settings: Settings) -> str:
+        return self.redis_key(settings)
+
 
 @dataclass(frozen=True)
-class JsonDataset:
+class JsonDocument:
     """A Redis string holding one JSON document, plus an S3 copy (ALL_AWS_ACCOUNTS, ALL_POLICIES, ...)."""
 
     redis_key: Callable[[Settings], str]
     s3_file: Callable[[Settings], S3Object] | None
     expire_seconds: int | None = None
 
+    def presence_key(self, settings: Settings) -> str:
+        return self.redis_key(settings)
+
+
+@dataclass(frozen=True)
+class HashDocument:
+    """A Redis hash replaced whole on every write (field -> JSON), plus an S3 copy `{field: "<json>"}`
+    (ALL_NOTIFICATIONS). An empty hash is a normal state: Redis then has no key, only its LAST_UPDATED stamp."""
+
+    redis_key: Callable[[Settings], str]
+    s3_file: Callable[[Settings], S3Object] | None
+
+    def presence_key(self, settings: Settings) -> str:
+        return self.redis_key(settings)
+
 
 @dataclass(frozen=True)
 class ArnHashes:
-    """Redis hashes with one field per ARN, by kind (IAM_ROLE_CACHE, ..., AWSCONFIG_RESOURCE_CACHE). The first
-    kind's hash stands for the dataset (every account has some: its presence says the cache is there)."""
+    """Redis hashes with one field per ARN, by kind (IAM_ROLE_CACHE, ..., AWSCONFIG_RESOURCE_CACHE), and the S3
+    files and DynamoDB table ConsoleMe keeps beside them. The first kind's hash stands for the dataset (every
+    account has some: its presence says the cache is there)."""
 
     redis_keys: Callable[[Settings], dict[str, str]]  # {kind: key}, the standing-for kind first
+    account_files: Callable[[Settings], dict[str, S3Object]] | None = None  # {kind or "all": per-account file}
+    combined_files: Callable[[Settings], dict[str, S3Object]] | None = None  # {kind or "all": combined file}
+    table: Callable[[Settings], str] | None = None  # ConsoleMe's DynamoDB table of the entries
+
+    def presence_key(self, settings: Settings) -> str:
+        return next(iter(self.redis_keys(settings).values()))
 
 
-Storage = AccountListDataset | JsonDataset | ArnHashes
-
-
-def _lookup(storage: Mapping[str, Storage], name: str, kind: type) -> Any:
-    found = storage.get(name)
-    if not isinstance(found, kind):
-        known = sorted(n for n, s in storage.items() if isinstance(s, kind))
-        raise KeyError(f"unknown {kind.__name__} dataset {name!r}; known: {known}")
-    return found
+Storage = AccountLists | JsonDocument | HashDocument | ArnHashes
 
 
 class ConsoleMeCaches:
@@ -78,11 +95,8 @@ class ConsoleMeCaches:
         redis_store: RedisStore,
         s3_store: S3Store | None,
         dynamo_store: DynamoStore | None = None,
-        *,
-        storage: Mapping[str, Storage],
     ):
         self.settings = settings
-        self.storage = storage  # {dataset: its storage}, from the datasets' declarations
         self.redis = redis_store
         self.s3 = s3_store
         self.dynamo = dynamo_store
@@ -122,8 +136,7 @@ class ConsoleMeCaches:
 
     # -- one JSON document per dataset -----------------------------------------------------------
 
-    def write_json(self, name: str, data: Any) -> WriteReport:
-        ds: JsonDataset = _lookup(self.storage, name, JsonDataset)
+    def write_json(self, ds: JsonDocument, data: Any) -> WriteReport:
         key = ds.redis_key(self.settings)
         report = WriteReport(redis_keys=[key])
         report.bytes_written += self.redis.set_json(key, data, expire_seconds=ds.expire_seconds)
@@ -131,8 +144,7 @@ class ConsoleMeCaches:
             self.put_s3_copy(ds.s3_file(self.settings), data, report)
         return report
 
-    def read_json(self, name: str) -> Any:
-        ds: JsonDataset = _lookup(self.storage, name, JsonDataset)
+    def read_json(self, ds: JsonDocument) -> Any:
         return self.redis.get_json(ds.redis_key(self.settings))
 
     def iter_json_hash(self, key: str) -> Iterator[tuple[str, Any]]:
@@ -148,14 +160,6 @@ class ConsoleMeCaches:
         return default if value is None else value
 
     # -- presence --------------------------------------------------------------------------------
-
-    def dataset_key(self, name: str) -> str | None:
-        """The Redis key ConsoleMe's web tier reads for a dataset (for ARN hashes: the first kind's, e.g. the roles
-        hash); None when the dataset writes no Redis key."""
-        storage = self.storage.get(name)
-        if isinstance(storage, ArnHashes):
-            return next(iter(storage.redis_keys(self.settings).values()))
-        return storage.redis_key(self.settings) if storage is not None else None
 
     def hash_size(self, key: str) -> int:
         return self.redis.client.hlen(key)
@@ -216,56 +220,52 @@ class ConsoleMeCaches:
             answers = pipe.execute()
         return {key for i, key in enumerate(keys) if not answers[2 * i] and not answers[2 * i + 1]}
 
-    # -- notifications ---------------------------------------------------------------------------
+    # -- hashes replaced whole -------------------------------------------------------------------
 
-    def write_notifications(self, by_user_or_group: dict[str, list[dict[str, Any]]]) -> WriteReport:
-        """ALL_NOTIFICATIONS = exactly these users/groups (field -> JSON list; fields of users or groups no longer
-        notified are deleted, which ConsoleMe's merge never did), then the S3 copy `{user_or_group: "<json>"}`."""
-        key = self.settings.redis_keys.all_notifications
-        encoded = {target: json.dumps(items) for target, items in sorted(by_user_or_group.items())}
+    def write_hash_document(self, ds: HashDocument, by_field: Mapping[str, Any]) -> WriteReport:
+        """The hash = exactly these fields (field -> JSON; fields no longer present are deleted, which ConsoleMe's
+        merge never did), in one transaction; then the S3 copy `{field: "<json>"}`."""
+        key = ds.redis_key(self.settings)
+        encoded = {name: json.dumps(value) for name, value in sorted(by_field.items())}
         report = WriteReport(redis_keys=[key])
         counts = self.redis.replace_hash(key, encoded)
         report.notes.append(f"{counts['written']} fields written, {counts['deleted']} stale fields deleted")
         report.bytes_written += sum(len(v) for v in encoded.values())
-        self.put_s3_copy(self.settings.s3.notifications, encoded, report)
+        if ds.s3_file is not None:
+            self.put_s3_copy(ds.s3_file(self.settings), encoded, report)
         return report
 
     # -- per-account lists -----------------------------------------------------------------------
 
-    def account_list_key(self, name: str) -> str:
-        return _lookup(self.storage, name, AccountListDataset).redis_key(self.settings)
-
-    def write_account_list(self, name: str, account_id: str, items: list[str]) -> WriteReport:
+    def write_account_list(self, ds: AccountLists, account_id: str, items: list[str]) -> WriteReport:
         """Replace one account's list: HSET <key> <account_id> <json list> (one field, atomic), then S3."""
-        ds: AccountListDataset = _lookup(self.storage, name, AccountListDataset)
         key = ds.redis_key(self.settings)
         report = WriteReport(redis_keys=[key])
         report.bytes_written += self.redis.set_fields(key, {account_id: list(items)})
         self.put_s3_copy(ds.account_file(self.settings), list(items), report, account_id=account_id)
         return report
 
-    def write_account_list_combined(self, name: str) -> WriteReport:
+    def write_account_list_combined(self, ds: AccountLists) -> WriteReport:
         """The combined S3 file `{account_id: "<json list>"}`, from every account now in the hash."""
-        ds: AccountListDataset = _lookup(self.storage, name, AccountListDataset)
         report = WriteReport()
         if ds.combined_file is not None:
             pairs = StringMap(self.redis.client.hscan_iter(ds.redis_key(self.settings), count=1000))
             self.put_s3_copy(ds.combined_file(self.settings), pairs, report)
         return report
 
-    def account_list_from_s3(self, name: str, account_id: str) -> list[str]:
+    def account_list_from_s3(self, ds: AccountLists, account_id: str) -> list[str]:
         """A replica's source: the account's list in the primary's combined file (else its per-account file)."""
-        ds: AccountListDataset = _lookup(self.storage, name, AccountListDataset)
         if ds.combined_file is None:
             return list(self.read_s3_once(ds.account_file(self.settings), account_id=account_id))
         combined = self.read_s3_once(ds.combined_file(self.settings))
         if account_id not in combined:
-            raise LookupError(f"account {account_id} is not in the primary region's combined {name} file yet")
+            combined_key = ds.combined_file(self.settings).key()
+            raise LookupError(f"account {account_id} is not in the primary region's combined file {combined_key} yet")
         value = combined[account_id]
         return json.loads(value) if isinstance(value, str) else list(value)
 
-    def read_account_lists(self, name: str, account_ids: list[str] | None = None) -> dict[str, list[str]]:
-        key = self.account_list_key(name)
+    def read_account_lists(self, ds: AccountLists, account_ids: list[str] | None = None) -> dict[str, list[str]]:
+        key = ds.redis_key(self.settings)
         if account_ids is None:
             return {k: json.loads(v) for k, v in self.redis.client.hgetall(key).items()}
         return self.redis.get_fields(key, account_ids)

@@ -24,7 +24,8 @@ from typing import Any
 
 import redis
 
-from .caches import ConsoleMeCaches, WriteReport
+from ..aws.arns import is_aws_managed
+from .caches import ArnHashes, ConsoleMeCaches, WriteReport
 from .config_format import TTL_SECONDS, dumps_ujson, redis_value, ttl_from, ttl_of, un_wrap_json  # noqa: F401
 from .encoding import StringMap, dumps_consoleme
 from .s3_store import s3_uri
@@ -32,12 +33,6 @@ from .s3_store import s3_uri
 DYNAMO_KEYS = ["resourceId", "resourceType"]
 # DynamoDB refuses items over 400 KB and fails the whole batch; such items are skipped (and counted) instead.
 DYNAMO_MAX_ITEM_BYTES = 400_000
-
-
-def aws_owned(arn: str) -> bool:
-    """ARNs in AWS's own account ("aws"): the same in every account, so no account's refresh deletes them."""
-    parts = arn.split(":")
-    return len(parts) > 4 and parts[4] == "aws"
 
 
 def _item(value: str) -> dict[str, Any]:
@@ -146,19 +141,21 @@ def _chunks(items: list[str], size: int) -> Iterable[list[str]]:
 class ConfigCacheStore:
     """AWSCONFIG_RESOURCE_CACHE and its S3/DynamoDB copies, for one deployment's settings."""
 
-    def __init__(self, caches: ConsoleMeCaches, clock: Callable[[], float] = time.time):
+    def __init__(self, caches: ConsoleMeCaches, storage: ArnHashes, clock: Callable[[], float] = time.time):
+        """`storage`: the dataset's declaration: one hash ({kind: key}), its per-account and combined files
+        ({"all": file}) and table."""
         self.caches = caches
         self.settings = caches.settings
         self.redis = caches.redis
         self.clock = clock
-
-    @property
-    def key(self) -> str:
-        return self.settings.redis_keys.aws_config_resources
+        [self.key] = storage.redis_keys(self.settings).values()
+        self._account_file = storage.account_files(self.settings)["all"]
+        self._combined_file = storage.combined_files(self.settings)["all"]
+        self._table_name = storage.table(self.settings)
 
     def _dynamo_table(self, notes: list[str]) -> str | None:
         """The table to write, or None with the reason noted (replica, dynamo_enabled off, no such table)."""
-        table = self.settings.tables.resource_cache
+        table = self._table_name
         if self.settings.is_replica:
             notes.append("DynamoDB skipped: replica region")
         elif not self.settings.aws_config.dynamo_enabled:
@@ -208,7 +205,7 @@ class ConfigCacheStore:
             kept = {a: v for a, v in previous.items() if a not in entries and _item(v).get("awsRegion") not in ok}
             entries.update(kept)
             report.kept_from_failed_regions = len(kept)
-        vanished = {a: v for a, v in previous.items() if a not in entries and not aws_owned(a)}
+        vanished = {a: v for a, v in previous.items() if a not in entries and not is_aws_managed(a)}
 
         table = self._dynamo_table(report.notes)
         if table is not None:
@@ -221,10 +218,10 @@ class ConfigCacheStore:
             )
 
         counts = self.redis.replace_account_entries(
-            account_id, {self.key: entries}, owner_of=self._owner_of, shared=aws_owned
+            account_id, {self.key: entries}, owner_of=self._owner_of, shared=is_aws_managed
         )[self.key]
         report.redis_written, report.redis_deleted = counts["written"], counts["deleted"]
-        self._put_copy(self.settings.s3.aws_config, entries, report.notes, report.s3_uris, account_id=account_id)
+        self._put_copy(self._account_file, entries, report.notes, report.s3_uris, account_id=account_id)
         return report
 
     def _dynamo_put(self, table: str, batch: ConfigBatch) -> tuple[int, int]:
@@ -233,7 +230,7 @@ class ConfigCacheStore:
 
     def read_primary_copy(self, account_id: str) -> ConfigBatch:
         """A replica's source: the primary region's per-account S3 file `{arn: value}`."""
-        obj = self.settings.s3.aws_config
+        obj = self._account_file
         bucket = self.settings.s3_bucket_for(obj)
         if bucket is None or self.caches.s3 is None:
             raise LookupError(
@@ -297,7 +294,7 @@ class ConfigCacheStore:
     def write_combined(self, report: RunWrite) -> RunWrite:
         """The combined S3 file `{arn: value}` from the whole hash (primary region only, as ConsoleMe)."""
         everything = StringMap(self.redis.client.hscan_iter(self.key, count=1000))  # streamed, not held
-        self._put_copy(self.settings.s3.aws_config_combined, everything, report.notes, report.s3_uris)
+        self._put_copy(self._combined_file, everything, report.notes, report.s3_uris)
         report.remaining = everything.count if report.s3_uris else self.redis.client.hlen(self.key)
         return report
 

@@ -3,14 +3,13 @@ hub's credentials. Nothing outside stores/ builds or holds one of these clients.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 import redis
 
 from ..settings import Settings
 from ..settings.redis_url import redact_url
-from .caches import ConsoleMeCaches, Storage
+from .caches import ConsoleMeCaches
 from .dynamo_store import DynamoStore
 from .redis_store import RedisStore
 from .s3_store import S3Store
@@ -44,9 +43,9 @@ def check_redis(url: str, timeout: float = 5.0) -> None:
         client.close()
 
 
-def open_caches(settings: Settings, sessions: AwsSessions, *, storage: Mapping[str, Storage]) -> ConsoleMeCaches:
+def open_caches(settings: Settings, sessions: AwsSessions) -> ConsoleMeCaches:
     """ConsoleMe's caches for one run: Redis at the settings' URL, S3 and DynamoDB with the hub's credentials
-    (writers skip S3 when no bucket is configured). `storage`: each dataset's storage, from its declaration."""
+    (writers skip S3 when no bucket is configured)."""
     return ConsoleMeCaches(
         settings,
         RedisStore(redis_client_for(settings.effective_redis_url), settings.redis_keys.last_updated),
@@ -59,5 +58,4 @@ def open_caches(settings: Settings, sessions: AwsSessions, *, storage: Mapping[s
                 config=sessions.config,
             )
         ),
-        storage=storage,
     )

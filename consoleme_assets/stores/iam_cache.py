@@ -9,13 +9,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from .caches import ConsoleMeCaches, WriteReport
+from ..aws.arns import account_of, is_aws_managed, parse_arn
+from .caches import ArnHashes, ConsoleMeCaches, WriteReport
 from .encoding import StringMap, dumps_consoleme
 
 KINDS = ("roles", "users", "groups", "policies")
-_TYPE_FILES = {"roles": "iam_roles", "users": "iam_users", "groups": "iam_groups", "policies": "iam_policies"}
-_ALL_FILES = {"roles": "all_roles", "users": "all_users", "groups": "all_groups", "policies": "all_policies"}
-_REDIS_KEYS = {"roles": "iam_roles", "users": "iam_users", "groups": "iam_groups", "policies": "iam_policies"}
+GAAD = "authorization_details"  # the per-account file holding the whole GetAccountAuthorizationDetails answer
 ROLE_KEY_NAMES = ["arn", "accountId"]
 DYNAMO_ITEM_LIMIT = 400 * 1024  # DynamoDB's item size cap
 
@@ -42,22 +41,11 @@ class IamAccount:
         return sum(1 for arn in self.entries.get("policies", {}) if is_aws_managed(arn))
 
 
-def is_aws_managed(arn: str) -> bool:
-    """AWS-managed policy ARNs (arn:aws:iam::aws:policy/...) are the same in every account."""
-    parts = arn.split(":")
-    return len(parts) > 4 and parts[4] == "aws"
-
-
-def account_of_arn(arn: str) -> str:
-    parts = arn.split(":")
-    return parts[4] if len(parts) > 4 else ""
-
-
 def _owner_of(key: str, field_name: str, value: str) -> str | None:
     """The account an IAM cache field belongs to: its ARN's, else (entries written by ConsoleMe itself) the
     value's accountId; None for AWS-managed policies, which belong to no account."""
-    account = account_of_arn(field_name)
-    if len(account) == 12 and account.isdigit():
+    account = account_of(field_name)
+    if account is not None:
         return account
     try:
         owner = json.loads(value).get("accountId")
@@ -67,14 +55,21 @@ def _owner_of(key: str, field_name: str, value: str) -> str | None:
 
 
 class IamCache:
-    def __init__(self, caches: ConsoleMeCaches):
+    """`storage`: the IAM dataset's declaration of its hashes ({kind: key}), per-account files ({kind or GAAD:
+    file}), combined files ({kind: file}) and role table."""
+
+    def __init__(self, caches: ConsoleMeCaches, storage: ArnHashes):
         self.caches = caches
         self.settings = caches.settings
+        self._keys = storage.redis_keys(self.settings)
+        self._account_files = storage.account_files(self.settings) if storage.account_files else {}
+        self._combined_files = storage.combined_files(self.settings) if storage.combined_files else {}
+        self._table = storage.table(self.settings) if storage.table else None
         self._dynamo_roles: dict[str, dict[str, dict[str, Any]]] | None = None
         self._lock = threading.Lock()
 
     def redis_key(self, kind: str) -> str:
-        return getattr(self.settings.redis_keys, _REDIS_KEYS[kind])
+        return self._keys[kind]
 
     def templated(self, arns: list[str]) -> dict[str, str | None]:
         """TEMPLATED_ROLES_v2 links (written by internal tooling, keyed by lower-cased ARN)."""
@@ -89,7 +84,7 @@ class IamCache:
         wanted: dict[str, list[str]] = defaultdict(list)
         for item in account.rejected:
             arn = item.get("arn")
-            if isinstance(arn, str) and account_of_arn(arn) == account.account_id:
+            if account_of(arn) == account.account_id:
                 wanted[item["kind"]].append(arn)
         out: dict[str, dict[str, str]] = {}
         for kind, arns in wanted.items():
@@ -106,7 +101,7 @@ class IamCache:
         aid = account.account_id
         hydrated = account.raw is None
         dynamo = self.caches.dynamo
-        table = self.settings.tables.iam_roles
+        table = self._table
         if not hydrated and dynamo is not None and not dynamo.table_exists(table):
             report.notes.append(f"DynamoDB table {table} does not exist: role items not written")
         elif not hydrated and dynamo is not None:
@@ -137,13 +132,13 @@ class IamCache:
         )
         report.redis_keys += [self.redis_key(kind) for kind in account.entries]
         if not hydrated:
-            if account.gaad is not None:
-                self.caches.put_s3_copy(
-                    self.settings.s3.account_authorization_details, account.gaad, report, account_id=aid
-                )
+            if account.gaad is not None and GAAD in self._account_files:
+                self.caches.put_s3_copy(self._account_files[GAAD], account.gaad, report, account_id=aid)
             for kind in KINDS:
-                obj = getattr(self.settings.s3, _TYPE_FILES[kind])
-                self.caches.put_s3_copy(obj, account.raw.get(kind, []), report, account_id=aid)
+                if kind in self._account_files:
+                    self.caches.put_s3_copy(
+                        self._account_files[kind], account.raw.get(kind, []), report, account_id=aid
+                    )
         report.notes += account.notes
         return report, counts
 
@@ -160,14 +155,12 @@ class IamCache:
         """The account's IAM_ROLE_CACHE fields for the role called `role_name`, whatever its path (a role name
         is unique in its account; events name the role without its path)."""
         fields = self.caches.redis.owned_fields(self.redis_key("roles"), account_id, _owner_of)
-        return sorted(
-            f for f in fields if f.split(":", 5)[-1].startswith("role/") and f.rsplit("/", 1)[-1] == role_name
-        )
+        return sorted(f for f in fields if parse_arn(f).resource_type == "role" and parse_arn(f).name == role_name)
 
     def write_role(self, entry: dict[str, Any]) -> list[str]:
         """DynamoDB item, then the IAM_ROLE_CACHE field; returns notes (e.g. no table, item too big)."""
         notes = []
-        dynamo, table = self.caches.dynamo, self.settings.tables.iam_roles
+        dynamo, table = self.caches.dynamo, self._table
         if dynamo is not None and not dynamo.table_exists(table):
             notes.append(f"DynamoDB table {table} does not exist: role item not written")
         elif dynamo is not None and len(dumps_consoleme(entry)) > DYNAMO_ITEM_LIMIT:
@@ -179,7 +172,7 @@ class IamCache:
 
     def remove_roles(self, account_id: str, arns: list[str]) -> None:
         """Drop the roles' DynamoDB items and IAM_ROLE_CACHE fields (roles that no longer exist)."""
-        dynamo, table = self.caches.dynamo, self.settings.tables.iam_roles
+        dynamo, table = self.caches.dynamo, self._table
         if dynamo is not None and arns and dynamo.table_exists(table):
             dynamo.delete_items(table, [{"arn": arn, "accountId": account_id} for arn in arns], ROLE_KEY_NAMES)
         for arn in arns:
@@ -190,7 +183,7 @@ class IamCache:
         report = WriteReport()
         for kind in KINDS:
             data = StringMap(self.caches.redis.client.hscan_iter(self.redis_key(kind), count=1000))
-            self.caches.put_s3_copy(getattr(self.settings.s3, _ALL_FILES[kind]), data, report)
+            self.caches.put_s3_copy(self._combined_files[kind], data, report)
         return report
 
     # -- replica hydration ------------------------------------------------------------------------
@@ -202,7 +195,7 @@ class IamCache:
                 if self.caches.dynamo is None:
                     raise LookupError("no DynamoDB configured to hydrate roles from")
                 grouped: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
-                for item in self.caches.dynamo.scan(self.settings.tables.iam_roles):
+                for item in self.caches.dynamo.scan(self._table):
                     grouped[str(item.get("accountId"))][item["arn"]] = item
                 self._dynamo_roles = dict(grouped)
         return self._dynamo_roles.get(account_id, {})
@@ -210,7 +203,7 @@ class IamCache:
     def entries_from_combined(self, kind: str, account_id: str) -> dict[str, str] | None:
         """The account's entries in the primary's cache_all_* file, or None if that file is absent."""
         try:
-            combined = self.caches.read_s3_once(getattr(self.settings.s3, _ALL_FILES[kind]))
+            combined = self.caches.read_s3_once(self._combined_files[kind])
         except LookupError:
             return None
         out = {}

@@ -5,10 +5,10 @@ import json
 import boto3
 import dagster as dg
 
-from consoleme_assets.accounts.assets import aws_accounts
 from consoleme_assets.accounts.sensors import aws_account_discovery_sensor
 from consoleme_assets.definitions import build_resources, defs
 from consoleme_assets.stores.encoding import open_envelope
+from consoleme_assets_tests.catalog import aws_accounts
 
 
 def materialize_accounts(instance, resources):

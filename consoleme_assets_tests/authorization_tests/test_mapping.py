@@ -7,12 +7,10 @@ import textwrap
 import dagster as dg
 import pytest
 
-from consoleme_assets.accounts.assets import aws_accounts
 from consoleme_assets.authorization import mapping as build
-from consoleme_assets.authorization.assets import credential_authorization_mappings
 from consoleme_assets.definitions import build_resources
-from consoleme_assets.iam.assets import iam_resources
 from consoleme_assets.settings.model import CredentialMappingSettings
+from consoleme_assets_tests.catalog import aws_accounts, credential_authorization_mappings, iam_resources
 
 R1, R2 = "arn:aws:iam::111122223333:role/Admin", "arn:aws:iam::111122223333:role/ReadOnly"
 TRUST = {"Statement": [{"Principal": {"AWS": "arn:aws:iam::123456789012:role/ConsoleMeInstanceProfile"}}]}
@@ -163,7 +161,9 @@ def test_internal_plugin_through_a_real_entry_point(
 def test_schedule_skips_with_its_reason_while_iam_is_empty(sandbox_env, instance, redis_client, iam_ready):
     """A new install: the 5-minute schedule waits for the first IAM refresh (grey, with the reason) instead of
     launching a run bound to fail (red); once IAM_ROLE_CACHE has roles it asks for a run."""
-    from consoleme_assets.authorization.schedules import credential_mapping_every_5_minutes
+    from consoleme_assets_tests.catalog import schedule
+
+    credential_mapping_every_5_minutes = schedule("credential_mapping_every_5_minutes")
 
     def tick():
         with dg.build_schedule_context(instance=instance, resources=build_resources()) as context:

@@ -13,11 +13,10 @@ import pytest
 import yaml
 from botocore.exceptions import ClientError
 
-from consoleme_assets.accounts.assets import aws_accounts
-from consoleme_assets.aws.config_resources import AwsConfigSource
-from consoleme_assets.aws_config.assets import aws_config_resources
+from consoleme_assets.aws_config.source import AwsConfigSource
 from consoleme_assets.definitions import build_resources
 from consoleme_assets.sandbox import SANDBOX_CONFIG
+from consoleme_assets_tests.catalog import aws_accounts, aws_config_resources
 
 REGIONS = ["us-east-1", "us-west-2", "eu-west-1"]
 TABLE = "consoleme_resource_cache"

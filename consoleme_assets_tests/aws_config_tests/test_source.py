@@ -9,12 +9,12 @@ from botocore.exceptions import ClientError
 
 from consoleme_assets.aws.config_resources import (
     AwsConfigQueryError,
-    AwsConfigSource,
     config_regions,
     render_query,
     select_all,
 )
 from consoleme_assets.aws.sessions import AwsSessions
+from consoleme_assets.aws_config.source import AwsConfigSource
 from consoleme_assets.settings import load_settings
 
 from .helpers import REGIONS

@@ -9,10 +9,11 @@ import time
 import boto3
 import dagster as dg
 
-from consoleme_assets.aws.config_resources import AwsConfigSource, config_regions
-from consoleme_assets.aws_config.schedules import aws_config_hourly
+from consoleme_assets.aws.config_resources import config_regions
+from consoleme_assets.aws_config.source import AwsConfigSource
 from consoleme_assets.lib.partitions import aws_accounts_partitions
 from consoleme_assets.settings import load_settings
+from consoleme_assets_tests.catalog import schedule
 
 from .helpers import (
     REGIONS,
@@ -27,6 +28,8 @@ from .helpers import (
 
 KEY = "AWSCONFIG_RESOURCE_CACHE"
 PER_ACCOUNT = "celery.cache_resources_from_aws_config_for_account"
+
+aws_config_hourly = schedule("aws_config_hourly")
 
 
 def switches(global_switch=None, disabled_account=None) -> dict:

@@ -6,8 +6,8 @@ import time
 import boto3
 import dagster as dg
 
-from consoleme_assets.cloudtrail.assets import cloudtrail_errors_by_arn
 from consoleme_assets.definitions import build_resources
+from consoleme_assets_tests.catalog import cloudtrail_errors_by_arn
 from consoleme_assets_tests.cloudtrail_tests.plugin_dist import PLUGIN_SOURCE, install_plugin_dist
 
 TABLE = "consoleme_cloudtrail"

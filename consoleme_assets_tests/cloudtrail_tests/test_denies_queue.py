@@ -11,12 +11,11 @@ import pytest
 from botocore.stub import Stubber
 
 from consoleme_assets.aws.sqs import QueueError, parse_queue_arn, queue_url
-from consoleme_assets.cloudtrail.assets import cloudtrail_errors_by_arn
-from consoleme_assets.cloudtrail.denies_asset import cloudtrail_denies
 from consoleme_assets.cloudtrail.sensors import cloudtrail_denies_sensor
 from consoleme_assets.definitions import build_resources
-from consoleme_assets.resources import ConsoleMeResource
+from consoleme_assets.lib.resources import ConsoleMeResource
 from consoleme_assets.sandbox.seed_events import cloudtrail_event
+from consoleme_assets_tests.catalog import cloudtrail_denies, cloudtrail_errors_by_arn
 
 TABLE = "consoleme_cloudtrail"
 

@@ -144,7 +144,7 @@ class Webhook:
 
 def asset_names() -> list[str]:
     from consoleme_assets.definitions import defs
-    from consoleme_assets.observability.freshness import materializable_asset_names
+    from consoleme_assets.lib.freshness import materializable_asset_names
 
     return materializable_asset_names(defs)
 

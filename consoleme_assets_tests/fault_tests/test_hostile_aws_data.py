@@ -14,10 +14,11 @@ import boto3
 import dagster as dg
 from boto3.dynamodb.conditions import Attr
 
-from consoleme_assets.iam.limits import iam_role_limits, iam_role_limits_within_quota
+from consoleme_assets.iam.limits import iam_role_limits_within_quota
 from consoleme_assets.iam.records import detail_problems
 from consoleme_assets.sandbox.seed import MANAGED_POLICIES, ROLES
 from consoleme_assets.stores.encoding import open_envelope
+from consoleme_assets_tests.catalog import iam_role_limits
 from consoleme_assets_tests.inventory_tests.support import member_client
 
 NS = "https://iam.amazonaws.com/doc/2010-05-08/"

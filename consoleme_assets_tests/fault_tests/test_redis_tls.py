@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from consoleme_assets.resources import ConsoleMeResource, RedisUnreachable, check_redis
+from consoleme_assets.lib.resources import ConsoleMeResource, RedisUnreachable, check_redis
 from consoleme_assets.settings import SettingsError, load_settings
 from consoleme_assets.settings.redis_url import redact_url, redis_url_problem
 from consoleme_assets_tests.faults.tls import TestCA, TlsUnsupported, start_tls_redis

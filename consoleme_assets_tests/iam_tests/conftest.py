@@ -2,8 +2,7 @@ import boto3
 import dagster as dg
 import pytest
 
-from consoleme_assets.accounts.assets import aws_accounts
-from consoleme_assets.iam.assets import iam_resources
+from consoleme_assets_tests.catalog import aws_accounts, iam_resources
 
 
 def all_accounts_tags(instance):

@@ -8,7 +8,7 @@ import dagster as dg
 from botocore.exceptions import ClientError
 
 from consoleme_assets.definitions import build_resources
-from consoleme_assets.iam import assets as iam_assets
+from consoleme_assets.iam import refresh as iam_assets
 from consoleme_assets.lib.partitions import aws_accounts_partitions
 from consoleme_assets.stores.encoding import open_envelope
 

@@ -8,7 +8,8 @@ import dagster as dg
 
 from consoleme_assets.definitions import build_resources
 from consoleme_assets.iam.cleanup import expired_roles, iam_cache_cleanup_job
-from consoleme_assets.iam.limits import iam_role_limits, iam_role_limits_within_quota, role_usage
+from consoleme_assets.iam.limits import iam_role_limits_within_quota, role_usage
+from consoleme_assets_tests.catalog import iam_role_limits
 
 
 def test_role_usage_ratio():

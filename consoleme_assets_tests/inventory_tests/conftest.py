@@ -1,7 +1,7 @@
 import dagster as dg
 import pytest
 
-from consoleme_assets.accounts.assets import aws_accounts
+from consoleme_assets_tests.catalog import aws_accounts
 
 
 @pytest.fixture

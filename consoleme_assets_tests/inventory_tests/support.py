@@ -4,8 +4,8 @@ import boto3
 import dagster as dg
 from botocore.exceptions import ClientError
 
-from consoleme_assets.accounts.assets import aws_accounts
 from consoleme_assets.stores.encoding import open_envelope
+from consoleme_assets_tests.catalog import aws_accounts
 
 
 def all_accounts_tags(instance) -> dict[str, str]:

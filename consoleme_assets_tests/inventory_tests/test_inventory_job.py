@@ -6,7 +6,7 @@ import json
 import dagster as dg
 
 from consoleme_assets.definitions import defs
-from consoleme_assets.inventory.schedules import inventory_every_45_minutes
+from consoleme_assets_tests.catalog import schedule
 
 DATASETS = {
     "s3_buckets": "S3_BUCKETS",
@@ -14,6 +14,8 @@ DATASETS = {
     "sqs_queues": "SQS_QUEUES",
     "sns_topics": "SNS_TOPICS",
 }
+
+inventory_every_45_minutes = schedule("inventory_every_45_minutes")
 
 
 def test_job_selects_the_four_inventory_datasets():

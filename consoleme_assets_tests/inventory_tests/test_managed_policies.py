@@ -4,8 +4,8 @@ import json
 
 import dagster as dg
 
-from consoleme_assets.inventory.assets import managed_policies
-from consoleme_assets.resources import ConsoleMeResource
+from consoleme_assets.lib.resources import ConsoleMeResource
+from consoleme_assets_tests.catalog import managed_policies
 
 from .support import materializations, member_client, refresh, s3_data, s3_exists
 

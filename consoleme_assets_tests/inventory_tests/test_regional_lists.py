@@ -8,8 +8,8 @@ import dagster as dg
 import pytest
 
 from consoleme_assets.aws import inventory as aws_inventory
-from consoleme_assets.inventory.assets import sns_topics, sqs_queues
 from consoleme_assets.lib.partitions import aws_accounts_partitions
+from consoleme_assets_tests.catalog import sns_topics, sqs_queues
 
 from .support import client_error, materializations, member_client, refresh, s3_data
 

@@ -6,8 +6,8 @@ import pytest
 
 from consoleme_assets.aws.sessions import AwsSessions
 from consoleme_assets.definitions import build_resources
-from consoleme_assets.inventory.assets import managed_policies, sns_topics, sqs_queues
 from consoleme_assets.sandbox import SANDBOX_CONFIG
+from consoleme_assets_tests.catalog import managed_policies, sns_topics, sqs_queues
 
 from .support import materializations, member_client, refresh
 
@@ -107,7 +107,8 @@ def test_replica_account_missing_from_the_primarys_copies_fails_alone(
     failure = result.get_step_failure_events()[0].step_failure_data.user_failure_data
     missing = sorted(set(demo_org.accounts) - {prod})
     assert set(failure.metadata["failed_accounts"].value) == set(missing)
-    assert f"account {missing[0]} is not in the primary region's combined sqs_queues file yet" in failure.description
+    combined = "account_resource_cache/cache_sqs_queues_combined_v1.json.gz"
+    assert f"account {missing[0]} is not in the primary region's combined file {combined} yet" in failure.description
 
     result = refresh([managed_policies], instance, replica_resources)
     failed = result.get_step_failure_events()[0].step_failure_data.user_failure_data.metadata

@@ -7,11 +7,10 @@ import dagster as dg
 import pytest
 from botocore.exceptions import ClientError
 
-from consoleme_assets.accounts.assets import aws_accounts
-from consoleme_assets.inventory import assets as inventory_assets
-from consoleme_assets.inventory.assets import s3_buckets
+from consoleme_assets.inventory import datasets as inventory_assets
 from consoleme_assets.lib.partitions import aws_accounts_partitions
 from consoleme_assets.stores.encoding import open_envelope
+from consoleme_assets_tests.catalog import aws_accounts, s3_buckets
 
 
 def all_accounts_tags(instance):
@@ -129,13 +128,15 @@ def test_one_failing_account_keeps_its_cache_and_fails_its_partition(
 def test_yielding_anything_but_materializations_is_refused(accounts_ready, instance, resources):
     """Per-account assets have no IO manager: a value yielded as an output would be silently lost (or pickled),
     so the shared wrapper fails the step naming the asset."""
+    import dataclasses
+
     from consoleme_assets.inventory.datasets import S3_BUCKETS
     from consoleme_assets.lib.account_refresh import per_account_asset
-    from consoleme_assets.resources import ConsoleMeResource
 
-    @per_account_asset(S3_BUCKETS, "a broken refresh", group_name="inventory")
-    def broken(context: dg.AssetExecutionContext, consoleme: ConsoleMeResource):
+    def refresh(context, consoleme):
         yield dg.Output(["x"], output_name="s3_buckets")
+
+    broken = per_account_asset(dataclasses.replace(S3_BUCKETS, fetch=None, refresh=refresh), "aws_accounts", None)
 
     result = dg.materialize(
         [aws_accounts, broken],
@@ -147,5 +148,5 @@ def test_yielding_anything_but_materializations_is_refused(accounts_ready, insta
     )
     assert not result.success
     error = str(result.get_step_failure_events()[0].step_failure_data.error)
-    assert "s3_buckets: a per-account asset yields one AssetMaterialization per account" in error
+    assert "s3_buckets: a per-account refresh yields one AssetMaterialization per account" in error
     assert "not Output" in error

@@ -1,6 +1,7 @@
-"""Each dataset is declared once (its domain's datasets.py), and the facts spread over the code location (schedule
-cron, freshness window, pool, run tags, checks, compat task names, storage key) are derived from that declaration:
-checked on the real definitions, then by changing a declaration in a copy and seeing the derived fact follow."""
+"""Each dataset is declared once (its domain's datasets.py), and everything about it in the code location (asset,
+description, group, kinds, schedule cron, job and run tags, freshness window, pool, checks, compat task names,
+storage key, resources) is derived from that declaration: checked on the real definitions, then by changing a
+declaration in a copy of the registry and seeing the derived fact follow."""
 
 import dataclasses
 import json
@@ -8,53 +9,51 @@ import json
 import dagster as dg
 import pytest
 
-from consoleme_assets import datasets as catalog
-from consoleme_assets.datasets import DATASETS, STORAGE
-from consoleme_assets.definitions import build_resources, defs
-from consoleme_assets.lib.account_refresh import per_account_asset
-from consoleme_assets.lib.cadences import cron_of, dataset_schedule
+from consoleme_assets.definitions import defs
+from consoleme_assets.lib.automation import jobs_of, refresh_job, refresh_schedule
+from consoleme_assets.lib.checks import COVERAGE_CHECK, SHAPE_CHECK, account_check_specs
 from consoleme_assets.lib.concurrency import DATASET_TAG
-from consoleme_assets.lib.datasets import Cadence, by_name, dataset_run_tags
-from consoleme_assets.observability.checks import COVERAGE_CHECK, SHAPE_CHECK, account_check_specs
-from consoleme_assets.observability.compat import TASKS_BY_ASSET
-from consoleme_assets.observability.definitions import with_observability
-from consoleme_assets.observability.freshness import freshness_windows, window_for_cadence
-from consoleme_assets.policies import definitions as policies_domain
+from consoleme_assets.lib.datasets import Cadence, Dataset, by_name, dataset_run_tags
+from consoleme_assets.lib.definitions import definitions_from, validate_registry
+from consoleme_assets.lib.freshness import freshness_windows, window_for_cadence
 from consoleme_assets.settings import Settings
 from consoleme_assets.stores import RedisStore
-from consoleme_assets.stores.caches import ArnHashes, ConsoleMeCaches, JsonDataset
+from consoleme_assets.stores.caches import ConsoleMeCaches, JsonDocument
+from consoleme_assets_tests.catalog import DATASETS
 
 SETTINGS = Settings()
 GRAPH = defs.resolve_asset_graph()
 ASSETS = sorted(k.to_user_string() for k in GRAPH.get_all_asset_keys() if GRAPH.get(k).is_materializable)
 
 
-def assets_definitions() -> list[dg.AssetsDefinition]:
-    return [a for a in defs.assets or [] if isinstance(a, dg.AssetsDefinition)]
+def rebuilt(datasets: dict[str, Dataset]) -> dg.Definitions:
+    return definitions_from(list(datasets.values()), settings=SETTINGS)
 
 
-def test_every_asset_has_exactly_one_declaration():
+def test_every_asset_is_a_declaration_and_a_name_is_declared_once():
     assert ASSETS == sorted(DATASETS)
-    domain_lists = [
-        getattr(catalog, m).DATASETS
-        for m in vars(catalog)
-        if hasattr(getattr(catalog, m), "DATASETS") and getattr(catalog, m) is not catalog
-    ]
-    declared = [d.name for lst in domain_lists for d in lst]
-    assert sorted(declared) == sorted(DATASETS), "a dataset is declared in two domains (or in none)"
     with pytest.raises(ValueError, match="'s3_buckets' is declared twice"):
-        by_name([DATASETS["s3_buckets"], DATASETS["s3_buckets"]])
+        by_name([DATASETS["s3_buckets"], dataclasses.replace(DATASETS["s3_buckets"])])
+    with pytest.raises(ValueError, match="declare exactly one of fetch, refresh or build"):
+        dataclasses.replace(DATASETS["s3_buckets"], build=lambda context, consoleme: None)
 
 
-def test_pools_run_tags_and_checks_come_from_the_declarations():
-    for asset in assets_definitions():
-        names = sorted(k.to_user_string() for k in asset.keys)
-        # One op writing two datasets (the two credential mappings) uses the pool of one of them.
-        assert asset.op.pool in {DATASETS[n].pool for n in names}, names
+def test_assets_pools_run_tags_and_checks_come_from_the_declarations():
+    for spec in defs.resolve_all_asset_specs():
+        declared = DATASETS[spec.key.to_user_string()]
+        assert (spec.description, spec.group_name, set(spec.kinds)) == (
+            declared.description,
+            declared.group,
+            set(declared.kinds),
+        )
+        assert (spec.partitions_def is not None) == declared.per_account
+        assert {k.to_user_string() for k in GRAPH.get(spec.key).parent_keys} >= set(declared.deps)
+        assert GRAPH.get(spec.key).pools == {declared.pool}
+    for asset in [a for a in defs.assets or [] if isinstance(a, dg.AssetsDefinition)]:
         if asset.partitions_def is not None:
-            [name] = names
+            [name] = [k.to_user_string() for k in asset.keys]
             declared = DATASETS[name]
-            assert asset.op.pool == declared.pool and dict(asset.op.tags) == declared.run_tags
+            assert dict(asset.op.tags) == declared.run_tags
             checks = {s.name: s.description for s in asset.check_specs}
             assert (SHAPE_CHECK in checks) == (declared.shape is not None)
             assert checks.get(COVERAGE_CHECK) == declared.coverage
@@ -62,68 +61,61 @@ def test_pools_run_tags_and_checks_come_from_the_declarations():
     assert shape_checked == {n for n, d in DATASETS.items() if d.shape is not None}
 
 
-def test_schedules_and_job_tags_come_from_the_declarations():
-    dataset_schedules = 0
-    for schedule in defs.schedules or []:
-        job = defs.resolve_job_def(schedule.job_name)
-        selected = sorted(k.to_user_string() for k in job.asset_layer.selected_asset_keys)
-        if not selected or not set(selected) <= set(DATASETS):
-            continue  # checks and cleanup jobs refresh no dataset
-        dataset_schedules += 1
-        declared = [DATASETS[n] for n in selected]
-        assert schedule.cron_schedule == cron_of(declared), schedule.name
-        if DATASET_TAG in job.tags:
-            assert job.tags[DATASET_TAG] == dataset_run_tags(declared)[DATASET_TAG]
-    assert dataset_schedules == 12
+def test_jobs_schedules_and_run_tags_come_from_the_declarations():
+    groups = jobs_of(DATASETS.values())
+    for job_name, declared in groups.items():
+        job = defs.resolve_job_def(job_name)
+        assert sorted(k.to_user_string() for k in job.asset_layer.selected_asset_keys) == sorted(
+            d.name for d in declared
+        )
+        assert job.tags[DATASET_TAG] == dataset_run_tags(declared)[DATASET_TAG]
+        [schedule] = [s for s in defs.schedules if s.job_name == job_name]
+        crons = declared[0].cadence.crons
+        assert schedule.cron_schedule == (crons if len(crons) > 1 else crons[0])
+        assert schedule.name == job_name.removesuffix("_job") + "_" + declared[0].cadence.label
+    # A domain's sensor targeting a derived job holds the very object the code location lists.
+    assert refresh_job(groups["credential_mapping_job"]) is refresh_job(
+        list(reversed(groups["credential_mapping_job"]))
+    )
 
 
-def test_freshness_windows_compat_tasks_and_storage_keys_come_from_the_declarations(redis_client):
+def test_freshness_compat_tasks_resources_and_storage_keys_come_from_the_declarations():
     for spec in defs.resolve_all_asset_specs():
         name = spec.key.to_user_string()
-        expected = window_for_cadence(DATASETS[name].cadence.minutes).policy()
-        assert spec.freshness_policy == expected, name
-    assert TASKS_BY_ASSET == {n: d.consoleme_tasks for n, d in DATASETS.items() if d.consoleme_tasks}
-    caches = ConsoleMeCaches(SETTINGS, RedisStore(redis_client, "LAST_UPDATED"), None, storage=STORAGE)
-    for name, declared in DATASETS.items():
-        storage = declared.storage
-        if storage is None:
-            assert caches.dataset_key(name) is None
-        elif isinstance(storage, ArnHashes):
-            assert caches.dataset_key(name) == next(iter(storage.redis_keys(SETTINGS).values()))
-        else:
-            assert caches.dataset_key(name) == storage.redis_key(SETTINGS)
+        assert spec.freshness_policy == window_for_cadence(DATASETS[name].cadence.minutes).policy(), name
+    metrics = defs.resolve_sensor_def("consoleme_metrics_sensor")
+    assert metrics is not None
+    for declared in DATASETS.values():
+        for key in declared.resources:
+            assert key in defs.resources, (declared.name, key)
 
 
 def test_a_changed_declaration_changes_what_is_derived(redis_client):
     policies = DATASETS["policies_table"]
-    quarter_hourly = dataclasses.replace(policies, cadence=Cadence(15, "*/15 * * * *"))
+    quarter_hourly = dataclasses.replace(policies, cadence=Cadence(15, "*/15 * * * *", "every_15_minutes"))
     copy = {**DATASETS, "policies_table": quarter_hourly}
+    observed = rebuilt(copy)
 
-    # The schedule and the freshness window follow the cadence.
-    job = dg.define_asset_job("policies_copy_job", selection=["policies_table"])
-    assert dataset_schedule("policies_copy", job, [quarter_hourly]).cron_schedule == "*/15 * * * *"
-    assert freshness_windows(copy, ["policies_table"], SETTINGS)["policies_table"] == window_for_cadence(15)
-    domain = dg.Definitions.merge(policies_domain.defs, dg.Definitions(resources=build_resources()))
-    observed = with_observability(domain, SETTINGS, datasets=copy)
+    # The schedule, its name and the freshness window follow the cadence.
+    schedule = observed.resolve_schedule_def("policies_table_every_15_minutes")
+    assert schedule.cron_schedule == "*/15 * * * *"
     [spec] = [s for s in observed.resolve_all_asset_specs() if s.key.to_user_string() == "policies_table"]
     assert spec.freshness_policy == window_for_cadence(15).policy() != window_for_cadence(30).policy()
+    assert freshness_windows(copy, ["policies_table"], SETTINGS)["policies_table"] == window_for_cadence(15)
+
     # Without a shape, no cache_shape check op is built for it.
-    unchecked = with_observability(
-        domain, SETTINGS, datasets={**copy, "policies_table": dataclasses.replace(policies, shape=None)}
-    )
+    unchecked = rebuilt({**copy, "policies_table": dataclasses.replace(policies, shape=None)})
     assert [k for k in observed.resolve_asset_graph().asset_check_keys if k.asset_key.path == ["policies_table"]]
     assert not [k for k in unchecked.resolve_asset_graph().asset_check_keys if k.asset_key.path == ["policies_table"]]
 
-    # The pool, run tag and checks of a per-account asset follow its declaration.
-    buckets = dataclasses.replace(DATASETS["s3_buckets"], name="s3_buckets_copy", coverage=None)
-
-    @per_account_asset(buckets, "a copy", group_name="test")
-    def s3_buckets_copy(context: dg.AssetExecutionContext):
-        yield from ()
-
-    assert s3_buckets_copy.op.pool == "consoleme/s3_buckets_copy"
-    assert dict(s3_buckets_copy.op.tags) == {DATASET_TAG: "s3_buckets_copy"}
-    assert {s.name for s in s3_buckets_copy.check_specs} == {"accounts_fresh", SHAPE_CHECK}
+    # The pool, run tag, job and checks of a per-account dataset follow its declaration.
+    buckets = dataclasses.replace(DATASETS["s3_buckets"], name="s3_buckets_copy", coverage=None, job="bucket_copy")
+    with_copy = rebuilt({**DATASETS, "s3_buckets_copy": buckets})
+    asset = with_copy.resolve_assets_def("s3_buckets_copy")
+    assert asset.op.pool == "consoleme/s3_buckets_copy"
+    assert dict(asset.op.tags) == {DATASET_TAG: "s3_buckets_copy"}
+    assert {s.name for s in asset.check_specs} == {"accounts_fresh", SHAPE_CHECK}
+    assert with_copy.resolve_job_def("bucket_copy_job").tags[DATASET_TAG] == "s3_buckets_copy"
     assert [s.name for s in account_check_specs(DATASETS["s3_buckets"])] == [
         "accounts_fresh",
         SHAPE_CHECK,
@@ -132,20 +124,21 @@ def test_a_changed_declaration_changes_what_is_derived(redis_client):
 
     # Two datasets with different cadences cannot share a schedule.
     with pytest.raises(ValueError, match="different cadences"):
-        cron_of([quarter_hourly, DATASETS["aws_accounts"]])
+        refresh_schedule([quarter_hourly, dataclasses.replace(DATASETS["aws_accounts"], job="policies_table")])
 
-    # The storage: the stores write and the presence sensor watch the key the declaration names.
-    moved = dataclasses.replace(DATASETS["aws_accounts"], storage=JsonDataset(lambda s: "MOVED_ACCOUNTS", None))
-    caches = ConsoleMeCaches(
-        SETTINGS, RedisStore(redis_client, "LAST_UPDATED"), None, storage={"aws_accounts": moved.storage}
-    )
-    caches.write_json("aws_accounts", {"accounts": []})
+    # The storage: the stores write, and the presence sensor watches, the key the declaration names.
+    moved = JsonDocument(lambda s: "MOVED_ACCOUNTS", None)
+    caches = ConsoleMeCaches(SETTINGS, RedisStore(redis_client, "LAST_UPDATED"), None)
+    caches.write_json(moved, {"accounts": []})
     assert json.loads(redis_client.get("MOVED_ACCOUNTS")) == {"accounts": []}
-    assert caches.dataset_key("aws_accounts") == "MOVED_ACCOUNTS"
-    with pytest.raises(KeyError, match="unknown JsonDataset dataset 'policies_table'"):
-        caches.read_json("policies_table")
+    assert moved.presence_key(SETTINGS) == "MOVED_ACCOUNTS"
 
 
-def test_an_undeclared_asset_is_named():
+def test_a_bad_registry_is_named():
     with pytest.raises(ValueError, match="new_cache have no dataset declaration"):
         freshness_windows(DATASETS, ["aws_accounts", "new_cache"], SETTINGS)
+    with pytest.raises(ValueError, match="'policies_table' depends on undeclared dataset"):
+        validate_registry({**DATASETS, "policies_table": dataclasses.replace(DATASETS["policies_table"], deps=("x",))})
+    no_source = {n: dataclasses.replace(d, partitions_source=False) for n, d in DATASETS.items()}
+    with pytest.raises(ValueError, match="no dataset declares partitions_source"):
+        validate_registry(no_source)

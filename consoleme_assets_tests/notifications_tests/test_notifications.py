@@ -9,8 +9,8 @@ import boto3
 import dagster as dg
 from boto3.dynamodb.types import TypeSerializer
 
-from consoleme_assets.notifications.assets import notifications
 from consoleme_assets.notifications.records import group_notifications, notification
+from consoleme_assets_tests.catalog import notifications
 
 TABLE = "consoleme_notifications"
 KEY = "ALL_NOTIFICATIONS"

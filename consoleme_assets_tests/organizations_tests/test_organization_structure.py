@@ -6,8 +6,8 @@ import boto3
 import dagster as dg
 
 from consoleme_assets.definitions import build_resources
-from consoleme_assets.organizations.assets import organization_structure
 from consoleme_assets.stores.encoding import open_envelope
+from consoleme_assets_tests.catalog import organization_structure
 from consoleme_assets_tests.organizations_tests.conftest import assumed_roles, write_config
 
 KEY = "AWS_ORG_STRUCTURE"

@@ -7,8 +7,8 @@ import dagster as dg
 
 from consoleme_assets.aws import organizations as org_collectors
 from consoleme_assets.definitions import build_resources
-from consoleme_assets.organizations.assets import service_control_policies
 from consoleme_assets.stores.encoding import open_envelope
+from consoleme_assets_tests.catalog import service_control_policies
 from consoleme_assets_tests.organizations_tests.conftest import DENY_LEAVE, DENY_REGIONS, assumed_roles, write_config
 
 KEY = "ALL_AWS_SCPS"

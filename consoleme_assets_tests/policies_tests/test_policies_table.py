@@ -5,12 +5,9 @@ import json
 import boto3
 import dagster as dg
 
-from consoleme_assets.accounts.assets import aws_accounts
 from consoleme_assets.definitions import build_resources
-from consoleme_assets.iam.assets import iam_resources
-from consoleme_assets.inventory.assets import s3_buckets
-from consoleme_assets.policies.assets import policies_table
 from consoleme_assets.stores.encoding import open_envelope
+from consoleme_assets_tests.catalog import aws_accounts, iam_resources, policies_table, s3_buckets
 
 
 def refresh(instance, resources, *assets):

@@ -6,12 +6,12 @@ import boto3
 import dagster as dg
 import pytest
 
-from consoleme_assets.policy_requests.assets import policy_requests
 from consoleme_assets.sandbox import seed_requests
 from consoleme_assets.stores import tables as dynamo_sources
 from consoleme_assets.stores.dynamo_store import DynamoStore
 from consoleme_assets.stores.encoding import open_envelope
 from consoleme_assets.stores.tables import DynamoSourceError, scan_items
+from consoleme_assets_tests.catalog import policy_requests
 
 TABLE = "consoleme_policy_requests"
 S3_KEY = "policy_requests/all_policy_requests_v1.json.gz"

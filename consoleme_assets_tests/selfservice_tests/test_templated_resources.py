@@ -11,9 +11,9 @@ import pytest
 import yaml
 
 from consoleme_assets.definitions import build_resources
-from consoleme_assets.selfservice.assets import templated_resources
 from consoleme_assets.selfservice.templates import accounts_matching, templates_in_checkout
 from consoleme_assets.settings.selfservice import TemplateRepository
+from consoleme_assets_tests.catalog import templated_resources
 
 KEY = "cache_templated_resources_v1"
 S3_KEY = "cache_templated_resources/cache_templated_resources_v1.json.gz"

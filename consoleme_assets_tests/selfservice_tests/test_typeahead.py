@@ -10,8 +10,8 @@ import dagster as dg
 
 from consoleme_assets.definitions import build_resources
 from consoleme_assets.iam.records import role_entry, user_entry
-from consoleme_assets.selfservice.assets import self_service_typeahead
 from consoleme_assets.selfservice.typeahead import principal_entry, template_entry
+from consoleme_assets_tests.catalog import self_service_typeahead
 
 KEY = "cache_self_service_typeahead_v1"
 S3_KEY = "cache_self_service_typeahead/cache_self_service_typeahead_v1.json.gz"

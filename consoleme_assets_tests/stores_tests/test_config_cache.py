@@ -7,13 +7,14 @@ import json
 import boto3
 import pytest
 
-from consoleme_assets.resources import ConsoleMeResource
+from consoleme_assets.aws.arns import is_aws_managed
+from consoleme_assets.aws_config.datasets import STORAGE
+from consoleme_assets.lib.resources import ConsoleMeResource
 from consoleme_assets.stores.config_cache import (
     TTL_SECONDS,
     ConfigBatch,
     ConfigCacheStore,
     _dynamo_size,
-    aws_owned,
     config_batch,
     dumps_ujson,
     redis_value,
@@ -96,8 +97,8 @@ def test_ttl_of_reads_the_trailing_ttl_or_parses():
 
 
 def test_aws_owned_arns():
-    assert aws_owned("arn:aws:iam::aws:policy/ReadOnlyAccess")
-    assert not aws_owned("arn:aws:s3:::bucket") and not aws_owned(f"arn:aws:iam::{A}:role/x")
+    assert is_aws_managed("arn:aws:iam::aws:policy/ReadOnlyAccess")
+    assert not is_aws_managed("arn:aws:s3:::bucket") and not is_aws_managed(f"arn:aws:iam::{A}:role/x")
 
 
 def test_dynamo_size_counts_the_empty_string_placeholder():
@@ -109,7 +110,7 @@ def test_dynamo_size_counts_the_empty_string_placeholder():
 
 @pytest.fixture
 def store(sandbox_env, redis_client) -> ConfigCacheStore:
-    return ConfigCacheStore(ConsoleMeResource().caches(), clock=lambda: 1_700_000_000.0)
+    return ConfigCacheStore(ConsoleMeResource().caches(), STORAGE, clock=lambda: 1_700_000_000.0)
 
 
 def item(account_id, name, region="us-east-1", ttl=1_700_100_000, **extra):
@@ -178,7 +179,7 @@ def test_replica_source_errors_name_account_and_object(store, tmp_path, sandbox_
         store.read_primary_copy(A)
     bare = tmp_path / "bare.yaml"
     bare.write_text("{}\n")
-    no_bucket = ConfigCacheStore(ConsoleMeResource(config_file=str(bare)).caches())
+    no_bucket = ConfigCacheStore(ConsoleMeResource(config_file=str(bare)).caches(), STORAGE)
     with pytest.raises(LookupError, match=f"account {A}: no S3 bucket .*aws_config_cache.s3.bucket"):
         no_bucket.read_primary_copy(A)
 

@@ -51,8 +51,8 @@ STORAGE_SERVICES = {"s3", "dynamodb"}
 ALLOWED = {
     ("settings/redis_url.py", "import redis.connection"): "parses and validates REDIS_URL; opens no connection",
     ("aws/inventory.py", 'client("s3")'): "ListBuckets in a spoke account is the s3_buckets inventory, not a store",
-    ("settings/loader.py", 'client("s3")'): "reads the settings file itself from S3 (CONFIG_LOCATION=s3://...)",
-    ("settings/loader.py", "get_object"): "reads the settings file itself from S3 (CONFIG_LOCATION=s3://...)",
+    ("aws/config_files.py", 'client("s3")'): "reads a settings file from S3 (extends: AWS_S3:s3://...)",
+    ("aws/config_files.py", "get_object"): "reads a settings file from S3 (extends: AWS_S3:s3://...)",
 }
 
 

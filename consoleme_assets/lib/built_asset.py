@@ -1,0 +1,85 @@
+"""The asset of an unpartitioned dataset: its declared `build(context, consoleme)` makes the value from AWS or
+from other caches, and the framework writes it to the declared storage (the one write path for every such
+dataset; no IO manager: nothing downstream loads a value, each reads the caches it needs through the stores).
+
+`build` returns the value, or `Built(value, metadata)`, or None to materialize nothing this time (its log says
+why; the cache keeps its last good value). A dataset without storage returns its metadata as `Built(None, ...)`.
+Datasets declared `built_with` another are outputs of that one's op: its build returns {name: value or Built}.
+"""
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import dagster as dg
+
+from ..stores.caches import ConsoleMeCaches, HashDocument, JsonDocument, Storage
+from .datasets import Built, Dataset
+from .resources import ConsoleMeResource
+from .write_metadata import report_metadata
+
+
+def write_value(caches: ConsoleMeCaches, storage: Storage | None, value: Any) -> dict[str, Any]:
+    """Write one dataset's value to its declared storage; the write's metadata."""
+    if storage is None:
+        return {}
+    if isinstance(storage, JsonDocument):
+        return report_metadata(caches.write_json(storage, value))
+    if isinstance(storage, HashDocument):
+        return report_metadata(caches.write_hash_document(storage, value))
+    raise TypeError(f"an unpartitioned dataset is stored as a JSON document or a hash, not {type(storage).__name__}")
+
+
+def _materialization(dataset: Dataset, produced: Any, caches: ConsoleMeCaches) -> dg.MaterializeResult:
+    built = produced if isinstance(produced, Built) else Built(produced)
+    metadata = dict(built.metadata)
+    metadata.update(write_value(caches, dataset.storage, built.value))
+    return dg.MaterializeResult(asset_key=dataset.name, metadata=metadata)
+
+
+def built_asset(datasets: Sequence[Dataset], freshness: Mapping[str, dg.FreshnessPolicy | None]) -> dg.AssetsDefinition:
+    """One op writing `datasets` (the first declares the build; the others are `built_with` it)."""
+    head = datasets[0]
+    extra_keys = sorted(head.resources)
+    multi = len(datasets) > 1
+
+    @dg.multi_asset(
+        name=head.name,
+        specs=[
+            dg.AssetSpec(
+                d.name,
+                description=d.description,
+                group_name=d.group,
+                kinds=set(d.kinds),
+                deps=[dg.AssetKey(n) for n in d.deps],
+                metadata={"consoleme_dataset": d.name},
+                freshness_policy=freshness.get(d.name),
+                skippable=True,  # a build may materialize nothing (it returns None)
+            )
+            for d in datasets
+        ],
+        pool=head.pool,  # one refresh of a dataset at a time, however launched
+        op_tags=head.run_tags,
+        required_resource_keys={"consoleme", *extra_keys},
+    )
+    def build(context: dg.AssetExecutionContext):
+        consoleme: ConsoleMeResource = context.resources.consoleme
+        extra = {key: getattr(context.resources, key) for key in extra_keys}
+        produced = head.build(context, consoleme, **extra)
+        if produced is None:
+            return
+        if isinstance(produced, dg.MaterializeResult):  # no storage: the build's own result
+            yield (
+                produced
+                if produced.asset_key
+                else dg.MaterializeResult(asset_key=head.name, metadata=produced.metadata)
+            )
+            return
+        caches = consoleme.caches()
+        if not multi:
+            yield _materialization(head, produced, caches)
+            return
+        for dataset in datasets:  # in declaration order: the order ConsoleMe wrote them
+            if dataset.name in produced:
+                yield _materialization(dataset, produced[dataset.name], caches)
+
+    return build

@@ -1,0 +1,163 @@
+"""Caches that Dagster says exist but the store lost (Redis flushed, failed over to an empty replica, or the
+sandbox restarted with a new Redis under an old `.dagster_home`).
+
+Each tick reads every dataset's Redis key and its LAST_UPDATED stamp (one pipelined round trip). A dataset that
+has a materialization but neither key nor stamp is lost: its `cache_shape` check is reported failed at once
+(the catalog must not show a cache that is not there), and a refill is requested, upstream first: a dataset is
+requested only when none of the datasets it is built from is lost too, so `aws_accounts` lands (and syncs the
+account partitions) before the per-account datasets, and IAM before the credential mapping.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import dagster as dg
+
+from .checks import SHAPE_CHECK
+from .concurrency import DATASET_TAG
+from .datasets import Dataset
+from .partitions import aws_accounts_partitions
+from .resources import ConsoleMeResource
+
+SENSOR_NAME = "cache_presence_sensor"
+REFILL_RETRY_SECONDS = 600
+
+
+@dataclass(frozen=True)
+class GraphPlace:
+    """Where a watched dataset sits in the asset graph."""
+
+    name: str
+    partitioned: bool
+    ancestors: frozenset[str]  # every dataset it is built from, transitively
+    op_siblings: frozenset[str]  # datasets written by the same op (launched together)
+
+
+def places_of(defs: dg.Definitions, names: Iterable[str]) -> dict[str, GraphPlace]:
+    graph = defs.resolve_asset_graph()
+    wanted = set(names)
+
+    def ancestors(key: dg.AssetKey) -> set[str]:
+        seen: set[str] = set()
+        stack = list(graph.get(key).parent_keys)
+        while stack:
+            parent = stack.pop()
+            name = parent.to_user_string()
+            if name not in seen and graph.has(parent):
+                seen.add(name)
+                stack.extend(graph.get(parent).parent_keys)
+        return seen & wanted
+
+    out = {}
+    for name in sorted(wanted):
+        node = graph.get(dg.AssetKey.from_user_string(name))
+        out[name] = GraphPlace(
+            name,
+            node.partitions_def is not None,
+            frozenset(ancestors(node.key)),
+            frozenset(k.to_user_string() for k in node.execution_set_asset_keys) & wanted,
+        )
+    return out
+
+
+def refill_first(lost: set[str], datasets: dict[str, GraphPlace]) -> list[str]:
+    """The lost datasets to refill now: those not built from another lost one (pure)."""
+    return sorted(n for n in lost if not (datasets[n].ancestors & lost))
+
+
+def lost_check_evaluation(name: str, key: str) -> dg.AssetCheckEvaluation:
+    return dg.AssetCheckEvaluation(
+        asset_key=dg.AssetKey(name),
+        check_name=SHAPE_CHECK,
+        passed=False,
+        severity=dg.AssetCheckSeverity.ERROR,
+        description=f"Redis key {key} does not exist although {name} was materialized: the store was flushed or "
+        "replaced; a refill was requested",
+        metadata={"redis_key": key},
+    )
+
+
+def build_cache_presence_sensor(defs: dg.Definitions, watched: list[Dataset]) -> dg.SensorDefinition:
+    """`defs`: the code location's assets (for the dependency order); `watched`: the declared datasets with a
+    cache (storage) to watch."""
+    storage = {d.name: d.storage for d in watched if d.storage is not None}
+    with_shape = {d.name for d in watched if d.shape is not None}
+    names = sorted(storage)
+    datasets = places_of(defs, names)
+
+    @dg.sensor(
+        name=SENSOR_NAME,
+        minimum_interval_seconds=30,  # one pipelined Redis round trip and one asset-records read
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        target=dg.AssetSelection.assets(*names),
+        description="Fails a dataset's cache_shape check and refills it (upstream first) when its Redis key is gone "
+        "although Dagster recorded a materialization (Redis flushed or failed over)",
+    )
+    def cache_presence_sensor(context: dg.SensorEvaluationContext, consoleme: ConsoleMeResource):
+        caches = consoleme.caches()
+        keys = {n: storage[n].presence_key(caches.settings) for n in datasets}
+        records = context.instance.get_asset_records([dg.AssetKey(n) for n in keys])
+        last = {
+            r.asset_entry.asset_key.to_user_string(): r.asset_entry.last_materialization_storage_id
+            for r in records
+            if r.asset_entry.last_materialization is not None
+        }
+        if not last:
+            return dg.SkipReason("nothing materialized yet")
+        gone = caches.lost_keys([keys[n] for n in last])
+        lost = {n for n in last if keys[n] in gone}
+        state = json.loads(context.cursor or "{}")
+        reported = set(state.get("reported", []))
+        # {dataset: [materialization storage id, time]} of refills asked for and not landed yet: one refill per
+        # loss, asked again only if it has not landed after REFILL_RETRY_SECONDS (its run failed or was removed).
+        requested = {n: v for n, v in (state.get("requested") or {}).items() if n in lost and v[0] == last[n]}
+        now = time.time()
+        # One failed evaluation per loss (keyed by the materialization it contradicts), not one per tick.
+        marks = {f"{n}@{last[n]}" for n in lost}
+        events = [
+            lost_check_evaluation(n, keys[n])
+            for n in sorted(lost)
+            if n in with_shape and f"{n}@{last[n]}" not in reported
+        ]
+        due = {
+            n
+            for n in refill_first(lost, datasets)
+            if n not in requested or now - requested[n][1] > REFILL_RETRY_SECONDS
+        }
+        requests = []
+        for partitioned in (False, True):
+            group = sorted(
+                {s for n in due if datasets[n].partitioned == partitioned for s in datasets[n].op_siblings}
+                | {n for n in due if datasets[n].partitioned == partitioned}
+            )
+            if not group:
+                continue
+            tags = {DATASET_TAG: ",".join(group), "consoleme_assets/trigger": "refill"}
+            if partitioned:
+                accounts = context.instance.get_dynamic_partitions(aws_accounts_partitions.name)
+                if not accounts:
+                    continue
+                tags |= {
+                    "dagster/asset_partition_range_start": accounts[0],
+                    "dagster/asset_partition_range_end": accounts[-1],
+                }
+            requests.append(
+                dg.RunRequest(
+                    run_key=f"refill:{','.join(group)}:{int(now)}",
+                    asset_selection=[dg.AssetKey(n) for n in group],
+                    tags=tags,
+                )
+            )
+            requested.update({n: [last.get(n), now] for n in group if n in lost})
+        if events:
+            context.log.warning(f"caches gone from Redis, refilling: {', '.join(sorted(lost))}")
+        cursor = json.dumps({"reported": sorted(marks), "requested": requested}, sort_keys=True)
+        if not lost:
+            return dg.SensorResult(skip_reason=f"{len(last)} cached datasets present", cursor=cursor)
+        return dg.SensorResult(run_requests=requests, asset_events=events, cursor=cursor)
+
+    return cache_presence_sensor

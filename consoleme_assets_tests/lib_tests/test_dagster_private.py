@@ -1,0 +1,43 @@
+"""The private Dagster APIs lib/dagster_private.py relies on still exist with the shapes it uses. A Dagster upgrade
+that moves or changes one fails here, naming it, instead of at run time deep inside an executor or a refresh."""
+
+import inspect
+
+import dagster as dg
+import pytest
+
+from consoleme_assets.lib import dagster_private as private
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["core_in_process_executor_creation", "core_multiprocess_executor_creation", "default_executor_requirements"],
+)
+def test_executor_factories_take_one_config_mapping(name):
+    parameters = list(inspect.signature(getattr(private, name)).parameters)
+    assert len(parameters) == 1, f"dagster_private.{name} now takes {parameters}"
+
+
+def test_executors_built_from_run_config_carry_retries_and_step_dependencies():
+    in_process = private.core_in_process_executor_creation({"retries": {"disabled": {}}})
+    assert in_process.retries == private.RetryMode.DISABLED
+    multiprocess = private.core_multiprocess_executor_creation({"retries": {"enabled": {}}, "max_concurrent": 2})
+    assert multiprocess.retries == private.RetryMode.ENABLED
+    assert isinstance(multiprocess.step_dependency_config, private.StepDependencyConfig)
+    # What each side needs from the run: step processes need a reconstructable job; the in-process side nothing.
+    assert private.default_executor_requirements({"multiprocess": {}})
+    assert private.default_executor_requirements({"in_process": {}}) == []
+
+
+def test_asset_jobs_are_recognised():
+    assert isinstance(dg.define_asset_job("probe", selection=["x"]), private.UnresolvedAssetJobDefinition)
+
+
+def test_the_postgres_event_log_keeps_its_engine_where_we_read_it():
+    from dagster_postgres.event_log.event_log import PostgresEventLogStorage
+
+    assert "self._engine" in inspect.getsource(PostgresEventLogStorage), (
+        "PostgresEventLogStorage no longer sets self._engine: lib/event_log.py cannot tell whether it pools"
+    )
+    with dg.instance_for_test() as instance:  # SQLite: no single engine; pooling is left alone
+        assert private.event_log_engine(instance) is None or hasattr(private.event_log_engine(instance), "pool")
