@@ -3,12 +3,18 @@
 Assumed credentials refresh themselves shortly before they expire (botocore's RefreshableCredentials),
 so one factory can serve a long run. Clients retry with botocore's mode named by
 `consoleme_assets.aws_retry_mode`.
+
+Memory is flat in the number of accounts: every account's clients come from ONE shared botocore session
+(a session costs ~137 KB, mostly its event-handler registry), each client signing with its account's
+credentials; clients and credentials are kept in bounded LRUs.
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections import OrderedDict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,20 +52,55 @@ class _SessionKey:
     external_id: str | None
 
 
+class _CredentialsSession(botocore.session.Session):
+    """A botocore session that signs only with credentials we hand it, never with ones it finds itself.
+
+    `create_client` without explicit keys takes the session's credentials from `get_credentials()` (both public),
+    so overriding that one method lets many accounts' clients come from one session while each client keeps its
+    account's RefreshableCredentials object, refreshing itself before expiry on every request as before. Explicit
+    keys (`aws_access_key_id=...`) would freeze them: a client held past expiry (an organization walk) would fail.
+    """
+
+    def __init__(self, credentials: Any = None):
+        super().__init__()
+        self._fixed = credentials
+        self._lent = threading.local()
+
+    def get_credentials(self) -> Any:
+        # Fail closed: no fallback to the environment's or the instance's credentials, so a client made here
+        # without an account's credentials cannot sign as the hub.
+        lent = getattr(self._lent, "credentials", None)
+        return lent if lent is not None else self._fixed
+
+    @contextlib.contextmanager
+    def lending(self, credentials: Any) -> Iterator[None]:
+        """Clients created on this thread inside the block sign with `credentials` (thread-local: a concurrent
+        caller on another thread never sees them)."""
+        self._lent.credentials = credentials
+        try:
+            yield
+        finally:
+            self._lent.credentials = None
+
+
 class AwsSessions:
-    """Hands out boto3 sessions and clients per account. Thread-safe; share one per run."""
+    """Hands out clients (and, when asked, boto3 sessions) per account. Thread-safe; share one per run."""
 
     def __init__(self, settings: Settings, hub_session: boto3.Session | None = None):
         self.settings = settings
         self._hub = hub_session or boto3.Session(region_name=settings.region)
-        self._lock = threading.Lock()
-        self._sessions: dict[_SessionKey, boto3.Session] = {}
-        self._assume_locks: dict[_SessionKey, threading.Lock] = {}
-        self._session_locks: dict[int, threading.Lock] = {}
+        self._lock = threading.Lock()  # guards the dicts below; never held across an AWS call
+        # Serialises client creation: botocore sessions and the shared model loader are not thread-safe.
+        self._create_lock = threading.Lock()
         # Least recently used first. Bounded so memory stays flat in the number of accounts: a client holds its
         # own service model objects (~270 KB), and an account's clients are not needed once it is done.
         self._clients: OrderedDict[tuple, Any] = OrderedDict()
         self.max_cached_clients = max(64, settings.tuning.max_concurrent_accounts * 16)
+        # Assumed-role credentials, least recently used first: one AssumeRole per account while it is being
+        # worked on, without keeping every account's for the whole run. An evicted account assumes again.
+        self._credentials: OrderedDict[_SessionKey, RefreshableCredentials] = OrderedDict()
+        self.max_cached_credentials = max(256, settings.tuning.max_concurrent_accounts * 32)
+        self._assume_locks: dict[_SessionKey, threading.Lock] = {}
         self._warmed: set[str] = set()
         self._warm_lock = threading.Lock()
         self._loader = self._hub._session.get_component("data_loader")
@@ -68,13 +109,34 @@ class AwsSessions:
             max_pool_connections=max(10, settings.tuning.max_concurrent_accounts * 2),
             user_agent_extra="consoleme-assets",
         )
+        # The one session every account's clients are made from (see _CredentialsSession).
+        self._accounts_core = _CredentialsSession()
+        self._accounts = self._wrap(self._accounts_core)
 
-    # -- sessions --------------------------------------------------------------------------------
+    # -- sessions and credentials ----------------------------------------------------------------
 
     @property
     def hub(self) -> boto3.Session:
         """Our own credentials: used for S3/DynamoDB writes and as the source for AssumeRole."""
         return self._hub
+
+    def _key(self, account_id: str, role_name: str | None, session_name: str | None) -> _SessionKey | None:
+        """The assumed role `account_id` is read through, or None for the hub's own credentials."""
+        role = role_name or self.settings.spoke_role_name
+        if not role:
+            return None
+        return _SessionKey(
+            account_id,
+            role,
+            session_name or self.settings.tuning.role_session_name,
+            self.settings.tuning.spoke_role_external_id,
+        )
+
+    def credentials(self, account_id: str, role_name: str | None = None, session_name: str | None = None) -> Any:
+        """The credentials for `account_id` through `role_name` (default: the spoke role): self-refreshing
+        assumed-role credentials, or the hub's own when no spoke role is configured."""
+        key = self._key(account_id, role_name, session_name)
+        return self._hub.get_credentials() if key is None else self._assumed(key)
 
     def for_account(
         self,
@@ -85,34 +147,41 @@ class AwsSessions:
         """A session in `account_id` through `role_name` (default: the spoke role, `policies.role_name`).
 
         Without a spoke role configured this is the hub session (single-account installs, as ConsoleMe).
+        Otherwise a new session each call (not kept: ~137 KB each) on the account's cached credentials;
+        `client()` and `credentials()` need none.
         """
-        role = role_name or self.settings.spoke_role_name
-        if not role:
+        key = self._key(account_id, role_name, session_name)
+        if key is None:
             return self._hub
-        key = _SessionKey(
-            account_id,
-            role,
-            session_name or self.settings.tuning.role_session_name,
-            self.settings.tuning.spoke_role_external_id,
-        )
+        return self.session_on(self._assumed(key))
+
+    def _assumed(self, key: _SessionKey) -> RefreshableCredentials:
         with self._lock:
-            session = self._sessions.get(key)
-            if session is not None:
-                return session
+            credentials = self._credentials.get(key)
+            if credentials is not None:
+                self._credentials.move_to_end(key)
+                return credentials
             key_lock = self._assume_locks.setdefault(key, threading.Lock())
         with key_lock:  # one AssumeRole per account, accounts in parallel
             with self._lock:
-                session = self._sessions.get(key)
-            if session is None:
-                session = self._assume(key)
-                with self._lock:
-                    self._sessions[key] = session
-            return session
+                credentials = self._credentials.get(key)
+            try:
+                if credentials is None:
+                    credentials = self._assume(key)
+                    with self._lock:
+                        self._credentials[key] = credentials
+                        while len(self._credentials) > self.max_cached_credentials:
+                            self._credentials.popitem(last=False)  # clients made with them keep their reference
+            finally:
+                with self._lock:  # waiters already hold it; later callers find the credentials (or retry)
+                    if self._assume_locks.get(key) is key_lock:
+                        del self._assume_locks[key]
+            return credentials
 
     def _sts(self) -> Any:
         return self.client("sts")  # the hub's, cached; clients are thread-safe
 
-    def _assume(self, key: _SessionKey) -> boto3.Session:
+    def _assume(self, key: _SessionKey) -> RefreshableCredentials:
         role_arn = f"arn:aws:iam::{key.account_id}:role/{key.role_name}"
         sts = self._sts()
 
@@ -134,25 +203,25 @@ class AwsSessions:
             }
 
         # Fetch now so a refused role fails here, naming the account, not on the first API call.
-        credentials = RefreshableCredentials.create_from_metadata(
+        return RefreshableCredentials.create_from_metadata(
             metadata=fetch(), refresh_using=fetch, method="sts-assume-role"
         )
-        return self.session_on(credentials)
 
     def session_on(self, credentials: Any) -> boto3.Session:
         """A new boto3 session on `credentials` that shares the hub's service-model loader.
 
         Without the shared loader every account re-reads the service models from disk per client.
         """
-        core = botocore.session.get_session()
+        return self._wrap(_CredentialsSession(credentials))
+
+    def _wrap(self, core: botocore.session.Session) -> boto3.Session:
         core.register_component("data_loader", self._loader)
-        core._credentials = credentials  # the documented way to hand botocore refreshable credentials
         core.set_config_variable("region", self.settings.region)
         with self._lock:
             paths = list(self._loader.search_paths)
             session = boto3.Session(botocore_session=core)
             # boto3 appends its data folder to the loader per session: with a shared loader the search path
-            # would grow by one entry per account, and every uncached model lookup walks all of them.
+            # would grow by one entry per session, and every uncached model lookup walks all of them.
             self._loader.search_paths[:] = paths + [
                 p for p in self._loader.search_paths[len(paths) :] if p not in paths
             ]
@@ -168,12 +237,13 @@ class AwsSessions:
             return
         with self._warm_lock:
             if service not in self._warmed:
-                client = self._hub.client(
-                    service,
-                    region_name=self.settings.region,
-                    endpoint_url=self.settings.endpoint_url,
-                    config=self.config,
-                )
+                with self._create_lock:
+                    client = self._hub.client(
+                        service,
+                        region_name=self.settings.region,
+                        endpoint_url=self.settings.endpoint_url,
+                        config=self.config,
+                    )
                 try:  # loaded by the first get_paginator of each client otherwise
                     self._loader.load_service_model(service, "paginators-1", client.meta.service_model.api_version)
                 except DataNotFoundError:
@@ -192,7 +262,9 @@ class AwsSessions:
     ) -> Any:
         """A cached client for `service` in `account_id` (None = the hub) and `region`."""
         region = region or self.settings.region
-        cache_key = (service, account_id, region, role_name, session_name)
+        key = None if account_id is None else self._key(account_id, role_name, session_name)
+        # Keyed by the assumed role, not the arguments: without a spoke role every account shares the hub's.
+        cache_key = (service, key, region)
         with self._lock:
             client = self._clients.get(cache_key)
             if client is not None:
@@ -200,19 +272,23 @@ class AwsSessions:
         if client is not None:
             return client
         self.warm(service)
-        session = self._hub if account_id is None else self.for_account(account_id, role_name, session_name)
+        credentials = None if key is None else self._assumed(key)  # may call STS: outside the creation lock
         endpoint = self.settings.endpoint_url
         if service == "dynamodb":
             endpoint = self.settings.effective_dynamodb_endpoint
         elif service == "sts":
             endpoint = self.settings.sts_endpoint() or endpoint
-        with self._lock:
-            session_lock = self._session_locks.setdefault(id(session), threading.Lock())
-        with session_lock:  # a boto3 session is not thread-safe while creating clients; accounts build in parallel
+        with self._create_lock:
             with self._lock:
-                client = self._clients.get(cache_key)
+                client = self._clients.get(cache_key)  # built by another thread meanwhile
             if client is None:
-                client = session.client(service, region_name=region, endpoint_url=endpoint, config=self.config)
+                if credentials is None:
+                    client = self._hub.client(service, region_name=region, endpoint_url=endpoint, config=self.config)
+                else:
+                    with self._accounts_core.lending(credentials):
+                        client = self._accounts.client(
+                            service, region_name=region, endpoint_url=endpoint, config=self.config
+                        )
                 with self._lock:
                     self._clients[cache_key] = client
                     while len(self._clients) > self.max_cached_clients:
