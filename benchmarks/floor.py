@@ -115,7 +115,7 @@ def config_rows(settings: Settings, sessions: AwsSessions, account_id: str, max_
         regions = boto3.Session().get_available_regions("config")
     regions = [r for r in regions if r not in set(settings.aws_config.exclude_regions)]
     expression = settings.aws_config.query.format(account_id=account_id)
-    credentials = sessions.for_account(account_id).get_credentials()
+    credentials = sessions.credentials(account_id)
     sessions.warm("config")
     session = sessions.session_on(credentials)
     lock = threading.Lock()

@@ -87,7 +87,7 @@ def account_session(sessions: AwsSessions, account_id: str) -> boto3.Session:
     Its ~30 regional clients (~270 KB each) become garbage when the account is done; made through
     `sessions.client` they would stay cached for the whole run (~8 MB per account).
     """
-    credentials = sessions.for_account(account_id).get_credentials()  # assumes the role once, naming the account
+    credentials = sessions.credentials(account_id)  # assumes the role once, naming the account
     sessions.warm("config")
     return sessions.session_on(credentials)
 
