@@ -7,7 +7,7 @@ import json
 from urllib.parse import quote
 
 from consoleme_assets.iam.records import role_entry
-from consoleme_assets.lib.changes import (
+from consoleme_assets.stores.changes import (
     ChangeSet,
     canonical,
     compare,
