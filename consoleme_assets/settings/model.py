@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 from pydantic import field_validator
 
+from .changes import HistorySettings, PublishGuard, WriteSettings
 from .fields import Strict, account_keyed, ck, normalize_account_id
 from .keys import DynamoTables, RedisKeys, S3Object, S3Objects
 from .observability import ObservabilitySettings
@@ -178,6 +179,9 @@ class Settings(Strict):
     cloudtrail_denies: CloudTrailDeniesSettings = CloudTrailDeniesSettings()
     resource_templates: ResourceTemplateSettings = ResourceTemplateSettings()
     typeahead: TypeaheadSettings = TypeaheadSettings()
+    publish_guard: PublishGuard = PublishGuard()
+    history: HistorySettings = HistorySettings()
+    writes: WriteSettings = WriteSettings()
 
     @field_validator("owner_tags", mode="before")
     @classmethod
