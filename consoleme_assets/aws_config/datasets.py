@@ -7,8 +7,10 @@ from typing import Any
 
 import dagster as dg
 
+from ..aws.arns import is_aws_managed
 from ..lib.account_refresh import refresh_accounts
 from ..lib.datasets import Dataset, hourly_at
+from ..lib.publishing import Publisher
 from ..lib.resources import ConsoleMeResource
 from ..lib.shapes import MAX_PROBLEMS, Shape, decode
 from ..lib.write_metadata import config_account_metadata, config_run_metadata
@@ -44,6 +46,7 @@ def refresh_aws_config(
     context: dg.AssetExecutionContext,
     consoleme: ConsoleMeResource,
     aws_config_source: AwsConfigSource,
+    publisher: Publisher | None = None,
 ) -> Iterator[dg.AssetMaterialization | dg.AssetObservation]:
     """Primary region: query AWS Config per account. Replica: copy the primary's per-account S3 files into
     Redis. Disabled accounts are neither queried nor touched: they get an observation saying so, not a
@@ -80,7 +83,23 @@ def refresh_aws_config(
             context.log.warning(
                 f"account {account_id}: AWS Config query failed in {region} (its cached resources are kept): {error}"
             )
-        return config_account_metadata(store.write_account(batch))
+        plan = store.plan_account(batch)
+        entries = plan.entries
+        cached = len([a for a in entries.previous if a not in entries.keep])
+        if publisher is not None:
+            publisher.check(account_id, len(entries.deletes), cached)
+        report = store.apply(plan)
+        if entries.changes.has_changes:
+            changed.add(account_id)
+        if publisher is not None and cached:  # an account's first refresh sets the baseline
+            skip = {a for a in (*entries.previous, *entries.fresh) if is_aws_managed(a)}
+            publisher.record_entries(
+                account_id, "config_resource", entries.changes, entries.previous, entries.fresh, skip
+            )
+        counts = entries.changes.counts()
+        return {**config_account_metadata(report), **Publisher.account_metadata(counts, entries.changes.first(10))}
+
+    changed: set[str] = set()
 
     for event in refresh_accounts(
         context,
@@ -88,7 +107,8 @@ def refresh_aws_config(
         write=write,
         max_workers=settings.tuning.max_concurrent_accounts,
         describe=describe_batch,
-        finalize=lambda landed: config_run_metadata(store.write_combined(store.sweep_expired())),
+        finalize=lambda landed: config_run_metadata(store.write_combined(store.sweep_expired(), bool(changed))),
+        publisher=publisher,
     ):
         if event.partition not in disabled:
             yield event
@@ -128,4 +148,5 @@ AWS_CONFIG_RESOURCES = Dataset(
     consoleme_tasks=("cache_resources_from_aws_config_across_accounts", "cache_resources_from_aws_config_for_account"),
     storage=STORAGE,
     shape=Shape(config_entries_problems),
+    record_kind="config_resource",
 )

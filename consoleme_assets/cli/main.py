@@ -27,7 +27,9 @@ def _instance() -> Iterator[dg.DagsterInstance]:
         yield instance
 
 
-def refresh(select: list[str] | None, accounts: list[str] | None, verbose: bool = False) -> int:
+def refresh(
+    select: list[str] | None, accounts: list[str] | None, verbose: bool = False, accept: list[str] | None = None
+) -> int:
     from ..definitions import defs
 
     known = sorted(
@@ -45,10 +47,11 @@ def refresh(select: list[str] | None, accounts: list[str] | None, verbose: bool 
     try:
         if accounts:
             requested = {normalize_account_id(a, "--accounts entry") for a in accounts}
+        accepted = {normalize_account_id(a, "--accept-removals entry") for a in accept or ()}
         settings = load_deployment_settings()  # fail now, naming the file and key, rather than inside every run
         check_redis(settings.effective_redis_url)  # and before any AWS call or cache write
         with _instance() as instance:
-            failures = run_refresh(defs, instance, names, requested, verbose=verbose)
+            failures = run_refresh(defs, instance, names, requested, verbose=verbose, accept_removals=accepted)
     except (ValueError, RefreshInputError, RedisUnreachable) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -97,6 +100,10 @@ def main(argv: list[str] | None = None) -> int:
     p_refresh.add_argument("--select", help="comma-separated asset names (default: all)")
     p_refresh.add_argument("--accounts", help="comma-separated account ids (default: every account partition)")
     p_refresh.add_argument("-v", "--verbose", action="store_true", help="also print Dagster's run log")
+    p_refresh.add_argument(
+        "--accept-removals",
+        help="comma-separated account ids whose removals the publish guard refused: publish them this time",
+    )
     p_role = sub.add_parser("refresh-role", help="re-read one IAM role into IAM_ROLE_CACHE and DynamoDB")
     p_role.add_argument("role_arn")
     sub.add_parser(
@@ -126,7 +133,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "refresh-role":
             return refresh_role(args.role_arn)
-        return refresh(split(args.select), split(args.accounts), verbose=args.verbose)
+        return refresh(
+            split(args.select), split(args.accounts), verbose=args.verbose, accept=split(args.accept_removals)
+        )
     except SettingsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -12,8 +12,10 @@ import dagster as dg
 
 from ..lib.event_log import pool_event_log_connections
 from ..lib.partitions import aws_accounts_partitions
+from ..lib.publishing import ACCEPT_REMOVALS
 
 QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+CLI_TAG = "consoleme_assets/cli"  # the change history names the CLI as the cause
 
 
 class RefreshInputError(ValueError):
@@ -66,8 +68,10 @@ def run_refresh(
     accounts: set[str] | None,
     out: Callable[[str], None] = print,
     verbose: bool = False,
+    accept_removals: set[str] | None = None,
 ) -> list[str]:
-    """Materialize `names`; returns one line per failure (empty = all good)."""
+    """Materialize `names`; returns one line per failure (empty = all good). `accept_removals`: accounts whose
+    removals the publish guard refused, to publish now (lib/publishing.py)."""
     assets = list(defs.assets or [])
     checks = list(defs.asset_checks or [])  # selecting an asset selects its checks: they run after it
     specs = {s.key.to_user_string(): s for s in defs.resolve_all_asset_specs()}
@@ -82,14 +86,18 @@ def run_refresh(
     pool_event_log_connections(instance)  # a range run writes a planned event per account when created
 
     def materialize(selection: list[str], tags: dict[str, str] | None = None) -> dg.ExecuteInProcessResult:
+        config = dict(run_config)
+        if accept_removals and any(specs[n].partitions_def is not None for n in selection):
+            accepted = {"config": {ACCEPT_REMOVALS: sorted(accept_removals)}}
+            config["ops"] = {step_of[n]: accepted for n in selection if specs[n].partitions_def is not None}
         result = dg.materialize(
             [*assets, *checks],
             selection=selection,
             instance=instance,
             resources=resources,
-            tags=tags,
+            tags={CLI_TAG: "refresh", **(tags or {})},
             raise_on_error=False,
-            run_config=run_config,
+            run_config=config,
         )
         for evaluation in result.get_asset_check_evaluations():
             if not evaluation.passed:

@@ -8,8 +8,11 @@ import dagster as dg
 from ..accounts.datasets import AWS_ACCOUNTS
 from ..aws.arns import account_of
 from ..lib.automation import every
+from ..lib.publishing import Publisher
 from ..lib.resources import ConsoleMeResource
-from .datasets import iam_cache
+from ..stores.changes import ChangeSet
+from .datasets import IAM_RESOURCES, iam_cache
+from .records import history_view
 
 
 def expired_roles(entries, active_accounts: set[str], now: float) -> dict[str, str]:
@@ -40,8 +43,14 @@ def clear_expired_iam_roles(context: dg.OpExecutionContext, consoleme: ConsoleMe
     by_account: dict[str, list[str]] = defaultdict(list)
     for arn in sorted(doomed):
         by_account[str(account_of(arn))].append(arn)
+    publisher = Publisher(IAM_RESOURCES, consoleme, {"run_id": context.run_id}, log=context.log)
     for account_id, arns in by_account.items():
+        previous = cache.role_values(arns)
         cache.remove_roles(account_id, arns)  # DynamoDB items, then the IAM_ROLE_CACHE fields
+        for arn in arns:  # the cache first, then its history (lib/publishing.py)
+            cause = {"type": "account_closed" if doomed[arn] == "account gone" else "expired"}
+            removed = ChangeSet(removed=(arn,))
+            publisher.record_entries(account_id, "role", removed, previous, {}, view=history_view, cause=cause)
     reasons: dict[str, int] = {}
     for reason in doomed.values():
         reasons[reason] = reasons.get(reason, 0) + 1
@@ -52,6 +61,7 @@ def clear_expired_iam_roles(context: dg.OpExecutionContext, consoleme: ConsoleMe
             "removed": len(doomed),
             "removed_by_reason": dg.MetadataValue.json(reasons),
             "removed_preview": dg.MetadataValue.json(sorted(doomed)[:50]),
+            **publisher.finish(),
         },
     )
 

@@ -38,6 +38,9 @@ IAM_STORAGE = ArnHashes(
 )
 
 
+RECORD_KINDS = {"roles": "role", "users": "user", "groups": "group", "policies": "policy"}
+
+
 def iam_cache(consoleme: ConsoleMeResource) -> IamCache:
     """IAM's stores for this run. A new one per call: it holds a per-call scan of the role table (replicas)."""
     return IamCache(consoleme.caches(), IAM_STORAGE)
@@ -78,7 +81,10 @@ IAM_RESOURCES = Dataset(
     group="iam",
     kinds={"aws", "redis", "s3", "dynamodb"},
     cadence=EVERY_45_MINUTES,
-    refresh=lambda context, consoleme: refresh_iam_resources(context, consoleme, iam_cache(consoleme)),
+    refresh=lambda context, consoleme, publisher: refresh_iam_resources(
+        context, consoleme, iam_cache(consoleme), publisher, RECORD_KINDS
+    ),
+    record_kind=RECORD_KINDS,
     job="iam",
     consoleme_tasks=("cache_iam_resources_across_accounts", "cache_iam_resources_for_account"),
     storage=IAM_STORAGE,

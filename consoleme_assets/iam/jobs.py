@@ -4,6 +4,7 @@ named by role-change events (see sensors.py), whose queue messages are deleted o
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import dagster as dg
 from botocore.exceptions import ClientError
@@ -13,11 +14,13 @@ from ..aws.iam import role_detail
 from ..aws.sessions import describe_aws_error
 from ..aws.sqs import QueueError, delete_messages, parse_queue_arn, queue_client, queue_url
 from ..lib.concurrency import completed_in_turn
+from ..lib.publishing import Publisher
 from ..lib.resources import ConsoleMeResource
 from ..settings import normalize_account_id
+from ..stores.changes import compare
 from ..stores.iam_cache import IamCache
 from . import records
-from .datasets import iam_cache
+from .datasets import IAM_RESOURCES, iam_cache
 from .role_events import lag_seconds, lag_summary, parse_time
 
 ROLE_CHANGES_DATASET = "role_changes"  # run tag value: one batch at a time (dagster.yaml's per-dataset limit)
@@ -49,6 +52,8 @@ class RoleOutcome:
     action: str  # "updated" | "removed" | "not found" | "filtered out"
     written_at: dt.datetime
     notes: list[str] = field(default_factory=list)
+    previous: dict[str, str] = field(default_factory=dict)  # the cached entries it replaced or removed (raw)
+    fresh: dict[str, Any] = field(default_factory=dict)  # the entry it wrote
 
 
 def fetch_role(consoleme: ConsoleMeResource, requested_arn: str) -> tuple[str, str, dict | None]:
@@ -78,13 +83,25 @@ def store_role(
     )
     if detail is None or filtered:
         cached = cache.cached_role_arns(account_id, role_name)
+        previous = cache.role_values(cached)
         cache.remove_roles(account_id, cached)
         action = "filtered out" if filtered else "removed" if cached else "not found"
-        return RoleOutcome(requested_arn, cached[0] if cached else requested_arn, action, clock())
+        return RoleOutcome(requested_arn, cached[0] if cached else requested_arn, action, clock(), previous=previous)
     arn = detail["Arn"]
     entry = records.refreshed_role_entry(detail, account_id, records.ttl_from(clock()), cache.templated([arn]).get(arn))
+    previous = cache.role_values([arn])
     notes = cache.write_role(entry)
-    return RoleOutcome(requested_arn, arn, "updated", clock(), notes)
+    return RoleOutcome(requested_arn, arn, "updated", clock(), notes, previous, {arn: entry})
+
+
+def record_outcome(publisher: Publisher, outcome: RoleOutcome, cause: dict[str, Any] | None = None) -> int:
+    """The outcome's change records (none when the role did not change); returns how many."""
+    changes = compare(outcome.previous, outcome.fresh)
+    account_id = parse_role_arn(outcome.arn)[0]
+    records_ = publisher.record_entries(
+        account_id, "role", changes, outcome.previous, outcome.fresh, view=records.history_view, cause=cause
+    )
+    return len(records_)
 
 
 def role_refresh_op(description: str):
@@ -106,12 +123,15 @@ def refresh_iam_role(
         raise dg.Failure(description=str(exc)) from None
     notes = f" ({'; '.join(outcome.notes)})" if outcome.notes else ""
     context.log.info(f"{config.role_arn}: {outcome.action}{notes}")
+    publisher = Publisher(IAM_RESOURCES, consoleme, {"type": "refresh_role", "run_id": context.run_id}, log=context.log)
+    record_outcome(publisher, outcome)
     return dg.Output(
         None,
         metadata={
             "role_arn": outcome.arn,
             "action": outcome.action,
             **({"notes": dg.MetadataValue.json(outcome.notes)} if outcome.notes else {}),
+            **publisher.finish(),
         },
     )
 
@@ -128,6 +148,8 @@ class ChangedRoleConfig(dg.Config):
     role_arn: str
     event_time: str | None = None  # ISO time of the earliest event naming the role (for the lag)
     receipt_handles: list[str] = []  # its messages, deleted from the queue once the role has landed
+    event_ids: list[str] = []  # CloudTrail event ids and actors, for the change history
+    actors: list[str] = []
 
 
 class RoleChangesConfig(dg.Config):
@@ -155,6 +177,7 @@ def refresh_changed_roles(
     context: dg.OpExecutionContext, config: RoleChangesConfig, consoleme: ConsoleMeResource
 ) -> dg.Output[list[str]]:
     cache = iam_cache(consoleme)
+    publisher = Publisher(IAM_RESOURCES, consoleme, {"type": "role_change", "run_id": context.run_id}, log=context.log)
     roles = {r.role_arn: r for r in config.roles}
     for arn in roles:
         parse_role_arn(arn)  # a bad ARN in hand-written config fails before anything is written
@@ -175,6 +198,8 @@ def refresh_changed_roles(
 
     by_role, lags = {}, []
     for changed, outcome in landed:
+        event = {"event_ids": changed.event_ids, "event_time": changed.event_time, "actors": changed.actors}
+        record_outcome(publisher, outcome, {k: v for k, v in event.items() if v})
         lag = lag_seconds(parse_time(changed.event_time), outcome.written_at)
         lags += [lag] if lag is not None else []
         by_role[outcome.arn] = {
@@ -192,6 +217,7 @@ def refresh_changed_roles(
         "roles": dg.MetadataValue.json(by_role),
         **({"failures": dg.MetadataValue.json(failed)} if failed else {}),
         **({"delete_failures": dg.MetadataValue.json(delete_failures)} if delete_failures else {}),
+        **publisher.finish(),
     }
     if failed:
         raise dg.Failure(

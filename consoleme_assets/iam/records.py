@@ -98,6 +98,25 @@ def refreshed_role_entry(detail: dict[str, Any], account_id: str, ttl: int, temp
     }
 
 
+def history_view(entry: Any) -> Any:
+    """What a role's change history compares: the entry with its `policy` decoded, without what only one of
+    ConsoleMe's two role formats carries (`owner`, `permissions_boundary`, RoleName/RoleId/MaxSessionDuration in
+    the policy, all copies of other fields) and without the ttl, so a role written by `refresh_iam_role` and then
+    by the account refresh shows no change unless IAM's role did."""
+    value = json.loads(entry) if isinstance(entry, str) else entry
+    if not isinstance(value, dict):
+        return value
+    policy = value.get("policy")
+    try:
+        policy = json.loads(policy) if isinstance(policy, str) else policy
+    except ValueError:
+        pass
+    if isinstance(policy, dict):
+        policy = {k: v for k, v in policy.items() if k not in _NOT_IN_REFRESHED_POLICY}
+    dropped = ("ttl", "owner", "permissions_boundary")
+    return {**{k: v for k, v in value.items() if k not in dropped}, "policy": policy}
+
+
 def user_entry(detail: dict[str, Any], account_id: str, ttl: int, owner_keys: list[str]) -> dict[str, Any]:
     return {
         **_entry_head(detail, account_id, ttl, "User"),

@@ -3,13 +3,16 @@ cache_iam_resources_for_account / _across_accounts): from GetAccountAuthorizatio
 from the primary's DynamoDB table and S3 files in a replica; and what each account's materialization shows."""
 
 import datetime as dt
+import time
 from collections.abc import Iterator
 from typing import Any
 
 import dagster as dg
 
+from ..aws.arns import is_aws_managed
 from ..aws.iam import account_authorization_details
 from ..lib.account_refresh import refresh_accounts
+from ..lib.publishing import Publisher
 from ..lib.resources import ConsoleMeResource
 from ..lib.write_metadata import iam_write_metadata
 from ..settings import Settings
@@ -100,12 +103,50 @@ def describe(account: IamAccount) -> dict[str, Any]:
     return meta
 
 
+def publish_account(
+    publisher: Publisher | None, cache: IamCache, account: IamAccount, record_kinds: dict[str, str]
+) -> tuple[dict[str, Any], bool]:
+    """Plan the account's write, let the guard refuse it, write only what changed, record the changes; returns
+    (the write's metadata, whether anything changed). An account with nothing cached yet (its first refresh)
+    sets the baseline: no change records."""
+    aid = account.account_id
+    plan = cache.plan_account(account, time.time())
+    shared = {
+        kind: {k for k in (*p.previous, *p.fresh) if is_aws_managed(k)} for kind, p in plan.kinds.items()
+    }  # AWS's own policies, the same in every account: not one account's change
+    removed = sum(len(p.deletes) for p in plan.kinds.values())
+    cached = sum(len(set(p.previous) - shared[k]) for k, p in plan.kinds.items())
+    if publisher is not None:
+        publisher.check(aid, removed, cached)
+    report, counts = cache.apply(plan)
+    totals: dict[str, int] = {"added": 0, "changed": 0, "removed": 0, "unchanged": 0}
+    first: dict[str, list[str]] = {"added": [], "changed": [], "removed": []}
+    for kind, p in plan.kinds.items():
+        for name, n in p.changes.counts().items():
+            totals[name] += n
+        for name, keys in p.changes.first(10).items():
+            if name in first:
+                first[name] += keys
+        if publisher is not None and cached:
+            view = records.history_view if kind == "roles" else None
+            publisher.record_entries(
+                aid, record_kinds.get(kind, kind), p.changes, p.previous, p.fresh, shared[kind], view=view
+            )
+    metadata = {**iam_write_metadata(report, counts), **Publisher.account_metadata(totals, first)}
+    return metadata, plan.changed
+
+
 def refresh_iam_resources(
-    context: dg.AssetExecutionContext, consoleme: ConsoleMeResource, cache: IamCache
+    context: dg.AssetExecutionContext,
+    consoleme: ConsoleMeResource,
+    cache: IamCache,
+    publisher: Publisher | None = None,
+    record_kinds: dict[str, str] | None = None,
 ) -> Iterator[dg.AssetMaterialization]:
-    """Every account of the run: fetched, its rejected items logged, written through `cache`; then the combined
-    files (primary region only)."""
+    """Every account of the run: fetched, its rejected items logged, written through `cache` (only what changed,
+    past the publish guard); then the combined files (primary region only), if any account changed."""
     settings = consoleme.settings
+    changed: set[str] = set()
 
     def from_aws(account_id: str) -> IamAccount:
         gaad = account_authorization_details(consoleme.sessions, account_id)
@@ -119,12 +160,15 @@ def refresh_iam_resources(
         kept = {arn for arns in account.kept.values() for arn in arns}
         for item in account.rejected:  # logged here: this is the step's thread
             context.log.warning(rejection_line(account_id, item, item["arn"] in kept))
-        return iam_write_metadata(*cache.write_account(account))
+        metadata, account_changed = publish_account(publisher, cache, account, record_kinds or {})
+        if account_changed:
+            changed.add(account_id)
+        return metadata
 
     def finalize(landed: list[str]) -> dict[str, Any]:
         if settings.is_replica:
             return {}
-        report = cache.write_combined()
+        report = cache.write_combined(changed=bool(changed))
         return {"combined_s3_uris": dg.MetadataValue.json(report.s3_uris)} if report.s3_uris else {}
 
     yield from refresh_accounts(
@@ -134,4 +178,5 @@ def refresh_iam_resources(
         max_workers=settings.tuning.max_concurrent_accounts,
         describe=describe,
         finalize=finalize,
+        publisher=publisher,
     )

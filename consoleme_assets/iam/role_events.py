@@ -26,6 +26,8 @@ class RoleChange:
     role_arn: str
     account_id: str
     event_time: dt.datetime | None
+    event_id: str | None = None  # CloudTrail's eventID, for the change history
+    actor: str | None = None  # who made the change: CloudTrail's userIdentity ARN
 
 
 @dataclass(frozen=True)
@@ -101,7 +103,17 @@ def parse_role_change(
             f"{str(role_name)[:80]!r} (event {detail.get('eventName', '?')})",
         )
     when = parse_time(event.get("time")) or parse_time(detail.get("eventTime")) or sent_at
-    return RoleChange(message_id, f"arn:{partition}:iam::{account}:role/{role_name}", account, when)
+    identity = detail.get("userIdentity")
+    actor = identity.get("arn") if isinstance(identity, dict) else None
+    event_id = detail.get("eventID")
+    return RoleChange(
+        message_id,
+        f"arn:{partition}:iam::{account}:role/{role_name}",
+        account,
+        when,
+        event_id if isinstance(event_id, str) else None,
+        actor if isinstance(actor, str) else None,
+    )
 
 
 @dataclass
@@ -112,9 +124,15 @@ class ChangedRole:
     account_id: str
     first_event_time: dt.datetime | None = None
     message_ids: list[str] = field(default_factory=list)
+    event_ids: list[str] = field(default_factory=list)
+    actors: list[str] = field(default_factory=list)
 
     def add(self, change: RoleChange) -> None:
         self.message_ids.append(change.message_id)
+        if change.event_id and change.event_id not in self.event_ids:
+            self.event_ids.append(change.event_id)
+        if change.actor and change.actor not in self.actors:
+            self.actors.append(change.actor)
         when = change.event_time
         if when is not None and (self.first_event_time is None or when < self.first_event_time):
             self.first_event_time = when

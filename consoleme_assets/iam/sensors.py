@@ -102,6 +102,8 @@ def role_change_sensor(context: dg.SensorEvaluationContext, consoleme: ConsoleMe
             "role_arn": role.role_arn,
             "receipt_handles": handles[role.role_arn],
             "event_time": role.first_event_time.isoformat() if role.first_event_time else None,
+            "event_ids": role.event_ids,
+            "actors": role.actors,
         }
         for role in roles.values()
     ]

@@ -53,6 +53,7 @@ S3_BUCKETS = _inventory(
     fetch=lambda consoleme, account_id: s3_bucket_names(consoleme.sessions, account_id),
     storage=AccountLists(lambda s: s.redis_keys.s3_buckets, lambda s: s.s3.s3_buckets, lambda s: s.s3.s3_combined),
     shape=account_list_of(None),  # S3 holds bucket names, not ARNs
+    record_kind="bucket",
 )
 MANAGED_POLICIES = _inventory(
     "managed_policies",
@@ -64,6 +65,7 @@ MANAGED_POLICIES = _inventory(
     storage=AccountLists(lambda s: s.redis_keys.iam_managed_policies, lambda s: s.s3.managed_policies),
     shape=account_list_of("arn:aws:iam::"),
     not_empty_because="every account has AWS-managed policies",
+    record_kind="managed_policy",
 )
 SQS_QUEUES = _inventory(
     "sqs_queues",
@@ -73,6 +75,7 @@ SQS_QUEUES = _inventory(
     fetch=_regional(sqs_queue_arns),
     storage=AccountLists(lambda s: s.redis_keys.sqs_queues, lambda s: s.s3.sqs_queues, lambda s: s.s3.sqs_combined),
     shape=account_list_of("arn:aws:sqs:"),
+    record_kind="queue",
 )
 SNS_TOPICS = _inventory(
     "sns_topics",
@@ -82,4 +85,5 @@ SNS_TOPICS = _inventory(
     fetch=_regional(sns_topic_arns),
     storage=AccountLists(lambda s: s.redis_keys.sns_topics, lambda s: s.s3.sns_topics, lambda s: s.s3.sns_combined),
     shape=account_list_of("arn:aws:sns:"),
+    record_kind="topic",
 )

@@ -16,6 +16,7 @@ from typing import Any
 
 import dagster as dg
 
+from ..aws.arns import is_aws_managed
 from ..aws.inventory import RegionalListing
 from ..aws.sessions import describe_aws_error
 from ..stores.caches import AccountLists
@@ -25,6 +26,7 @@ from .datasets import Dataset
 from .event_log import pool_event_log_connections
 from .freshness import window_for
 from .partitions import aws_accounts_partitions
+from .publishing import ACCEPT_REMOVALS, Publisher, RemovalsRefused, accepted_removals, cause_of
 from .resources import ConsoleMeResource
 from .write_metadata import report_metadata
 
@@ -40,7 +42,9 @@ def refresh_accounts(
     max_workers: int,
     describe: Callable[[Any], dict[str, Any]] | None = None,
     finalize: Finalize | None = None,
+    publisher: Publisher | None = None,
 ) -> Iterator[dg.AssetMaterialization]:
+    """`publisher`: the run's guard and change records; its run summary goes on the last materialization."""
     pool_event_log_connections(context.instance)  # one materialization per account: keep a connection
     accounts = list(context.partition_keys)
     failed: dict[str, str] = {}
@@ -57,6 +61,10 @@ def refresh_accounts(
             records, seconds = future.result()
             t0 = time.monotonic()
             metadata = write(account_id, records)  # writes happen on this thread, one account at a time
+        except RemovalsRefused as exc:  # the guard kept its last good cache
+            failed[account_id] = str(exc)
+            context.log.error(failed[account_id])
+            continue
         except Exception as exc:  # one account's failure must not stop the others
             failed[account_id] = describe_aws_error(exc)
             context.log.error(f"account {account_id}: refresh failed: {failed[account_id]}")
@@ -86,6 +94,8 @@ def refresh_accounts(
         except Exception as exc:
             finalize_error = describe_aws_error(exc)
             context.log.error(f"combining the cached accounts failed: {finalize_error}")
+    if publisher is not None:
+        shared.update(publisher.finish())
     if held is not None:
         yield dg.AssetMaterialization(asset_key=context.asset_key, partition=held[0], metadata={**held[1], **shared})
     context.log.info(
@@ -123,7 +133,11 @@ def describe_listing(records: list[str] | RegionalListing) -> dict[str, Any]:
 
 
 def refresh_account_lists(
-    context: dg.AssetExecutionContext, consoleme: ConsoleMeResource, dataset: Dataset, **resources: Any
+    context: dg.AssetExecutionContext,
+    consoleme: ConsoleMeResource,
+    dataset: Dataset,
+    publisher: Publisher | None = None,
+    **resources: Any,
 ) -> Iterator[dg.AssetMaterialization]:
     """Refresh a dataset stored as `AccountLists`: each account from its declared `fetch` in the primary region,
     from the primary's S3 copies in a replica; then the combined S3 file (primary only) from every account cached.
@@ -153,10 +167,23 @@ def refresh_account_lists(
                     f"{records.carried_over.get(region, 0)} cached ARNs: {error}"
                 )
             records = records.items
-        return report_metadata(caches.write_account_list(storage, account_id, records))
+        plan = caches.plan_account_list(storage, account_id, records)
+        if publisher is not None:
+            publisher.check(account_id, len(plan.removed), len(plan.previous or ()))
+        report = caches.apply_account_list(plan)
+        if plan.changed:
+            changed.add(account_id)
+        if publisher is not None and plan.previous is not None:  # a first refresh is no change to record
+            # AWS's own managed policies come and go in every account at once: not one account's change.
+            own = [[i for i in items if not is_aws_managed(i)] for items in (plan.added, plan.removed)]
+            publisher.record_items(account_id, str(dataset.record_kind or "item"), *own)
+        counts = {"added": len(plan.added), "removed": len(plan.removed)}
+        return {**report_metadata(report), "changes": dg.MetadataValue.json(counts)}
+
+    changed: set[str] = set()
 
     def finalize(landed: list[str]) -> dict[str, Any]:
-        report = caches.write_account_list_combined(storage)
+        report = caches.write_account_list_combined(storage, changed=bool(changed))
         return {"combined_s3_uris": dg.MetadataValue.json(report.s3_uris)} if report.s3_uris else {}
 
     source = "S3 copies of the primary region (replica)" if settings.is_replica else "AWS"
@@ -167,6 +194,7 @@ def refresh_account_lists(
         max_workers=settings.tuning.max_concurrent_accounts,
         describe=lambda records: {"source": dg.MetadataValue.text(source), **describe_listing(records)},
         finalize=finalize,
+        publisher=publisher,
     )
 
 
@@ -204,16 +232,21 @@ def per_account_asset(dataset: Dataset, accounts_asset: str | None, freshness: d
         pool=dataset.pool,
         op_tags=dataset.run_tags,
         required_resource_keys={"consoleme", *extra_keys},
+        # Accounts whose removals the publish guard refused, accepted by the operator (lib/publishing.py).
+        config_schema={ACCEPT_REMOVALS: dg.Field([str], is_required=False, default_value=[])},
     )
     def refresh_then_check(context: dg.AssetExecutionContext):
         consoleme: ConsoleMeResource = context.resources.consoleme
         extra = {key: getattr(context.resources, key) for key in extra_keys}
         failure: dg.Failure | None = None
         if context.selected_asset_keys:
+            publisher = Publisher(
+                dataset, consoleme, cause_of(context), accepted_removals(context.op_execution_context), context.log
+            )
             if dataset.refresh is not None:
-                events = dataset.refresh(context, consoleme, **extra)
+                events = dataset.refresh(context, consoleme, publisher=publisher, **extra)
             else:
-                events = refresh_account_lists(context, consoleme, dataset, **extra)
+                events = refresh_account_lists(context, consoleme, dataset, publisher, **extra)
             try:
                 for event in events:
                     if not isinstance(event, (dg.AssetMaterialization, dg.AssetObservation)):

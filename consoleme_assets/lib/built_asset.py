@@ -13,7 +13,9 @@ from typing import Any
 import dagster as dg
 
 from ..stores.caches import ConsoleMeCaches, HashDocument, JsonDocument, Storage
+from ..stores.changes import compare
 from .datasets import Built, Dataset
+from .publishing import Publisher, cause_of
 from .resources import ConsoleMeResource
 from .write_metadata import report_metadata
 
@@ -29,11 +31,33 @@ def write_value(caches: ConsoleMeCaches, storage: Storage | None, value: Any) ->
     raise TypeError(f"an unpartitioned dataset is stored as a JSON document or a hash, not {type(storage).__name__}")
 
 
-def _materialization(dataset: Dataset, produced: Any, caches: ConsoleMeCaches) -> dg.MaterializeResult:
+def _materialization(
+    dataset: Dataset, produced: Any, consoleme: ConsoleMeResource, context: dg.AssetExecutionContext
+) -> dg.MaterializeResult:
     built = produced if isinstance(produced, Built) else Built(produced)
+    caches = consoleme.caches()
     metadata = dict(built.metadata)
+    recorded = dataset.history_items is not None and isinstance(dataset.storage, JsonDocument)
+    previous = caches.read_json(dataset.storage) if recorded else None
     metadata.update(write_value(caches, dataset.storage, built.value))
+    if recorded and previous is not None:  # the cache is written first; a first build sets the baseline
+        metadata.update(record_document(dataset, consoleme, context, previous, built.value))
     return dg.MaterializeResult(asset_key=dataset.name, metadata=metadata)
+
+
+def record_document(
+    dataset: Dataset, consoleme: ConsoleMeResource, context: dg.AssetExecutionContext, previous: Any, new: Any
+) -> dict[str, Any]:
+    """Change records of the items a document holds (e.g. one per SCP), compared with the cached document."""
+    before, after = dataset.history_items(previous), dataset.history_items(new)
+    publisher = Publisher(dataset, consoleme, cause_of(context), log=context.log)
+    by_account: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
+    for items, side in ((before, 0), (after, 1)):
+        for key, (account, item) in items.items():
+            by_account.setdefault(account, ({}, {}))[side][key] = item
+    for account, (old, fresh) in sorted(by_account.items()):
+        publisher.record_entries(account, str(dataset.record_kind), compare(old, fresh), old, fresh)
+    return publisher.finish()
 
 
 def built_asset(datasets: Sequence[Dataset], freshness: Mapping[str, dg.FreshnessPolicy | None]) -> dg.AssetsDefinition:
@@ -74,12 +98,11 @@ def built_asset(datasets: Sequence[Dataset], freshness: Mapping[str, dg.Freshnes
                 else dg.MaterializeResult(asset_key=head.name, metadata=produced.metadata)
             )
             return
-        caches = consoleme.caches()
         if not multi:
-            yield _materialization(head, produced, caches)
+            yield _materialization(head, produced, consoleme, context)
             return
         for dataset in datasets:  # in declaration order: the order ConsoleMe wrote them
             if dataset.name in produced:
-                yield _materialization(dataset, produced[dataset.name], caches)
+                yield _materialization(dataset, produced[dataset.name], consoleme, context)
 
     return build

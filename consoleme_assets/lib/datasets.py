@@ -86,6 +86,11 @@ class Dataset:
     resources: Mapping[str, Any] = field(default_factory=dict)  # extra resources its fetch/refresh/build take
     # Returns a reason to skip a scheduled run (e.g. its source is empty), else None.
     schedule_guard: Callable[..., str | None] | None = None
+    # What one item is called in the change history: a list dataset's items ("bucket"), or an ARN hash's kinds
+    # ({"roles": "role", ...}); None: not recorded.
+    record_kind: str | Mapping[str, str] | None = None
+    # An unpartitioned dataset whose document holds recorded items: document -> {key: (account, item)}.
+    history_items: Callable[[Any], Mapping[str, tuple[str, Any]]] | None = None
 
     def __post_init__(self) -> None:
         ways = [w for w in ("fetch", "refresh", "build") if getattr(self, w) is not None]

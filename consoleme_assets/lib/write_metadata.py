@@ -13,6 +13,13 @@ def report_metadata(report: WriteReport) -> dict[str, Any]:
     meta: dict[str, Any] = {
         "redis_keys": dg.MetadataValue.json(report.redis_keys),
         "bytes_written": dg.MetadataValue.int(report.bytes_written),
+        # What the write cost (issue 22: only what changed is written).
+        "redis_fields_written": dg.MetadataValue.int(report.redis_written),
+        "redis_fields_deleted": dg.MetadataValue.int(report.redis_deleted),
+        "dynamodb_items_written": dg.MetadataValue.int(report.dynamodb_written),
+        "dynamodb_items_deleted": dg.MetadataValue.int(report.dynamodb_deleted),
+        "s3_puts": dg.MetadataValue.int(len(report.s3_uris)),
+        "s3_unchanged": dg.MetadataValue.int(report.s3_unchanged),
     }
     if report.s3_uris:
         meta["s3_uris"] = dg.MetadataValue.json(report.s3_uris)
@@ -35,6 +42,10 @@ def config_account_metadata(report: AccountWrite) -> dict[str, Any]:
         "redis_deleted": dg.MetadataValue.int(report.redis_deleted),
         "kept_from_failed_regions": dg.MetadataValue.int(report.kept_from_failed_regions),
         "s3_uris": dg.MetadataValue.json(report.s3_uris),
+        "redis_fields_written": dg.MetadataValue.int(report.redis_written),
+        "dynamodb_items_written": dg.MetadataValue.int(report.dynamodb_written),
+        "s3_puts": dg.MetadataValue.int(len(report.s3_uris)),
+        "s3_unchanged": dg.MetadataValue.int(report.s3_unchanged),
     }
     if report.dynamodb_table:
         meta.update(

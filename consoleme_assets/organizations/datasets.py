@@ -55,6 +55,17 @@ def scps_preview(scps: dict[str, list[dict[str, Any]]], limit: int = PREVIEW_ROW
     return dg.MetadataValue.table(records=rows, schema=schema)
 
 
+def scps_by_arn(scps: Any) -> dict[str, tuple[str, Any]]:
+    """{policy ARN: (organization's management account, the entry: targets and policy)} of ALL_AWS_SCPS."""
+    out: dict[str, tuple[str, Any]] = {}
+    for master, entries in (scps or {}).items() if isinstance(scps, dict) else ():
+        for entry in entries if isinstance(entries, list) else ():
+            arn = entry.get("policy", {}).get("arn") if isinstance(entry, dict) else None
+            if isinstance(arn, str):
+                out[arn] = (master, entry)
+    return out
+
+
 def read_each_organization(
     context: dg.AssetExecutionContext, consoleme: ConsoleMeResource, purpose: str, read: Callable[[Organization], T]
 ) -> dict[str, T]:
@@ -124,6 +135,8 @@ SERVICE_CONTROL_POLICIES = Dataset(
     consoleme_tasks=("cache_scps_across_organizations",),
     storage=JsonDocument(lambda s: s.redis_keys.all_scps, lambda s: s.s3.scps),
     shape=values_of("a list of SCPs", lambda v: isinstance(v, list)),
+    record_kind="scp",
+    history_items=scps_by_arn,
 )
 ORGANIZATION_STRUCTURE = Dataset(
     name="organization_structure",

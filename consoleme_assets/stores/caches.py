@@ -6,6 +6,7 @@ nothing outside stores/ touches a Redis, S3 or DynamoDB client. Order of writes:
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 from collections.abc import Callable, Iterator, Mapping
@@ -15,20 +16,38 @@ from typing import Any
 
 from ..settings import S3Object, Settings
 from .dynamo_store import DynamoStore
-from .encoding import StringMap
+from .encoding import StringMap, dumps_consoleme
 from .redis_store import RedisStore
 from .s3_store import S3Store, s3_uri
 from .tables import scan_items
 
+# Our own bookkeeping (ConsoleMe never reads it): {s3 URI: "<sha256 of the data>:<epoch written>"} of the S3
+# copies written only when changed. Lost with a Redis flush, which only means the next write is a full one.
+S3_DIGESTS_KEY = "consoleme_assets:s3_digests"
+
 
 @dataclass
 class WriteReport:
-    """What one write touched, for materialization metadata."""
+    """What one write touched, for materialization metadata (and the write-cost benchmark)."""
 
     redis_keys: list[str] = field(default_factory=list)
-    s3_uris: list[str] = field(default_factory=list)
+    s3_uris: list[str] = field(default_factory=list)  # each one a PUT
     bytes_written: int = 0
     notes: list[str] = field(default_factory=list)
+    redis_written: int = 0  # hash fields (or string keys) written
+    redis_deleted: int = 0
+    dynamodb_written: int = 0  # items put
+    dynamodb_deleted: int = 0
+    s3_unchanged: int = 0  # S3 copies not written: same content, written recently enough
+
+    def add(self, other: WriteReport) -> WriteReport:
+        self.redis_keys += [k for k in other.redis_keys if k not in self.redis_keys]
+        self.s3_uris += other.s3_uris
+        self.notes += other.notes
+        for name in ("bytes_written", "redis_written", "redis_deleted", "dynamodb_written", "dynamodb_deleted"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.s3_unchanged += other.s3_unchanged
+        return self
 
 
 @dataclass(frozen=True)
@@ -86,6 +105,29 @@ class ArnHashes:
 Storage = AccountLists | JsonDocument | HashDocument | ArnHashes
 
 
+@dataclass
+class ListPlan:
+    """One account's list (a field of an `AccountLists` hash): cached (None: no field yet) and fresh."""
+
+    storage: AccountLists
+    account_id: str
+    previous: list[str] | None
+    items: list[str]
+
+    @property
+    def added(self) -> list[str]:
+        return sorted(set(self.items) - set(self.previous or ()))
+
+    @property
+    def removed(self) -> list[str]:
+        return sorted(set(self.previous or ()) - set(self.items))
+
+    @property
+    def changed(self) -> bool:
+        """The field is written: new, or its items differ (an order-only difference is no change)."""
+        return self.previous is None or bool(self.added or self.removed)
+
+
 class ConsoleMeCaches:
     """Writes and reads ConsoleMe's caches for one deployment's settings."""
 
@@ -120,9 +162,22 @@ class ConsoleMeCaches:
     def close(self) -> None:
         self.redis.client.close()
 
-    def put_s3_copy(self, obj: S3Object, data: Any, report: WriteReport, **fmt: str) -> None:
+    def put_s3_copy(
+        self,
+        obj: S3Object,
+        data: Any,
+        report: WriteReport,
+        *,
+        if_changed: bool = False,
+        known_unchanged: bool = False,
+        **fmt: str,
+    ) -> None:
         """Write `data` to `obj`'s S3 key in ConsoleMe's envelope; the URI (or why it was skipped) goes in `report`.
-        Replicas and deployments without a bucket write no S3 copy."""
+        Replicas and deployments without a bucket write no S3 copy. `if_changed`: skip the PUT when the object
+        holds this very data (a digest of it is kept in Redis) and was written less than
+        `consoleme_assets.writes.renew_s3_after` ago (the envelope's `last_updated`, which readers may judge).
+        `known_unchanged`: the caller knows the data is what was written last time (no account changed), for data
+        too big to digest (a streamed combined file); skipped the same way."""
         if self.settings.is_replica:  # replicas read the primary's S3 copies; they never write them
             report.notes.append("S3 copy skipped: replica region")
             return
@@ -131,17 +186,45 @@ class ConsoleMeCaches:
             report.notes.append("S3 copy skipped: no bucket configured (consoleme_s3_bucket)")
             return
         key = obj.key(**fmt)
+        uri = s3_uri(bucket, key)
+        digest = None
+        if known_unchanged and self._digest_is_recent(uri, None):
+            report.s3_unchanged += 1
+            return
+        if if_changed and not isinstance(data, StringMap):
+            digest = hashlib.sha256(dumps_consoleme(data).encode()).hexdigest()
+            if self._digest_is_recent(uri, digest):
+                report.s3_unchanged += 1
+                return
         report.bytes_written += self.s3.put_json(bucket, key, data)
-        report.s3_uris.append(s3_uri(bucket, key))
+        report.s3_uris.append(uri)
+        if if_changed or known_unchanged or isinstance(data, StringMap):
+            self.redis.client.hset(S3_DIGESTS_KEY, uri, f"{digest or '*'}:{int(self.redis.clock())}")
+
+    def _digest_is_recent(self, uri: str, digest: str | None) -> bool:
+        """The object was written from this data (any data, for `digest` None) recently enough to skip."""
+        known = self.redis.client.hget(S3_DIGESTS_KEY, uri)
+        if not known or ":" not in known:
+            return False
+        sha, _, written = known.rpartition(":")
+        age = self.redis.clock() - float(written or 0)
+        return (digest is None or sha == digest) and age < self.settings.writes.renew_s3_after_seconds
 
     # -- one JSON document per dataset -----------------------------------------------------------
 
     def write_json(self, ds: JsonDocument, data: Any) -> WriteReport:
+        """SET the document only if it differs from the cached one (the LAST_UPDATED stamp, and an expiry, move
+        either way), then the S3 copy if its content changed or it was not written recently."""
         key = ds.redis_key(self.settings)
         report = WriteReport(redis_keys=[key])
-        report.bytes_written += self.redis.set_json(key, data, expire_seconds=ds.expire_seconds)
+        payload = data if isinstance(data, str) else dumps_consoleme(data)
+        if self.redis.client.get(key) == payload:
+            self.redis.touch(key, expire_seconds=ds.expire_seconds)
+        else:
+            report.bytes_written += self.redis.set_json(key, payload, expire_seconds=ds.expire_seconds)
+            report.redis_written += 1
         if ds.s3_file is not None:
-            self.put_s3_copy(ds.s3_file(self.settings), data, report)
+            self.put_s3_copy(ds.s3_file(self.settings), data, report, if_changed=True)
         return report
 
     def read_json(self, ds: JsonDocument) -> Any:
@@ -237,20 +320,42 @@ class ConsoleMeCaches:
 
     # -- per-account lists -----------------------------------------------------------------------
 
-    def write_account_list(self, ds: AccountLists, account_id: str, items: list[str]) -> WriteReport:
-        """Replace one account's list: HSET <key> <account_id> <json list> (one field, atomic), then S3."""
+    def plan_account_list(self, ds: AccountLists, account_id: str, items: list[str]) -> ListPlan:
+        """What writing the account's list would change (reads only): the items added and removed."""
+        raw = self.redis.client.hget(ds.redis_key(self.settings), account_id)
+        try:
+            previous = json.loads(raw) if raw is not None else None
+        except ValueError:  # not ConsoleMe's shape: rewritten, and nothing in it counts as removed
+            previous = []
+        if not isinstance(previous, list) and previous is not None:
+            previous = []
+        return ListPlan(ds, account_id, previous, list(items))
+
+    def apply_account_list(self, plan: ListPlan) -> WriteReport:
+        """HSET the account's field only if its items changed (the LAST_UPDATED stamp moves either way), then the
+        per-account S3 file if its content changed or it was not written recently."""
+        ds, account_id, items = plan.storage, plan.account_id, plan.items
         key = ds.redis_key(self.settings)
         report = WriteReport(redis_keys=[key])
-        report.bytes_written += self.redis.set_fields(key, {account_id: list(items)})
-        self.put_s3_copy(ds.account_file(self.settings), list(items), report, account_id=account_id)
+        if plan.changed:
+            report.bytes_written += self.redis.set_fields(key, {account_id: items})
+            report.redis_written += 1
+        else:
+            self.redis.stamp(key)
+        self.put_s3_copy(ds.account_file(self.settings), items, report, if_changed=True, account_id=account_id)
         return report
 
-    def write_account_list_combined(self, ds: AccountLists) -> WriteReport:
-        """The combined S3 file `{account_id: "<json list>"}`, from every account now in the hash."""
+    def write_account_list(self, ds: AccountLists, account_id: str, items: list[str]) -> WriteReport:
+        """Plan and apply in one go (callers without a publish guard or history)."""
+        return self.apply_account_list(self.plan_account_list(ds, account_id, items))
+
+    def write_account_list_combined(self, ds: AccountLists, changed: bool = True) -> WriteReport:
+        """The combined S3 file `{account_id: "<json list>"}`, from every account now in the hash; when no
+        account changed (`changed` False), only if it was not written recently."""
         report = WriteReport()
         if ds.combined_file is not None:
             pairs = StringMap(self.redis.client.hscan_iter(ds.redis_key(self.settings), count=1000))
-            self.put_s3_copy(ds.combined_file(self.settings), pairs, report)
+            self.put_s3_copy(ds.combined_file(self.settings), pairs, report, known_unchanged=not changed)
         return report
 
     def account_list_from_s3(self, ds: AccountLists, account_id: str) -> list[str]:

@@ -363,3 +363,59 @@ def _statements(path: str, a: Any, b: Any, out: list[dict]) -> None:
     for j in new:
         i, s = rest_b[j]
         out.append({"path": _item(path, _sid(s) or i), "op": "added", "new": s})
+
+
+# -- what a write of one account's entries does ----------------------------------------------------------
+
+
+def ttl_in(value: Any) -> float | None:
+    """The entry's `ttl` (epoch seconds), when it is a JSON object carrying a number there."""
+    top = _top(value)
+    ttl = top.get("ttl") if isinstance(top, dict) else None
+    return float(ttl) if isinstance(ttl, (int, float)) and not isinstance(ttl, bool) else None
+
+
+def renewal_due(cached: Any, now: float, lifetime: float, renew_after: float) -> bool:
+    """An unchanged entry is written again once it was written `renew_after` ago (its ttl, written as write time
+    + `lifetime`, says when): before ConsoleMe's readers stop trusting it (ttl - 1 h) and DynamoDB's TTL
+    deletes it. An entry without a ttl never needs it."""
+    ttl = ttl_in(cached)
+    return ttl is not None and ttl - now <= lifetime - renew_after
+
+
+@dataclass
+class EntriesPlan:
+    """One account's fields in one shared hash: what is cached (`previous`, raw), what the refresh built
+    (`fresh`), and so what to write (added, changed, and unchanged entries due for renewal) and delete."""
+
+    key: str
+    previous: dict[str, str]
+    fresh: dict[str, Any]
+    changes: ChangeSet
+    renew: tuple[str, ...] = ()
+    indexed: bool = True  # the account's owner index exists (else the write creates it)
+    keep: frozenset[str] = frozenset()  # removed but not deleted (shared fields, kept last good entries)
+
+    @property
+    def writes(self) -> dict[str, Any]:
+        names = (*self.changes.added, *self.changes.changed_keys, *self.renew)
+        return {name: self.fresh[name] for name in sorted(names)}
+
+    @property
+    def deletes(self) -> list[str]:
+        return [name for name in self.changes.removed if name not in self.keep]
+
+
+def plan_entries(
+    key: str,
+    previous: Mapping[str, str],
+    fresh: Mapping[str, Any],
+    now: float,
+    lifetime: float,
+    renew_after: float,
+    indexed: bool = True,
+    keep: frozenset[str] = frozenset(),
+) -> EntriesPlan:
+    changes = compare(previous, fresh)
+    renew = tuple(k for k in changes.unchanged if renewal_due(previous[k], now, lifetime, renew_after))
+    return EntriesPlan(key, dict(previous), dict(fresh), changes, renew, indexed, keep)

@@ -26,6 +26,7 @@ import redis
 
 from ..aws.arns import is_aws_managed
 from .caches import ArnHashes, ConsoleMeCaches, WriteReport
+from .changes import EntriesPlan, plan_entries
 from .config_format import TTL_SECONDS, dumps_ujson, redis_value, ttl_from, ttl_of, un_wrap_json  # noqa: F401
 from .encoding import StringMap, dumps_consoleme
 from .s3_store import s3_uri
@@ -105,6 +106,15 @@ def config_batch(
 
 
 @dataclass
+class ConfigPlan:
+    """One account's AWS Config write, planned (see `ConfigCacheStore.plan_account`)."""
+
+    batch: ConfigBatch
+    entries: EntriesPlan
+    kept_from_failed_regions: int = 0
+
+
+@dataclass
 class AccountWrite:
     """What one account's write touched."""
 
@@ -113,6 +123,7 @@ class AccountWrite:
     redis_deleted: int = 0
     kept_from_failed_regions: int = 0
     s3_uris: list[str] = field(default_factory=list)
+    s3_unchanged: int = 0
     dynamodb_table: str | None = None
     dynamodb_written: int = 0
     dynamodb_deleted: int = 0
@@ -186,47 +197,64 @@ class ConfigCacheStore:
             )
         return out
 
-    def _put_copy(self, obj: Any, data: Any, notes: list[str], uris: list[str], **fmt: str) -> None:
-        copy = WriteReport()  # the shared writer (replica and no-bucket rules), into this store's reports
-        self.caches.put_s3_copy(obj, data, copy, **fmt)
-        notes += copy.notes
-        uris += copy.s3_uris
-
-    def write_account(self, batch: ConfigBatch) -> AccountWrite:
-        """Make the account's cache exactly `batch`: DynamoDB puts and deletes, then the atomic Redis swap,
-        then the S3 copy. DynamoDB goes first so that if it fails, Redis still lists the old entries and the
-        next run computes the same deletions again."""
+    def plan_account(self, batch: ConfigBatch, now: float | None = None) -> ConfigPlan:
+        """What writing `batch` would change against what is cached for the account (reads only). A region we
+        could not read keeps what it had (it ages out by ttl); AWS-managed ARNs are never one account's to delete."""
         account_id = batch.account_id
-        report = AccountWrite(redis_key=self.key)
-        previous = self.previous_entries(account_id)
-        entries = dict(batch.values)
-        if batch.regions_failed:  # a region we could not read keeps what it had (it ages out by ttl)
+        fresh = dict(batch.values)
+        previous, indexed = self.redis.account_values(self.key, account_id, self._owner_of, also=fresh)
+        kept = {}
+        if batch.regions_failed:
             ok = set(batch.regions_ok)
-            kept = {a: v for a, v in previous.items() if a not in entries and _item(v).get("awsRegion") not in ok}
-            entries.update(kept)
-            report.kept_from_failed_regions = len(kept)
-        vanished = {a: v for a, v in previous.items() if a not in entries and not is_aws_managed(a)}
+            kept = {a: v for a, v in previous.items() if a not in fresh and _item(v).get("awsRegion") not in ok}
+            fresh.update(kept)
+        entries = plan_entries(
+            self.key,
+            previous,
+            fresh,
+            self.clock() if now is None else now,
+            TTL_SECONDS,
+            self.settings.writes.renew_entries_after_seconds,
+            indexed,
+            keep=frozenset(a for a in previous if is_aws_managed(a)),
+        )
+        return ConfigPlan(batch, entries, len(kept))
 
+    def apply(self, plan: ConfigPlan) -> AccountWrite:
+        """Write only what `plan` says: DynamoDB puts (the changed and renewed resources) and deletes, then the
+        Redis transaction, then the S3 copy if its content changed. DynamoDB goes first so that if it fails, Redis
+        still lists the old entries and the next run plans the same writes again."""
+        batch, entries = plan.batch, plan.entries
+        account_id = batch.account_id
+        report = AccountWrite(redis_key=self.key, kept_from_failed_regions=plan.kept_from_failed_regions)
         table = self._dynamo_table(report.notes)
         if table is not None:
             report.dynamodb_table = table
-            report.dynamodb_written, report.dynamodb_skipped = self._dynamo_put(table, batch)
+            writes = set(entries.writes)
+            items = [i for i in batch.dynamo_items if not isinstance(i.get("arn"), str) or i["arn"] in writes]
+            report.dynamodb_written, report.dynamodb_skipped = self._dynamo_put(table, items)
             fresh = {_dynamo_key(i) for i in batch.dynamo_items}
-            gone = {k for k in (_dynamo_key(_item(v)) for v in vanished.values()) if k is not None and k not in fresh}
+            vanished = [entries.previous[a] for a in entries.deletes]
+            gone = {k for k in (_dynamo_key(_item(v)) for v in vanished) if k is not None and k not in fresh}
             report.dynamodb_deleted = self.caches.dynamo.delete_items(
                 table, [dict(zip(DYNAMO_KEYS, k, strict=False)) for k in sorted(gone)], DYNAMO_KEYS
             )
-
-        counts = self.redis.replace_account_entries(
-            account_id, {self.key: entries}, owner_of=self._owner_of, shared=is_aws_managed
-        )[self.key]
+        counts = self.redis.apply_account_plans(account_id, [entries], shared=is_aws_managed)[self.key]
         report.redis_written, report.redis_deleted = counts["written"], counts["deleted"]
-        self._put_copy(self._account_file, entries, report.notes, report.s3_uris, account_id=account_id)
+        copy = WriteReport()
+        self.caches.put_s3_copy(self._account_file, entries.fresh, copy, if_changed=True, account_id=account_id)
+        report.notes += copy.notes
+        report.s3_uris += copy.s3_uris
+        report.s3_unchanged = copy.s3_unchanged
         return report
 
-    def _dynamo_put(self, table: str, batch: ConfigBatch) -> tuple[int, int]:
-        fitting = [i for i in batch.dynamo_items if _dynamo_size(i) <= DYNAMO_MAX_ITEM_BYTES]
-        return self.caches.dynamo.put_items(table, fitting, DYNAMO_KEYS), len(batch.dynamo_items) - len(fitting)
+    def write_account(self, batch: ConfigBatch) -> AccountWrite:
+        """Plan and apply in one go (callers without a publish guard or history)."""
+        return self.apply(self.plan_account(batch))
+
+    def _dynamo_put(self, table: str, items: list[dict[str, Any]]) -> tuple[int, int]:
+        fitting = [i for i in items if _dynamo_size(i) <= DYNAMO_MAX_ITEM_BYTES]
+        return self.caches.dynamo.put_items(table, fitting, DYNAMO_KEYS), len(items) - len(fitting)
 
     def read_primary_copy(self, account_id: str) -> ConfigBatch:
         """A replica's source: the primary region's per-account S3 file `{arn: value}`."""
@@ -291,10 +319,15 @@ class ConfigCacheStore:
                         continue
         return removed
 
-    def write_combined(self, report: RunWrite) -> RunWrite:
-        """The combined S3 file `{arn: value}` from the whole hash (primary region only, as ConsoleMe)."""
+    def write_combined(self, report: RunWrite, changed: bool = True) -> RunWrite:
+        """The combined S3 file `{arn: value}` from the whole hash (primary region only, as ConsoleMe); when no
+        account changed and nothing expired, only if it was not written recently."""
         everything = StringMap(self.redis.client.hscan_iter(self.key, count=1000))  # streamed, not held
-        self._put_copy(self._combined_file, everything, report.notes, report.s3_uris)
+        copy = WriteReport()
+        unchanged = not changed and not report.expired
+        self.caches.put_s3_copy(self._combined_file, everything, copy, known_unchanged=unchanged)
+        report.notes += copy.notes
+        report.s3_uris += copy.s3_uris
         report.remaining = everything.count if report.s3_uris else self.redis.client.hlen(self.key)
         return report
 

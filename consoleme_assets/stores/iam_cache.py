@@ -2,8 +2,11 @@
 by ARN, the DynamoDB table consoleme_iamroles_global, and the S3 files (per-account GAAD and per-type
 files, combined cache_all_* files)."""
 
+from __future__ import annotations
+
 import json
 import threading
+import time
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -11,12 +14,26 @@ from typing import Any
 
 from ..aws.arns import account_of, is_aws_managed, parse_arn
 from .caches import ArnHashes, ConsoleMeCaches, WriteReport
+from .changes import EntriesPlan, plan_entries
+from .config_format import TTL_SECONDS
 from .encoding import StringMap, dumps_consoleme
 
 KINDS = ("roles", "users", "groups", "policies")
 GAAD = "authorization_details"  # the per-account file holding the whole GetAccountAuthorizationDetails answer
 ROLE_KEY_NAMES = ["arn", "accountId"]
 DYNAMO_ITEM_LIMIT = 400 * 1024  # DynamoDB's item size cap
+
+
+@dataclass
+class IamPlan:
+    """One account's write, planned: per kind, the cached entries, the built ones and what differs."""
+
+    account: IamAccount
+    kinds: dict[str, EntriesPlan]
+
+    @property
+    def changed(self) -> bool:
+        return any(p.changes.has_changes for p in self.kinds.values())
 
 
 @dataclass
@@ -94,59 +111,87 @@ class IamCache:
                 out[kind] = found
         return out
 
-    def write_account(self, account: IamAccount) -> tuple[WriteReport, dict[str, dict[str, int]]]:
-        """DynamoDB first, then Redis in one transaction, then the S3 files. A failure part-way leaves
-        Redis (what the web reads first) as it was."""
+    def plan_account(self, account: IamAccount, now: float) -> IamPlan:
+        """What writing `account` would change, kind by kind, against what is cached for it now (its fields,
+        and the shared AWS-managed policies it lists). Reads only."""
+        writes = self.settings.writes
+        plans = {}
+        for kind, entries in account.entries.items():  # only the kinds this refresh knows (a replica may lack some)
+            key = self.redis_key(kind)
+            fresh = {**account.kept.get(kind, {}), **entries}  # a rejected item keeps its last good entry
+            previous, indexed = self.caches.redis.account_values(key, account.account_id, _owner_of, also=fresh)
+            plans[kind] = plan_entries(
+                key,
+                previous,
+                fresh,
+                now,
+                TTL_SECONDS,
+                writes.renew_entries_after_seconds,
+                indexed,
+                keep=frozenset(f for f in previous if is_aws_managed(f)),
+            )
+        return IamPlan(account, plans)
+
+    def apply(self, plan: IamPlan) -> tuple[WriteReport, dict[str, dict[str, int]]]:
+        """Write only what `plan` says changed (and unchanged entries due for renewal): DynamoDB first, then Redis
+        in one transaction, then the S3 files whose content changed. A failure part-way leaves Redis (what the web
+        reads first) as it was, and the next run plans the same writes again."""
+        account = plan.account
         report = WriteReport()
         aid = account.account_id
         hydrated = account.raw is None
         dynamo = self.caches.dynamo
         table = self._table
-        if not hydrated and dynamo is not None and not dynamo.table_exists(table):
+        roles = plan.kinds.get("roles")
+        if not hydrated and roles is not None and dynamo is not None and not dynamo.table_exists(table):
             report.notes.append(f"DynamoDB table {table} does not exist: role items not written")
-        elif not hydrated and dynamo is not None:
-            roles_key = self.redis_key("roles")
-            previous = self.caches.redis.owned_fields(roles_key, aid, _owner_of)
-            current = account.entries["roles"]
+        elif not hydrated and roles is not None and dynamo is not None:
             items, too_big = [], []
-            for entry in current.values():
+            for entry in roles.writes.values():
                 (too_big if len(dumps_consoleme(entry)) > DYNAMO_ITEM_LIMIT else items).append(entry)
-            self.caches.dynamo.put_items(table, items, ROLE_KEY_NAMES)
-            kept = set(account.kept.get("roles", {}))  # a rejected role keeps its last good item too
-            gone = [{"arn": arn, "accountId": aid} for arn in sorted(previous - set(current) - kept)]
-            self.caches.dynamo.delete_items(table, gone, ROLE_KEY_NAMES)
+            report.dynamodb_written += dynamo.put_items(table, items, ROLE_KEY_NAMES) or 0
+            gone = [{"arn": arn, "accountId": aid} for arn in roles.deletes]
+            report.dynamodb_deleted += dynamo.delete_items(table, gone, ROLE_KEY_NAMES) or 0
             if too_big:
                 report.notes.append(
                     f"{len(too_big)} role(s) over DynamoDB's 400 KB item limit kept in Redis only: "
                     + ", ".join(e["arn"] for e in too_big[:5])
                 )
-        counts = self.caches.redis.replace_account_entries(
-            aid,
-            # Only the kinds this refresh knows about are replaced (a replica may lack some).
-            {
-                self.redis_key(kind): {**account.kept.get(kind, {}), **entries}
-                for kind, entries in account.entries.items()
-            },
-            owner_of=_owner_of,
-            shared=is_aws_managed,
-        )
-        report.redis_keys += [self.redis_key(kind) for kind in account.entries]
+        counts = self.caches.redis.apply_account_plans(aid, plan.kinds.values(), shared=is_aws_managed)
+        report.redis_keys += [p.key for p in plan.kinds.values()]
+        report.redis_written += sum(c["written"] for c in counts.values())
+        report.redis_deleted += sum(c["deleted"] for c in counts.values())
         if not hydrated:
             if account.gaad is not None and GAAD in self._account_files:
-                self.caches.put_s3_copy(self._account_files[GAAD], account.gaad, report, account_id=aid)
+                self.caches.put_s3_copy(
+                    self._account_files[GAAD], account.gaad, report, if_changed=True, account_id=aid
+                )
             for kind in KINDS:
                 if kind in self._account_files:
                     self.caches.put_s3_copy(
-                        self._account_files[kind], account.raw.get(kind, []), report, account_id=aid
+                        self._account_files[kind], account.raw.get(kind, []), report, if_changed=True, account_id=aid
                     )
         report.notes += account.notes
-        return report, counts
+        return report, {k: counts[p.key] for k, p in plan.kinds.items()}
+
+    def write_account(
+        self, account: IamAccount, now: float | None = None
+    ) -> tuple[WriteReport, dict[str, dict[str, int]]]:
+        """Plan and apply in one go (callers without a publish guard or history)."""
+        return self.apply(self.plan_account(account, time.time() if now is None else now))
 
     # -- one role at a time (refresh_iam_role, role-change events) ----------------------------------
 
-    def entries(self, kind: str) -> "Iterator[tuple[str, Any]]":
+    def entries(self, kind: str) -> Iterator[tuple[str, Any]]:
         """(ARN, decoded entry) of every cached entry of a kind, streamed (HSCAN)."""
         return self.caches.iter_json_hash(self.redis_key(kind))
+
+    def role_values(self, arns: list[str]) -> dict[str, str]:
+        """{arn: cached raw entry} of those roles that are cached."""
+        if not arns:
+            return {}
+        values = self.caches.redis.client.hmget(self.redis_key("roles"), arns)
+        return {arn: raw for arn, raw in zip(arns, values, strict=False) if raw is not None}
 
     def role_count(self) -> int:
         return int(self.caches.redis.client.hlen(self.redis_key("roles")))
@@ -178,12 +223,13 @@ class IamCache:
         for arn in arns:
             self.caches.redis.delete_account_field(self.redis_key("roles"), account_id, arn)
 
-    def write_combined(self) -> WriteReport:
-        """cache_all_{roles,users,groups,policies}_v1.json.gz = {arn: entry JSON string} from each whole hash."""
+    def write_combined(self, changed: bool = True) -> WriteReport:
+        """cache_all_{roles,users,groups,policies}_v1.json.gz = {arn: entry JSON string} from each whole hash;
+        when no account changed (`changed` False), only the files not written recently."""
         report = WriteReport()
         for kind in KINDS:
             data = StringMap(self.caches.redis.client.hscan_iter(self.redis_key(kind), count=1000))
-            self.caches.put_s3_copy(self._combined_files[kind], data, report)
+            self.caches.put_s3_copy(self._combined_files[kind], data, report, known_unchanged=not changed)
         return report
 
     # -- replica hydration ------------------------------------------------------------------------

@@ -31,6 +31,18 @@ class RedisStore:
     def _stamp(self, pipe: Any, key: str) -> None:
         pipe.hset(self.last_updated_key, key, int(self.clock()))
 
+    def stamp(self, key: str) -> None:
+        """Move `key`'s LAST_UPDATED stamp without writing it: refreshed, nothing changed (fresh, not stale)."""
+        self._stamp(self.client, key)
+
+    def touch(self, key: str, expire_seconds: int | None = None) -> None:
+        """An unchanged string: its stamp moves, and its expiry (if it has one) starts again, as a SET would."""
+        with self.client.pipeline(transaction=True) as pipe:
+            if expire_seconds:
+                pipe.expire(key, expire_seconds)
+            self._stamp(pipe, key)
+            pipe.execute()
+
     # -- strings ---------------------------------------------------------------------------------
 
     def set_json(self, key: str, data: Any, expire_seconds: int | None = None) -> int:
@@ -125,6 +137,51 @@ class RedisStore:
                     return {k: {"written": len(encoded[k]), "deleted": len(stale[k])} for k in encoded}
                 except redis.WatchError:
                     continue
+
+    def account_values(
+        self, key: str, account_id: str, owner_of: Callable[[str, str, str], str | None], also: Iterable[str] = ()
+    ) -> tuple[dict[str, str], bool]:
+        """({field: raw value} of the account's fields in `key`, plus the `also` fields present; whether the
+        account's owner index exists). What a plan compares the refresh with."""
+        index = f"{INDEX_PREFIX}:{key}:{account_id}"
+        indexed = bool(self.client.exists(index))
+        names = sorted(self._owned(self.client, key, account_id, owner_of) | set(also))
+        values: dict[str, str] = {}
+        for start in range(0, len(names), 1000):
+            chunk = names[start : start + 1000]
+            values.update({f: v for f, v in zip(chunk, self.client.hmget(key, chunk), strict=False) if v is not None})
+        return values, indexed
+
+    def apply_account_plans(
+        self, account_id: str, plans: Iterable[Any], shared: Callable[[str], bool] = lambda field: False
+    ) -> dict[str, dict[str, int]]:
+        """Write what each plan (`stores.changes.EntriesPlan`) says, all hashes in one transaction: HSET its
+        writes, HDEL its deletes, keep the account's owner index in step, stamp LAST_UPDATED (every time: an
+        unchanged cache is fresh). Unchanged fields are not touched."""
+        counts: dict[str, dict[str, int]] = {}
+        with self.client.pipeline(transaction=True) as pipe:
+            for plan in plans:
+                writes = {f: v if isinstance(v, str) else dumps_consoleme(v) for f, v in plan.writes.items()}
+                deletes = plan.deletes
+                index = f"{INDEX_PREFIX}:{plan.key}:{account_id}"
+                if deletes:
+                    pipe.hdel(plan.key, *deletes)
+                if writes:
+                    pipe.hset(plan.key, mapping=writes)
+                if not plan.indexed:  # first write of this account: the index lists every field it owns now
+                    members = [f for f in plan.fresh if not shared(f)]
+                    pipe.delete(index)
+                    pipe.sadd(index, _EMPTY_MARK, *members)
+                else:
+                    added = [f for f in plan.changes.added if not shared(f)]
+                    if added:
+                        pipe.sadd(index, *added)
+                    if deletes:
+                        pipe.srem(index, *deletes)
+                self._stamp(pipe, plan.key)
+                counts[plan.key] = {"written": len(writes), "deleted": len(deletes)}
+            pipe.execute()
+        return counts
 
     def set_account_field(self, key: str, account_id: str, field: str, value: Any) -> None:
         """Add or update one field of an account in a shared hash (and its owner index)."""

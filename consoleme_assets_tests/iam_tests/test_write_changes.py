@@ -1,0 +1,176 @@
+"""Issue 22 on `iam_resources`, against moto and redis-server: a refresh writes only what changed (and unchanged
+entries before they age out), the publish guard keeps an account whose fetch lost most of its roles, and every
+published change becomes a change record with its cause and a statement-level diff."""
+
+import json
+import time
+
+import boto3
+import dagster as dg
+
+from consoleme_assets.iam import refresh as iam_refresh
+from consoleme_assets.lib.resources import ConsoleMeResource
+from consoleme_assets.stores.history_store import ChangeHistory
+
+from .conftest import all_accounts_tags
+
+STAMPS = "STORE_JSON_RESULTS_IN_REDIS_AND_S3_LAST_UPDATED"
+
+
+def materializations(result) -> dict[str, dict]:
+    return {
+        e.event_specific_data.materialization.partition: e.event_specific_data.materialization.metadata
+        for e in result.get_asset_materialization_events()
+    }
+
+
+def value(meta, name):
+    return getattr(meta.get(name), "value", None)
+
+
+def role_items(account_id: str) -> dict[str, str]:
+    table = boto3.resource("dynamodb").Table("consoleme_iamroles_global")
+    return {
+        i["arn"]: json.dumps(i, default=str, sort_keys=True)
+        for i in table.scan()["Items"]
+        if i["accountId"] == account_id
+    }
+
+
+def account_fields(redis_client, key: str, account_id: str) -> dict[str, str]:
+    return {k: v for k, v in redis_client.hgetall(key).items() if f":{account_id}:" in k}
+
+
+def history_of(arn: str) -> list[dict]:
+    return ChangeHistory(ConsoleMeResource().caches()).read(arn)
+
+
+def test_an_unchanged_refresh_writes_only_its_stamps(accounts_ready, refresh_iam, redis_client, demo_org):
+    assert refresh_iam().success
+    redis_client.hset(STAMPS, "IAM_ROLE_CACHE", 0)
+    before = redis_client.hgetall("IAM_ROLE_CACHE")
+
+    result = refresh_iam()
+    assert result.success
+    for account, meta in materializations(result).items():
+        assert value(meta, "redis_fields_written") == 0, account
+        assert value(meta, "dynamodb_items_written") == 0, account
+        assert value(meta, "s3_puts") == 0, account
+        changes = value(meta, "changes")
+        assert (changes["added"], changes["changed"], changes["removed"]) == (0, 0, 0) and changes["unchanged"] > 0
+    last = list(materializations(result).values())[-1]
+    assert value(last, "run_changes") == {"added": 0, "changed": 0, "removed": 0}
+    assert "combined_s3_uris" not in last  # no account changed: the cache_all_* files were written minutes ago
+    assert redis_client.hgetall("IAM_ROLE_CACHE") == before  # every ttl as it was: nothing rewritten
+    assert int(redis_client.hget(STAMPS, "IAM_ROLE_CACHE")) > time.time() - 60  # fresh, not stale
+    checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+    assert checks and all(checks.values())
+
+
+def test_unchanged_entries_are_rewritten_before_they_age_out(accounts_ready, refresh_iam, redis_client, demo_org):
+    assert refresh_iam().success
+    account = demo_org.member_account_ids[0]
+    aged = time.time() + 10 * 3600  # written 26 h ago: less than half of its 36 h left
+    for arn, raw in account_fields(redis_client, "IAM_ROLE_CACHE", account).items():
+        redis_client.hset("IAM_ROLE_CACHE", arn, json.dumps({**json.loads(raw), "ttl": int(aged)}))
+    renewed = account_fields(redis_client, "IAM_ROLE_CACHE", account)
+
+    result = refresh_iam()
+    assert result.success
+    meta = materializations(result)
+    assert value(meta[account], "redis_fields_written") == len(renewed)
+    assert value(meta[account], "dynamodb_items_written") == len(renewed)
+    assert value(meta[account], "changes")["changed"] == 0  # a renewal is no change...
+    for arn, raw in account_fields(redis_client, "IAM_ROLE_CACHE", account).items():
+        assert json.loads(raw)["ttl"] > time.time() + 35 * 3600, arn  # ...but the entry is written again
+    other = demo_org.member_account_ids[1]
+    assert value(meta[other], "redis_fields_written") == 0
+    assert not history_of(next(iter(renewed)))
+
+
+def test_a_changed_inline_policy_is_one_record_with_its_statement(
+    accounts_ready, refresh_iam, redis_client, demo_org, member_client, instance
+):
+    assert refresh_iam().success
+    account = demo_org.member_account_ids[0]
+    arn = sorted(demo_org.roles[account])[0]
+    name = arn.split("/")[-1]
+    statement = {
+        "Sid": "ReadReports",
+        "Effect": "Allow",
+        "Action": "s3:GetObject",
+        "Resource": "arn:aws:s3:::reports/*",
+    }
+    member_client(account, "iam").put_role_policy(
+        RoleName=name,
+        PolicyName="reports",
+        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [statement]}),
+    )
+
+    result = refresh_iam(tags={**all_accounts_tags(instance), "dagster/schedule_name": "iam_every_45_minutes"})
+    assert result.success
+    meta = materializations(result)
+    assert value(meta[account], "changes")["changed"] == 1
+    assert value(meta[account], "redis_fields_written") == 1 and value(meta[account], "dynamodb_items_written") == 1
+    assert value(meta[account], "s3_puts") >= 1  # the account's GAAD and roles files
+    last = list(meta.values())[-1]
+    assert value(last, "run_changes") == {"added": 0, "changed": 1, "removed": 0}
+    assert arn in value(last, "run_changes_table")
+    assert "combined_s3_uris" in last  # an account changed: the cache_all_* files are written
+
+    [record] = history_of(arn)
+    assert (record["change"], record["kind"], record["dataset"], record["account"]) == (
+        "changed",
+        "role",
+        "iam_resources",
+        account,
+    )
+    assert record["cause"] == {"type": "schedule", "schedule": "iam_every_45_minutes", "run_id": result.run_id}
+    [entry] = record["diff"]
+    assert entry["op"] == "added" and entry["path"] == "policy.RolePolicyList[reports]"
+    assert entry["new"]["PolicyDocument"]["Statement"][0]["Sid"] == "ReadReports"
+    assert record["old_hash"] != record["new_hash"]
+
+
+def test_the_guard_keeps_an_account_that_lost_most_of_its_roles(
+    accounts_ready, refresh_iam, redis_client, demo_org, member_client, monkeypatch, resources, instance
+):
+    account = demo_org.member_account_ids[0]
+    iam = member_client(account, "iam")
+    trust = json.dumps({"Version": "2012-10-17", "Statement": []})
+    for i in range(50 - len(demo_org.roles[account])):
+        iam.create_role(RoleName=f"bulk-{i:02d}", AssumeRolePolicyDocument=trust)
+    assert refresh_iam().success
+    cached = account_fields(redis_client, "IAM_ROLE_CACHE", account)
+    assert len(cached) == 50
+    items, others = role_items(account), demo_org.member_account_ids[1]
+    real = iam_refresh.account_authorization_details
+
+    def partial(sessions, account_id):  # AWS answered partially (a paging fault): 2 of the 50 roles
+        gaad = real(sessions, account_id)
+        if account_id == account:
+            gaad["RoleDetailList"] = gaad["RoleDetailList"][:2]
+        return gaad
+
+    monkeypatch.setattr(iam_refresh, "account_authorization_details", partial)
+    redis_client.hset(STAMPS, "IAM_ROLE_CACHE", 0)
+    result = refresh_iam()
+    assert not result.success
+    failure = result.get_step_failure_events()[0].step_failure_data.user_failure_data.description
+    assert f"account {account}: iam_resources: the fresh fetch would remove 48 of its" in failure
+    assert "--accept-removals" in failure
+    assert account_fields(redis_client, "IAM_ROLE_CACHE", account) == cached  # byte for byte
+    assert role_items(account) == items
+    assert set(materializations(result)) == set(demo_org.accounts) - {account}  # the others landed
+    assert others in materializations(result)
+    status = instance.get_status_by_partition(
+        dg.AssetKey("iam_resources"), [account], dg.DynamicPartitionsDefinition(name="aws_accounts")
+    )
+    assert status[account] == dg.AssetPartitionStatus.FAILED
+
+    accepted = refresh_iam(run_config={"ops": {"iam_resources": {"config": {"accept_removals": [account]}}}})
+    assert accepted.success
+    assert len(account_fields(redis_client, "IAM_ROLE_CACHE", account)) == 2
+    removed = [r for arn in cached for r in history_of(arn) if r["change"] == "removed"]
+    assert len(removed) == 48 and {r["cause"]["type"] for r in removed} == {"ui"}
+    assert len(role_items(account)) == 2
