@@ -12,6 +12,7 @@ import dagster as dg
 
 from ..lib.resources import RedisUnreachable, check_redis, load_deployment_settings
 from ..settings import normalize_account_id
+from .history import history
 from .refresh import RefreshInputError, print_failures, run_refresh, step_failures
 
 
@@ -106,6 +107,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     p_role = sub.add_parser("refresh-role", help="re-read one IAM role into IAM_ROLE_CACHE and DynamoDB")
     p_role.add_argument("role_arn")
+    p_history = sub.add_parser("history", help="one ARN's change timeline with its diffs, oldest first")
+    p_history.add_argument("arn", help="the ARN (for S3 buckets: the bucket's name)")
+    p_history.add_argument("--since", help="7d, 36h, 30m back from now, or a date (2026-12-01); default: the retention")
+    p_history.add_argument("--json", action="store_true", help="print the change records, one JSON object a line")
     sub.add_parser(
         "sandbox",
         help="start a seeded moto + Redis sandbox (same as python -m consoleme_assets.sandbox)",
@@ -133,6 +138,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "refresh-role":
             return refresh_role(args.role_arn)
+        if args.command == "history":
+            return history(args.arn, args.since, as_json=args.json)
         return refresh(
             split(args.select), split(args.accounts), verbose=args.verbose, accept=split(args.accept_removals)
         )

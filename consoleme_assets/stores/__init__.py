@@ -12,6 +12,7 @@ Public surface (everything else in here is internal):
   `cached_role_arns`), `entries(kind)`, the combined files, replica hydration.
 - `ConfigCacheStore` (config_cache.py): one account's AWS Config write, the ttl sweep, the combined file.
 - Write reports (`WriteReport`, `AccountWrite`, `RunWrite`) and `tables.DynamoSourceError`.
+- `ChangeHistory` (history_store.py): change records, Redis window + daily S3 files (`append`, `flush`, `sweep`, `read`).
 """
 
 from .encoding import dumps_consoleme, envelope, open_envelope

@@ -46,6 +46,56 @@ class S3Store:
         env = self.get_envelope(bucket, key)
         return None if env is None else env["data"]
 
+    # -- raw objects (the change history, history_store.py) ---------------------------------------
+
+    def put_bytes(self, bucket: str, key: str, body: Any, size: int | None = None, if_absent: bool = False) -> bool:
+        """PUT `body` (bytes, or a binary file of `size` bytes read from its current position) as is. `if_absent`:
+        only if no object has that key (If-None-Match: *); returns False when one has, True when written."""
+        extra: dict[str, Any] = {"ContentLength": size} if size is not None else {}
+        if if_absent:
+            extra["IfNoneMatch"] = "*"
+        try:
+            self.client.put_object(Bucket=bucket, Key=key, Body=body, **extra)
+        except ClientError as exc:
+            if if_absent and exc.response.get("Error", {}).get("Code") in ("PreconditionFailed", "412"):
+                return False
+            raise
+        return True
+
+    def get_bytes(self, bucket: str, key: str) -> bytes | None:
+        """The object's bytes as stored, or None if it does not exist."""
+        try:
+            return self.client.get_object(Bucket=bucket, Key=key)["Body"].read()
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+                return None
+            raise
+
+    def list_common_prefixes(self, bucket: str, prefix: str, delimiter: str = "/") -> list[str]:
+        """The 'folders' right under `prefix` (each ending with `delimiter`), without listing what is in them."""
+        pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix, Delimiter=delimiter)
+        return [p["Prefix"] for page in pages for p in page.get("CommonPrefixes", [])]
+
+    def list_keys(self, bucket: str, prefix: str) -> list[str]:
+        """Every key under `prefix`, in key order."""
+        pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+        return [obj["Key"] for page in pages for obj in page.get("Contents", [])]
+
+    def delete_keys(self, bucket: str, keys: list[str]) -> int:
+        """DeleteObjects in batches of 1,000 (S3's limit); raises naming the first key S3 refused. Returns how many."""
+        for start in range(0, len(keys), 1000):
+            batch = keys[start : start + 1000]
+            answer = self.client.delete_objects(
+                Bucket=bucket, Delete={"Objects": [{"Key": k} for k in batch], "Quiet": True}
+            )
+            if answer.get("Errors"):
+                err = answer["Errors"][0]
+                raise RuntimeError(
+                    f"{s3_uri(bucket, err.get('Key', '?'))}: not deleted: {err.get('Code')}: {err.get('Message')} "
+                    f"({len(answer['Errors'])} of {len(batch)} refused)"
+                )
+        return len(keys)
+
 
 def s3_uri(bucket: str, key: str) -> str:
     return f"s3://{bucket}/{key}"
