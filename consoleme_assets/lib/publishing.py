@@ -23,8 +23,6 @@ from .resources import ConsoleMeResource
 
 ACCEPT_REMOVALS = "accept_removals"  # run config of a per-account dataset's op: accounts whose removals to accept
 SUMMARY_ROWS = 50
-# A role's last use moves whenever it is used; that is not a change anyone asks the history about.
-VOLATILE_PATHS = ("policy.RoleLastUsed",)
 
 
 class RemovalsRefused(Exception):
@@ -65,8 +63,9 @@ def _iso(epoch: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
 
 
-def _volatile_only(diff: list[dict[str, Any]]) -> bool:
-    return bool(diff) and all(str(d.get("path", "")).startswith(VOLATILE_PATHS) for d in diff)
+def _volatile(entry: dict[str, Any], paths: tuple[str, ...]) -> bool:
+    path = str(entry.get("path", ""))
+    return any(path == p or path.startswith((p + ".", p + "[")) for p in paths)
 
 
 class Publisher:
@@ -91,6 +90,7 @@ class Publisher:
         self.rows: list[dict[str, Any]] = []  # the run's first changes, for the UI
         self.history = None
         self.history_error: str | None = None
+        self.volatile = tuple(self.settings.writes.volatile_fields)
         if self.settings.history.enabled:
             from ..stores.history_store import ChangeHistory
 
@@ -126,7 +126,8 @@ class Publisher:
     ) -> list[dict[str, Any]]:
         """Records of one account's keyed entries (`kind`: role, user, config_resource, ...). `view` turns an entry
         into what its history compares (e.g. a role without the fields only one of ConsoleMe's two role formats
-        has): a changed entry whose view did not change (or changed only in VOLATILE_PATHS) is not recorded."""
+        has): a changed entry whose view did not change (or changed only in `consoleme_assets.writes.volatile_fields`)
+        is not recorded."""
         skipped = set(skip)
         now = self.clock()
         records = []
@@ -137,8 +138,9 @@ class Publisher:
                 old, new = previous.get(key), fresh.get(key)
                 a = None if change == "added" else (view(old) if view else old)
                 b = None if change == "removed" else (view(new) if view else new)
-                diff = field_diff(a, b)
-                if change == "changed" and (not diff or _volatile_only(diff)):
+                # A role's last use moves whenever it is used: not a change anyone asks the history about.
+                diff = [d for d in field_diff(a, b) if not _volatile(d, self.volatile)]
+                if change == "changed" and not diff:
                     continue
                 fields = sorted({str(d.get("path", "")).split(".", 1)[0].split("[", 1)[0] for d in diff} - {""})
                 records.append(self._record(now, account_id, key, kind, change, fields, diff, old, new, cause))

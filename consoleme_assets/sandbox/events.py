@@ -36,6 +36,7 @@ def role_change_event(
         "resources": [],
         "detail": {
             "eventVersion": "1.08",
+            "eventID": str(uuid.uuid4()),
             "eventTime": _iso(when),
             "eventSource": "iam.amazonaws.com",
             "eventName": event_name,

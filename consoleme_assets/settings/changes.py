@@ -63,7 +63,22 @@ class WriteSettings(Strict):
     carry `last_updated`, which some readers judge (SCPs: max_age 1 day)."""
 
     renew_entries_after_seconds: int = ck("consoleme_assets.writes.renew_entries_after", default=18 * 3600)
+    # Fields whose change alone does not make an entry worth writing before its renewal: a role's last use moves
+    # every time the role is used (the spoke role's on every refresh). [] writes every such change.
+    volatile_fields: tuple[str, ...] = ck("consoleme_assets.writes.volatile_fields", default=("policy.RoleLastUsed",))
     renew_s3_after_seconds: int = ck("consoleme_assets.writes.renew_s3_after", default=12 * 3600)
+
+    @field_validator("volatile_fields", mode="before")
+    @classmethod
+    def _volatile(cls, value: object) -> object:
+        if isinstance(value, list) and all(isinstance(v, str) and v.strip(".") for v in value):
+            return tuple(value)
+        if isinstance(value, tuple):
+            return value
+        raise ValueError(
+            f"consoleme_assets.writes.volatile_fields: expected a list of field paths such as policy.RoleLastUsed, "
+            f"got {value!r}"
+        )
 
     @field_validator("renew_entries_after_seconds", mode="before")
     @classmethod

@@ -198,8 +198,8 @@ class ConsoleMeCaches:
                 return
         report.bytes_written += self.s3.put_json(bucket, key, data)
         report.s3_uris.append(uri)
-        if if_changed or known_unchanged or isinstance(data, StringMap):
-            self.redis.client.hset(S3_DIGESTS_KEY, uri, f"{digest or '*'}:{int(self.redis.clock())}")
+        # Every copy's write is remembered, so the next write of unchanged data can be skipped.
+        self.redis.client.hset(S3_DIGESTS_KEY, uri, f"{digest or '*'}:{int(self.redis.clock())}")
 
     def _digest_is_recent(self, uri: str, digest: str | None) -> bool:
         """The object was written from this data (any data, for `digest` None) recently enough to skip."""

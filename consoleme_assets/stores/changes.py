@@ -406,6 +406,45 @@ class EntriesPlan:
         return [name for name in self.changes.removed if name not in self.keep]
 
 
+def without(value: Any, paths: tuple[str, ...]) -> Any:
+    """The value decoded, without the fields `paths` name ("field" or "field.inner", the inner field of a JSON
+    object or of a JSON string held in `field`)."""
+    top = _top(value)
+    if not isinstance(top, dict) or not paths:
+        return top
+    out = dict(top)
+    for path in paths:
+        head, _, rest = path.partition(".")
+        if not rest:
+            out.pop(head, None)
+            continue
+        inner = _top(out.get(head))
+        if isinstance(inner, dict) and rest in inner:
+            out[head] = {k: v for k, v in inner.items() if k != rest}
+    return out
+
+
+def settle(
+    changes: ChangeSet, previous: Mapping[str, Any], fresh: Mapping[str, Any], paths: tuple[str, ...]
+) -> ChangeSet:
+    """`changes` with the changed keys that differ only in `paths` counted unchanged (only those are decoded)."""
+    if not paths or not changes.changed:
+        return changes
+    moved = {
+        k
+        for k in changes.changed
+        if not compare({k: without(previous[k], paths)}, {k: without(fresh[k], paths)}).has_changes
+    }
+    if not moved:
+        return changes
+    return ChangeSet(
+        added=changes.added,
+        changed={k: f for k, f in changes.changed.items() if k not in moved},
+        removed=changes.removed,
+        unchanged=tuple(sorted((*changes.unchanged, *moved))),
+    )
+
+
 def plan_entries(
     key: str,
     previous: Mapping[str, str],
@@ -415,7 +454,10 @@ def plan_entries(
     renew_after: float,
     indexed: bool = True,
     keep: frozenset[str] = frozenset(),
+    volatile: tuple[str, ...] = (),
 ) -> EntriesPlan:
-    changes = compare(previous, fresh)
+    """`volatile`: paths whose change alone is not worth a write (e.g. a role's last use); the entry is written
+    again with its renewal."""
+    changes = settle(compare(previous, fresh), previous, fresh, volatile)
     renew = tuple(k for k in changes.unchanged if renewal_due(previous[k], now, lifetime, renew_after))
     return EntriesPlan(key, dict(previous), dict(fresh), changes, renew, indexed, keep)

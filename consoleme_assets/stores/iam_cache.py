@@ -14,12 +14,18 @@ from typing import Any
 
 from ..aws.arns import account_of, is_aws_managed, parse_arn
 from .caches import ArnHashes, ConsoleMeCaches, WriteReport
-from .changes import EntriesPlan, plan_entries
+from .changes import EntriesPlan, compare, plan_entries, without
 from .config_format import TTL_SECONDS
 from .encoding import StringMap, dumps_consoleme
 
 KINDS = ("roles", "users", "groups", "policies")
-GAAD = "authorization_details"  # the per-account file holding the whole GetAccountAuthorizationDetails answer
+GAAD = "authorization_details"
+# What differs between two accounts' copies of one AWS-managed policy (each account's GAAD counts its own uses).
+SHARED_ACCOUNT_FIELDS = (
+    "accountId",
+    "policy.AttachmentCount",
+    "policy.PermissionsBoundaryUsageCount",
+)  # the per-account file holding the whole GetAccountAuthorizationDetails answer
 ROLE_KEY_NAMES = ["arn", "accountId"]
 DYNAMO_ITEM_LIMIT = 400 * 1024  # DynamoDB's item size cap
 
@@ -120,6 +126,14 @@ class IamCache:
             key = self.redis_key(kind)
             fresh = {**account.kept.get(kind, {}), **entries}  # a rejected item keeps its last good entry
             previous, indexed = self.caches.redis.account_values(key, account.account_id, _owner_of, also=fresh)
+            for arn in [a for a in fresh if is_aws_managed(a) and a in previous]:
+                # An AWS-managed policy is cached once for every account, with the accountId and attachment counts
+                # of whichever account wrote it last: another account's copy of the same policy is no change.
+                if not compare(
+                    {arn: without(previous[arn], SHARED_ACCOUNT_FIELDS)},
+                    {arn: without(fresh[arn], SHARED_ACCOUNT_FIELDS)},
+                ).has_changes:
+                    fresh[arn] = previous[arn]
             plans[kind] = plan_entries(
                 key,
                 previous,
@@ -129,6 +143,7 @@ class IamCache:
                 writes.renew_entries_after_seconds,
                 indexed,
                 keep=frozenset(f for f in previous if is_aws_managed(f)),
+                volatile=writes.volatile_fields,
             )
         return IamPlan(account, plans)
 
@@ -161,18 +176,20 @@ class IamCache:
         report.redis_keys += [p.key for p in plan.kinds.values()]
         report.redis_written += sum(c["written"] for c in counts.values())
         report.redis_deleted += sum(c["deleted"] for c in counts.values())
-        if not hydrated:
+        if not hydrated:  # the account's files hold what its entries hold: written when those changed
+            unchanged = not plan.changed
             if account.gaad is not None and GAAD in self._account_files:
                 self.caches.put_s3_copy(
-                    self._account_files[GAAD], account.gaad, report, if_changed=True, account_id=aid
+                    self._account_files[GAAD], account.gaad, report, known_unchanged=unchanged, account_id=aid
                 )
             for kind in KINDS:
                 if kind in self._account_files:
+                    data = account.raw.get(kind, [])
                     self.caches.put_s3_copy(
-                        self._account_files[kind], account.raw.get(kind, []), report, if_changed=True, account_id=aid
+                        self._account_files[kind], data, report, known_unchanged=unchanged, account_id=aid
                     )
         report.notes += account.notes
-        return report, {k: counts[p.key] for k, p in plan.kinds.items()}
+        return report, counts  # by Redis key
 
     def write_account(
         self, account: IamAccount, now: float | None = None

@@ -24,13 +24,14 @@ WRITE_PREFIXES = ("Put", "Create", "Delete", "Update", "BatchWrite", "Tag", "Unt
 
 
 def granted(name: str) -> set[str]:
-    """The actions a policy file allows, except statements marked `Replica*` (only a replica region calls them)
-    or `Sensor*` (only a sensor calls them, never a refresh)."""
+    """The actions a policy file allows, except statements marked `Replica*` (only a replica region calls them),
+    `Sensor*` (only a sensor calls them, never a refresh) or `History*` (the history CLI and the retention sweep of
+    past days call them)."""
     doc = json.loads((DOCS / name).read_text())
     return {
         a
         for st in doc["Statement"]
-        if st["Effect"] == "Allow" and not st.get("Sid", "").startswith(("Replica", "Sensor"))
+        if st["Effect"] == "Allow" and not st.get("Sid", "").startswith(("Replica", "Sensor", "History"))
         for a in st["Action"]
     }
 

@@ -25,8 +25,10 @@ def test_raw_and_sns_wrapped_events_name_the_same_role():
     event = role_change_event(ACCOUNT, "app", when=WHEN)
     raw = parse_role_change("m1", json.dumps(event))
     wrapped = parse_role_change("m2", json.dumps(sns_envelope(event, "arn:aws:sns:us-east-1:1:t")))
-    assert raw == RoleChange("m1", f"arn:aws:iam::{ACCOUNT}:role/app", ACCOUNT, WHEN)
-    assert wrapped == RoleChange("m2", f"arn:aws:iam::{ACCOUNT}:role/app", ACCOUNT, WHEN)
+    actor = event["detail"]["userIdentity"]["arn"]
+    event_id = event["detail"]["eventID"]
+    assert raw == RoleChange("m1", f"arn:aws:iam::{ACCOUNT}:role/app", ACCOUNT, WHEN, event_id, actor)
+    assert wrapped == RoleChange("m2", f"arn:aws:iam::{ACCOUNT}:role/app", ACCOUNT, WHEN, event_id, actor)
 
 
 def test_account_from_detail_account_else_recipient_account_and_partition_from_queue():

@@ -133,7 +133,7 @@ def test_yielding_anything_but_materializations_is_refused(accounts_ready, insta
     from consoleme_assets.inventory.datasets import S3_BUCKETS
     from consoleme_assets.lib.account_refresh import per_account_asset
 
-    def refresh(context, consoleme):
+    def refresh(context, consoleme, publisher):
         yield dg.Output(["x"], output_name="s3_buckets")
 
     broken = per_account_asset(dataclasses.replace(S3_BUCKETS, fetch=None, refresh=refresh), "aws_accounts", None)
