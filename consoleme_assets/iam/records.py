@@ -101,7 +101,7 @@ def refreshed_role_entry(detail: dict[str, Any], account_id: str, ttl: int, temp
 def history_view(entry: Any) -> Any:
     """What a role's change history compares: the entry with its `policy` decoded, without what only one of
     ConsoleMe's two role formats carries (`owner`, `permissions_boundary`, RoleName/RoleId/MaxSessionDuration in
-    the policy, all copies of other fields) and without the ttl, so a role written by `refresh_iam_role` and then
+    the policy, all copies of other fields; GetRole's Description) and without the ttl, so a role written by `refresh_iam_role` and then
     by the account refresh shows no change unless IAM's role did."""
     value = json.loads(entry) if isinstance(entry, str) else entry
     if not isinstance(value, dict):
@@ -111,8 +111,8 @@ def history_view(entry: Any) -> Any:
         policy = json.loads(policy) if isinstance(policy, str) else policy
     except ValueError:
         pass
-    if isinstance(policy, dict):
-        policy = {k: v for k, v in policy.items() if k not in _NOT_IN_REFRESHED_POLICY}
+    if isinstance(policy, dict):  # GetRole's Description is not in GetAccountAuthorizationDetails' answer
+        policy = {k: v for k, v in policy.items() if k not in _NOT_IN_REFRESHED_POLICY and k != "Description"}
     dropped = ("ttl", "owner", "permissions_boundary")
     return {**{k: v for k, v in value.items() if k not in dropped}, "policy": policy}
 

@@ -33,7 +33,7 @@ def cause_of(context: Any, **extra: Any) -> dict[str, Any]:
     """Why this run wrote: its launcher, from the run's tags (schedule, sensor, backfill, refill, CLI, UI)."""
     run = context.run
     tags = run.tags if run is not None else {}
-    cause: dict[str, Any] = {"run_id": context.run_id}
+    cause: dict[str, Any] = {"run_id": run.run_id if run is not None else context.run_id}
     if tags.get("consoleme_assets/trigger") == "refill":
         cause["type"] = "refill"
     elif "dagster/schedule_name" in tags:

@@ -242,7 +242,11 @@ class ConfigCacheStore:
         counts = self.redis.apply_account_plans(account_id, [entries], shared=is_aws_managed)[self.key]
         report.redis_written, report.redis_deleted = counts["written"], counts["deleted"]
         copy = WriteReport()
-        self.caches.put_s3_copy(self._account_file, entries.fresh, copy, if_changed=True, account_id=account_id)
+        # The file holds what the entries hold (with their ttls): written when those changed, or to renew it.
+        unchanged = not entries.changes.has_changes
+        self.caches.put_s3_copy(
+            self._account_file, entries.fresh, copy, known_unchanged=unchanged, account_id=account_id
+        )
         report.notes += copy.notes
         report.s3_uris += copy.s3_uris
         report.s3_unchanged = copy.s3_unchanged

@@ -7,6 +7,8 @@
    to a raw event for another role and one without ``detail``): within 60 s of queueing both roles are in
    IAM_ROLE_CACHE and DynamoDB in ConsoleMe's refresh_iam_role format, the queue is empty, and the run's
    metadata (what the UI shows) carries the lag.
+3. That change is one change record (issue 22) whose diff shows the inline policy's statement: in the run's
+   metadata as the UI shows it (a Markdown table), and through `consoleme-assets history`.
 """
 
 from __future__ import annotations
@@ -53,7 +55,7 @@ query($runId: ID!) {
     ... on EventConnection { events { __typename
       ... on ExecutionStepOutputEvent { stepKey metadataEntries { label
         ... on FloatMetadataEntry { floatValue } ... on IntMetadataEntry { intValue }
-        ... on JsonMetadataEntry { jsonString } } } } }
+        ... on JsonMetadataEntry { jsonString } ... on MarkdownMetadataEntry { mdStr } } } } }
   }
 }
 """
@@ -233,6 +235,23 @@ def test_role_change_events_land_within_60_seconds_under_webserver_and_daemon(st
     meta = {m["label"]: m for m in output["metadataEntries"]}
     assert meta["roles_refreshed"]["intValue"] == 2 and 0 <= meta["max_lag_seconds"]["floatValue"] <= seconds + 5
     assert set(json.loads(meta["roles"]["jsonString"])) == {changed, also}
+    # 3. The change is in the history: the run's table in the UI, and `consoleme-assets history`.
+    changed_run = next(r for r in runs if changed in _step_output(stack, r["runId"])["roles"]["jsonString"])
+    table = _step_output(stack, changed_run["runId"])["run_changes_table"]["mdStr"]
+    assert f"| changed | role | {member} | `{changed}` | policy |" in table, table
+    cli = subprocess.run(
+        [str(Path(sys.executable).parent / "consoleme-assets"), "history", changed, "--json"],
+        env=stack.env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert cli.returncode == 0, cli.stderr
+    records = [json.loads(line) for line in cli.stdout.splitlines() if line.strip()]
+    [record] = [r for r in records if r["change"] == "changed"]
+    assert record["cause"]["type"] == "role_change" and record["cause"]["run_id"] == changed_run["runId"]
+    added = [d for d in record["diff"] if d["path"] == "policy.RolePolicyList[e2e-added]"]
+    assert added and added[0]["new"]["PolicyDocument"]["Statement"] == policy["Statement"], record["diff"]
     (stack.artifacts / "result.json").write_text(
         json.dumps(
             {
@@ -244,3 +263,9 @@ def test_role_change_events_land_within_60_seconds_under_webserver_and_daemon(st
             indent=2,
         )
     )
+
+
+def _step_output(stack: Stack, run_id: str) -> dict[str, dict]:
+    events = stack.web.graphql(STEP_OUTPUT_METADATA, {"runId": run_id})["logsForRun"]["events"]
+    (output,) = [e for e in events if e["__typename"] == "ExecutionStepOutputEvent"]
+    return {m["label"]: m for m in output["metadataEntries"]}

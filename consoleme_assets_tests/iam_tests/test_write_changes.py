@@ -174,3 +174,50 @@ def test_the_guard_keeps_an_account_that_lost_most_of_its_roles(
     removed = [r for arn in cached for r in history_of(arn) if r["change"] == "removed"]
     assert len(removed) == 48 and {r["cause"]["type"] for r in removed} == {"ui"}
     assert len(role_items(account)) == 2
+
+
+def test_a_role_change_event_is_recorded_with_its_event_and_actor(
+    accounts_ready, refresh_iam, demo_org, member_client, instance, resources
+):
+    from consoleme_assets.iam.jobs import role_changes_job
+    from consoleme_assets.sandbox.events import role_change_event
+
+    from .test_role_changes import send, tick
+
+    assert refresh_iam().success  # the baseline
+    tick(instance, resources)  # takes the seeded events out of the way (left in flight)
+    member = demo_org.member_account_ids[0]
+    arn = next(a for a in demo_org.roles[member] if a.endswith("/demo-admin"))
+    before = {"Sid": "Admin", "Effect": "Allow", "Action": "*", "Resource": "*"}
+    after = {"Sid": "Admin", "Effect": "Allow", "Action": ["*", "iam:PassRole"], "Resource": "*"}
+    iam = member_client(member, "iam")
+    for statement in (before, after):
+        iam.put_role_policy(
+            RoleName="demo-admin",
+            PolicyName="inline",
+            PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [statement]}),
+        )
+        if statement is before:
+            assert refresh_iam().success
+    event = role_change_event(member, "demo-admin", "PutRolePolicy")
+    send(demo_org, event)
+    result, _ = tick(instance, resources)
+    (request,) = result.run_requests
+    run = role_changes_job.execute_in_process(run_config=request.run_config, instance=instance, resources=resources)
+    assert run.success
+
+    [record] = [r for r in history_of(arn) if r["cause"]["type"] == "role_change"]
+    assert record["cause"]["event_ids"] == [event["detail"]["eventID"]]
+    assert record["cause"]["actors"] == [event["detail"]["userIdentity"]["arn"]]
+    assert record["cause"]["run_id"] == run.run_id and record["cause"]["event_time"]
+    [entry] = record["diff"]  # the statement, nothing of the two role formats differences
+    assert entry["path"] == "policy.RolePolicyList[inline].PolicyDocument.Statement[Admin]"
+    assert entry["fields"] == {"Action": {"added": ["iam:PassRole"], "removed": []}}
+    meta = next(e for e in run.all_events if e.is_successful_output).event_specific_data.metadata
+    assert meta["run_changes"].value == {"added": 0, "changed": 1, "removed": 0}
+    assert arn in meta["run_changes_table"].value
+
+    # The next scheduled refresh writes the role in the account refresh's format: no change to record.
+    records = len(history_of(arn))
+    assert refresh_iam().success
+    assert len(history_of(arn)) == records
