@@ -77,6 +77,18 @@ def test_updates_then_removes_one_role(
     # Never cached (and not in AWS): "not found", not "removed".
     assert action_of(run_job(instance, resources, arn)) == "not found"
 
+    # The history (issue 22): the new owner tag, then the removal, each caused by refresh-role.
+    from consoleme_assets.lib.resources import ConsoleMeResource
+    from consoleme_assets.stores.history_store import ChangeHistory
+
+    records = ChangeHistory(ConsoleMeResource().caches()).read(arn)
+    assert [(r["change"], r["cause"]["type"]) for r in records] == [
+        ("changed", "refresh_role"),
+        ("removed", "refresh_role"),
+    ]
+    [owner] = [d for d in records[0]["diff"] if d["path"].startswith("policy.Tags[owner]")]
+    assert "new-owner@example.com" in json.dumps(owner["new"])
+
 
 def test_a_role_with_a_path_is_found_by_its_path_less_arn(
     accounts_ready, demo_org, refresh_iam, redis_client, instance, resources, member_client
