@@ -15,10 +15,12 @@ class UnexpectedResponse(RuntimeError):
     """AWS answered with a shape we do not know: fail rather than cache a partial picture."""
 
 
-def account_authorization_details(sessions: AwsSessions, account_id: str) -> dict[str, list[dict[str, Any]]]:
-    """GetAccountAuthorizationDetails, every page merged (users, groups, roles, local and AWS managed policies)."""
+def account_authorization_details(sessions: AwsSessions, account_id: str) -> dict[str, Any]:
+    """GetAccountAuthorizationDetails, every page merged (users, groups, roles, local and AWS managed policies),
+    as ConsoleMe merged them: the first page whole (its `IsTruncated`, `Marker` and `ResponseMetadata` too: they
+    are in ConsoleMe's S3 copy of it), the later pages' lists added to it."""
     client = sessions.client("iam", account_id=account_id)
-    merged: dict[str, list[dict[str, Any]]] = {name: [] for name in GAAD_LISTS}
+    merged: dict[str, Any] = {}
     pages = client.get_paginator("get_account_authorization_details").paginate(PaginationConfig={"PageSize": PAGE_SIZE})
     for page in pages:
         unknown = set(page) - set(GAAD_LISTS) - _GAAD_PAGING
@@ -26,9 +28,12 @@ def account_authorization_details(sessions: AwsSessions, account_id: str) -> dic
             raise UnexpectedResponse(
                 f"account {account_id}: GetAccountAuthorizationDetails returned unknown keys {sorted(unknown)}"
             )
+        if not merged:
+            merged = {**page, **{name: list(page.get(name, [])) for name in GAAD_LISTS}}
+            continue
         for name in GAAD_LISTS:
             merged[name].extend(page.get(name, []))
-    return merged
+    return merged or {name: [] for name in GAAD_LISTS}
 
 
 def role_detail(sessions: AwsSessions, account_id: str, role_name: str) -> dict[str, Any] | None:

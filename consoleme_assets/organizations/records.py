@@ -77,6 +77,10 @@ def json_ready(value: Any) -> Any:
     return value
 
 
+# AWS added Account `State` to DescribeAccount in 2025; ConsoleMe 1.4's botocore does not know it and never wrote it.
+NOT_IN_CONSOLEME_ACCOUNT = frozenset({"State"})
+
+
 def _children(tree: RawOrgTree, parent_id: str) -> list[dict[str, Any]]:
     # ConsoleMe: child = ListChildren entry {Id, Type}; child["Parent"] = parent; child.update(Describe...);
     # OUs then get "Children". Key order follows those steps.
@@ -86,8 +90,8 @@ def _children(tree: RawOrgTree, parent_id: str) -> list[dict[str, Any]]:
         if child["Type"] == "ORGANIZATIONAL_UNIT":
             node.update(tree.ous[child["Id"]])
             node["Children"] = _children(tree, child["Id"])
-        else:
-            node.update(tree.accounts[child["Id"]])
+        else:  # DescribeAccount's answer as ConsoleMe's botocore parsed it: without the later `State` field
+            node.update({k: v for k, v in tree.accounts[child["Id"]].items() if k not in NOT_IN_CONSOLEME_ACCOUNT})
         out.append(node)
     return out
 

@@ -41,6 +41,8 @@ def test_pages_are_merged_in_order():
     assert [r["Arn"] for r in merged["RoleDetailList"]] == [R1, R2]
     assert merged["UserDetailList"] == [{"Arn": U1}] and merged["Policies"] == [{"Arn": P1}]
     assert merged["GroupDetailList"] == []
+    # ConsoleMe's merged answer is the first page with the others' lists added: its paging keys stay.
+    assert (merged["IsTruncated"], merged["Marker"]) == (True, "m1") and "ResponseMetadata" in merged
 
 
 def test_unknown_top_level_key_fails_loudly():
