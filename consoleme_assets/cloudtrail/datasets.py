@@ -8,9 +8,9 @@ event-driven dataset stays fresh through quiet hours; `cloudtrail_denies_sensor`
 whenever messages wait. The pool allows one drain at a time, so two runs never accumulate counts for the same
 item at once.
 
-ConsoleMe's task also generated "cloudtrail_generated_policy" notifications (consoleme_notifications,
-ALL_NOTIFICATIONS). That is not done here yet: this dataset only counts; the `notifications` dataset caches
-whatever notifications the table holds.
+As ConsoleMe's task did, the counting run also turns the errors into "cloudtrail_generated_policy" notifications
+when `celery.cache_cloudtrail_denies.enabled` is on (cloudtrail/notify.py): written to consoleme_notifications,
+and ALL_NOTIFICATIONS rebuilt.
 """
 
 import time
@@ -23,6 +23,7 @@ from ..lib.resources import ConsoleMeResource
 from ..lib.shapes import values_of
 from ..stores.caches import JsonDocument
 from .drain import drain_denies_queue
+from .notify import publish_generated_notifications
 from .plugins import CloudTrailErrorsContext, cloudtrail_errors_source
 from .records import validate_counts
 
@@ -60,6 +61,8 @@ def build_errors_by_arn(context: dg.AssetExecutionContext, consoleme: ConsoleMeR
     }
     for key, value in plugin_context.report.items():
         metadata[f"source_{key}"] = value if isinstance(value, (str, int, float)) else dg.MetadataValue.json(value)
+    if consoleme.settings.cloudtrail_denies.enabled:
+        metadata.update(publish_generated_notifications(context, consoleme))
     return Built(counts, metadata)
 
 

@@ -10,6 +10,7 @@ from typing import Any, Literal
 from pydantic import field_validator
 
 from .changes import HistorySettings, PublishGuard, WriteSettings
+from .cloudtrail_notifications import CloudTrailNotificationSettings
 from .fields import Strict, account_keyed, ck, normalize_account_id
 from .keys import DynamoTables, RedisKeys, S3Object, S3Objects
 from .observability import ObservabilitySettings
@@ -179,6 +180,7 @@ class Settings(Strict):
     cloudtrail_denies: CloudTrailDeniesSettings = CloudTrailDeniesSettings()
     resource_templates: ResourceTemplateSettings = ResourceTemplateSettings()
     typeahead: TypeaheadSettings = TypeaheadSettings()
+    cloudtrail_notifications: CloudTrailNotificationSettings = CloudTrailNotificationSettings()
     publish_guard: PublishGuard = PublishGuard()
     history: HistorySettings = HistorySettings()
     writes: WriteSettings = WriteSettings()

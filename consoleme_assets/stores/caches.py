@@ -262,6 +262,13 @@ class ConsoleMeCaches:
                 pipe.hexists(key, name)
             return dict(zip(fields, pipe.execute(), strict=False))
 
+    def hash_values(self, key: str, fields: list[str]) -> dict[str, Any]:
+        """{field: decoded JSON value} of those `fields` the hash has (one HMGET per 1,000)."""
+        out: dict[str, Any] = {}
+        for start in range(0, len(fields), 1000):
+            out.update(self.redis.get_fields(key, fields[start : start + 1000]))
+        return out
+
     def read_hash(self, key: str) -> dict[str, str]:
         """A small hash whole, values as stored (e.g. TEMPLATED_ROLES_v2)."""
         return self.redis.client.hgetall(key)
