@@ -5,16 +5,17 @@ dataset's scheduled run covers every account partition, in one run."""
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import dagster as dg
 
 from .concurrency import DATASET_TAG
 from .dagster_private import UnresolvedAssetJobDefinition
-from .datasets import Dataset, dataset_run_tags, shared_cadence
+from .datasets import Cadence, Dataset, dataset_run_tags, shared_cadence
 from .partitions import aws_accounts_partitions
 from .resources import ConsoleMeResource
+from .spread import shifted, spread
 
 
 def jobs_of(datasets: Iterable[Dataset]) -> dict[str, list[Dataset]]:
@@ -70,21 +71,27 @@ def every(schedule_name: str, cron: str | list[str], job: Any) -> dg.ScheduleDef
     )
 
 
-def refresh_schedule(datasets: Sequence[Dataset]) -> dg.ScheduleDefinition:
-    """The schedule of the job refreshing `datasets`, at their (shared) declared cadence. Per-account jobs run
-    over every account partition, in one run. A dataset's `schedule_guard(consoleme)` may skip a tick, giving
-    the reason (shown grey in the UI, rather than a run bound to fail)."""
+def crons_at(cadence: Cadence, offset: int) -> str | list[str]:
+    crons = [shifted(c, offset) for c in cadence.crons]
+    return crons if len(crons) > 1 else crons[0]
+
+
+def refresh_schedule(datasets: Sequence[Dataset], offset: int = 0) -> dg.ScheduleDefinition:
+    """The schedule of the job refreshing `datasets`, at their (shared) declared cadence, `offset` minutes into
+    it (lib/spread.py). Per-account jobs run over every account partition, in one run. A dataset's
+    `schedule_guard(consoleme)` may skip a tick, giving the reason (shown grey in the UI, rather than a run bound
+    to fail)."""
     cadence = shared_cadence(datasets)
     job = refresh_job(datasets)
     per_account = any(d.per_account for d in datasets)
     guards: list[Callable[..., str | None]] = [d.schedule_guard for d in datasets if d.schedule_guard]
     schedule_name = job.name.removesuffix("_job") + "_" + cadence.label
     if not per_account and not guards:
-        return every(schedule_name, cadence.crons if len(cadence.crons) > 1 else cadence.crons[0], job)
+        return every(schedule_name, crons_at(cadence, offset), job)
 
     decorate = dg.schedule(
         name=schedule_name,
-        cron_schedule=cadence.crons if len(cadence.crons) > 1 else cadence.crons[0],
+        cron_schedule=crons_at(cadence, offset),
         target=job,
         execution_timezone="UTC",
         default_status=dg.DefaultScheduleStatus.RUNNING,
@@ -102,9 +109,26 @@ def refresh_schedule(datasets: Sequence[Dataset]) -> dg.ScheduleDefinition:
     return decorate(guarded)
 
 
-def jobs_and_schedules(datasets: Iterable[Dataset]) -> tuple[list[Any], list[dg.ScheduleDefinition]]:
+def offsets(
+    groups: Mapping[str, Sequence[Dataset]],
+    fixed: Iterable[Sequence[str]] = (),
+    others: Mapping[str, Cadence] | None = None,
+) -> dict[str, int]:
+    """Each job's minute offset, spread over the day against each other, the `others` jobs' cadences (spread too)
+    and the `fixed` schedules' crons."""
+    cadences = {**{job: shared_cadence(g) for job, g in groups.items()}, **(others or {})}
+    return spread({job: (c.crons, c.step) for job, c in cadences.items()}, fixed)
+
+
+def jobs_and_schedules(
+    datasets: Iterable[Dataset], at: Mapping[str, int] | None = None
+) -> tuple[list[Any], list[dg.ScheduleDefinition]]:
+    """Every job and schedule the declarations derive, each schedule `at[job]` minutes into its cadence."""
     groups = jobs_of(datasets)
-    return [refresh_job(g) for g in groups.values()], [refresh_schedule(g) for g in groups.values()]
+    at = at or {}
+    return [refresh_job(g) for g in groups.values()], [
+        refresh_schedule(g, at.get(name, 0)) for name, g in groups.items()
+    ]
 
 
 __all__ = ["dataset_run_tags", "every", "jobs_and_schedules", "refresh_job", "refresh_schedule"]

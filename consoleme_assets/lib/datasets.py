@@ -31,18 +31,20 @@ class Cadence:
     minutes: int  # the freshness window derives from this
     cron: str | tuple[str, ...]
     label: str  # the schedule's name is `<job>_<label>`
+    step: int = 60  # the cron may be moved up to step - 1 minutes later, keeping its interval (lib/spread.py)
 
     @property
     def crons(self) -> list[str]:
         return [self.cron] if isinstance(self.cron, str) else list(self.cron)
 
 
-EVERY_5_MINUTES = Cadence(5, "*/5 * * * *", "every_5_minutes")
-EVERY_10_MINUTES = Cadence(10, "*/10 * * * *", "every_10_minutes")
-EVERY_30_MINUTES = Cadence(30, "*/30 * * * *", "every_30_minutes")
+EVERY_5_MINUTES = Cadence(5, "*/5 * * * *", "every_5_minutes", step=5)
+EVERY_10_MINUTES = Cadence(10, "*/10 * * * *", "every_10_minutes", step=10)
+EVERY_15_MINUTES = Cadence(15, "*/15 * * * *", "every_15_minutes", step=15)
+EVERY_30_MINUTES = Cadence(30, "*/30 * * * *", "every_30_minutes", step=30)
 # `*/45` fires at :00 and :45; these four crons give a true 45-minute cadence.
 EVERY_45_MINUTES = Cadence(
-    45, ("0 0-21/3 * * *", "45 0-21/3 * * *", "30 1-22/3 * * *", "15 2-23/3 * * *"), "every_45_minutes"
+    45, ("0 0-21/3 * * *", "45 0-21/3 * * *", "30 1-22/3 * * *", "15 2-23/3 * * *"), "every_45_minutes", step=15
 )
 HOURLY = Cadence(60, "0 * * * *", "hourly")
 

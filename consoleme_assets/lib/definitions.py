@@ -13,11 +13,11 @@ import dagster as dg
 
 from ..settings import Settings
 from .account_refresh import per_account_asset
-from .automation import jobs_and_schedules
+from .automation import crons_at, jobs_and_schedules, jobs_of, offsets
 from .built_asset import built_asset
 from .checks import build_dataset_checks
 from .dagster_private import UnresolvedAssetJobDefinition
-from .datasets import Dataset, by_name
+from .datasets import EVERY_15_MINUTES, Dataset, by_name
 from .executor import forkserver_or_in_process_executor
 from .freshness import freshness_windows
 from .observability import build_alert_sensor, build_metrics_sensor, consoleme_run_failure_alerts
@@ -63,8 +63,11 @@ def dataset_assets(datasets: Mapping[str, Dataset], settings: Settings) -> list[
     return out
 
 
-def observability_defs(defs: dg.Definitions, datasets: Mapping[str, Dataset], settings: Settings) -> dg.Definitions:
-    """The checks job and schedule, and the alert, failure, metrics and cache-presence sensors, for `defs`."""
+def observability_defs(
+    defs: dg.Definitions, datasets: Mapping[str, Dataset], settings: Settings, checks_offset: int = 0
+) -> dg.Definitions:
+    """The checks job and schedule (`checks_offset` minutes into its 15), and the alert, failure, metrics and
+    cache-presence sensors, for `defs`."""
     names = sorted(datasets)
     windows = freshness_windows(datasets, names, settings)
     partitioned = sorted(n for n, d in datasets.items() if d.per_account)
@@ -83,7 +86,7 @@ def observability_defs(defs: dg.Definitions, datasets: Mapping[str, Dataset], se
         schedules=[
             dg.ScheduleDefinition(
                 name="observability_checks_every_15_minutes",
-                cron_schedule="*/15 * * * *",
+                cron_schedule=crons_at(EVERY_15_MINUTES, checks_offset),
                 target=checks_job,
                 execution_timezone="UTC",
                 default_status=dg.DefaultScheduleStatus.RUNNING,
@@ -143,7 +146,15 @@ def definitions_from(
             )
         )
     assets = dataset_assets(datasets, settings)
-    jobs, schedules = jobs_and_schedules(datasets.values())
+    # Schedules spread over the hour (lib/spread.py): the datasets' jobs and the checks job; a domain's own
+    # schedules stay where they are and count as load.
+    fixed = [
+        x.cron_schedule if isinstance(x.cron_schedule, list) else [x.cron_schedule]
+        for x in extras
+        if isinstance(x, dg.ScheduleDefinition)
+    ]
+    at = offsets(jobs_of(datasets.values()), fixed, others={CHECKS_JOB: EVERY_15_MINUTES})
+    jobs, schedules = jobs_and_schedules(datasets.values(), at)
     resources = resources_for(datasets.values(), config_file)
     extras = _dedupe(extras)
     with warnings.catch_warnings():
@@ -162,4 +173,4 @@ def definitions_from(
             resources=resources,
             executor=executor,
         )
-    return dg.Definitions.merge(core, observability_defs(core, datasets, settings))
+    return dg.Definitions.merge(core, observability_defs(core, datasets, settings, at[CHECKS_JOB]))
