@@ -68,7 +68,11 @@ test: install redis-server e2e-system-deps check
 	echo "make test: $$(( $$(date +%s) - $(TEST_STARTED) )) s wall"; exit $$rc
 
 # Sandbox (seeded moto org + Redis) in the background, then the Dagster UI on 127.0.0.1:3000. The terminal shows
-# warnings, alerts and one line per run (dagster.yaml's python_log_level); every event is in the UI.
+# warnings, alerts and a summary line per dataset refreshed (dagster.yaml's python_log_level); every event is in
+# the UI. `dagster dev` runs in $(DAGSTER_HOME), where make put this dagster.yaml (run from the repository it
+# warns that the repository's copy "will not be used"), and without Dagster's notice that `dg dev` supersedes it:
+# `dg` needs a dg project layout, and `dagster dev` serves this workspace as it is.
+DEV_WARNINGS := ignore:dev_command is superseded
 dev: install
 	@mkdir -p "$(DAGSTER_HOME)" && cp dagster.yaml "$(DAGSTER_HOME)/dagster.yaml"
 	@rm -f .sandbox/env; \
@@ -79,7 +83,8 @@ dev: install
 	  kill -0 $$sandbox 2>/dev/null || { echo "sandbox failed to start" >&2; exit 1; }; \
 	  sleep 0.25; \
 	done; \
-	source .sandbox/env && $(BIN)/dagster dev --log-level warning -h 127.0.0.1 -p 3000 -w workspace.yaml
+	source .sandbox/env && cd "$(DAGSTER_HOME)" && PYTHONWARNINGS="$(DEV_WARNINGS)" \
+	  "$(CURDIR)/$(BIN)/dagster" dev --log-level warning -h 127.0.0.1 -p 3000 -w "$(CURDIR)/workspace.yaml"
 
 clean:
 	rm -rf $(VENV) .dagster_home .sandbox .pytest_cache

@@ -39,7 +39,17 @@ def _materialization(
     metadata = dict(built.metadata)
     recorded = dataset.history_items is not None and isinstance(dataset.storage, JsonDocument)
     previous = caches.read_json(dataset.storage) if recorded else None
-    metadata.update(write_value(caches, dataset.storage, built.value))
+    written = write_value(caches, dataset.storage, built.value)
+    metadata.update(written)
+    rows = metadata.get("dagster/row_count")
+    rows = getattr(rows, "value", rows)
+    unchanged = dataset.storage is not None and not getattr(written.get("redis_fields_written"), "value", 1)
+    # The run's line in `make dev`'s terminal (INFO): what was refreshed, how big, whether it changed.
+    context.log.info(
+        f"{dataset.name}: refreshed"
+        + (f", {rows} entries" if rows is not None else "")
+        + (", unchanged" if unchanged else "")
+    )
     if recorded and previous is not None:  # the cache is written first; a first build sets the baseline
         metadata.update(record_document(dataset, consoleme, context, previous, built.value))
     return dg.MaterializeResult(asset_key=dataset.name, metadata=metadata)

@@ -256,6 +256,14 @@ def start_sandbox(work: Path) -> tuple[Service, dict[str, str]]:
 # --- dagster dev ---------------------------------------------------------------------------------------------
 
 
+def make_variable(name: str) -> str:
+    """A `NAME := value` line of the Makefile (what `make dev` passes), so the harness cannot drift from it."""
+    for line in (REPO / "Makefile").read_text().splitlines():
+        if line.startswith(f"{name} :="):
+            return line.split(":=", 1)[1].strip()
+    raise KeyError(f"Makefile has no {name} := line")
+
+
 class DagsterDev(Service):
     def __init__(self, dagster_home: Path, env: dict[str, str], log_dir: Path):
         self.port = free_port()
@@ -273,7 +281,9 @@ class DagsterDev(Service):
             "-w",
             str(REPO / "workspace.yaml"),
         ]
-        super().__init__("dagster-dev", argv, log_dir, {**env, "DAGSTER_HOME": str(dagster_home)})
+        # As `make dev` starts it: in DAGSTER_HOME, Dagster's supersession notice filtered (Makefile, DEV_WARNINGS).
+        env = {**env, "DAGSTER_HOME": str(dagster_home), "PYTHONWARNINGS": make_variable("DEV_WARNINGS")}
+        super().__init__("dagster-dev", argv, log_dir, env, cwd=dagster_home)
 
     def graphql(self, query: str, variables: dict | None = None, timeout: float = 60) -> dict:
         body = json.dumps({"query": query, "variables": variables or {}}).encode()

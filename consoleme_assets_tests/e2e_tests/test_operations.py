@@ -329,6 +329,10 @@ def test_first_minutes_checks_run_limit_and_refill(stack):
     time.sleep(max(0.0, 45 - (time.monotonic() - idle_from)))
     idle_lines = dev.log_path.read_text(errors="replace").splitlines()[before:]
     assert len(idle_lines) <= 3, "\n".join(idle_lines)
+    # Started as `make dev` starts it, nothing in the terminal reads as something broken (issue 24 item 6).
+    terminal = dev.log_path.read_text(errors="replace")
+    for alarming in ("is superseded", "will not be used to configure Dagster"):
+        assert alarming not in terminal, [line for line in terminal.splitlines() if alarming in line][:5]
     step_done("3 idle")
 
     # 4. Two launches of one dataset from the catalog (the implicit asset job: no job tags): the second queues.
