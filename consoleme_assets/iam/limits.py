@@ -8,6 +8,7 @@ import dagster as dg
 
 from ..aws.iam import role_quota_usage
 from ..aws.sessions import describe_aws_error
+from ..lib.concurrency import dataset_pool
 from ..lib.partitions import aws_accounts_partitions
 from ..lib.resources import ConsoleMeResource
 
@@ -47,6 +48,7 @@ def read_role_limits(context: dg.AssetExecutionContext, consoleme: ConsoleMeReso
 
 @dg.asset_check(
     asset=ASSET,
+    pool=dataset_pool(ASSET),  # never evaluated while the dataset is being refreshed
     description="Warns when an account uses more than "
     "consoleme_assets.iam_role_limits.warn_ratio of its role quota, fails above fail_ratio.",
 )

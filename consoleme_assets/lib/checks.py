@@ -260,7 +260,9 @@ def build_dataset_checks(datasets: list[Dataset]) -> list[dg.AssetChecksDefiniti
 
 
 def _shape_check(dataset: Dataset) -> dg.AssetChecksDefinition:
-    @dg.asset_check(asset=dataset.name, name=SHAPE_CHECK, description=SHAPE_DESCRIPTION)
+    # In the dataset's pool: the checks job never evaluates it while the dataset is being written (an evaluation
+    # racing a materialization left the asset page showing "Not evaluated" for the newer one).
+    @dg.asset_check(asset=dataset.name, name=SHAPE_CHECK, description=SHAPE_DESCRIPTION, pool=dataset.pool)
     def _shape(context: dg.AssetCheckExecutionContext, consoleme: ConsoleMeResource) -> dg.AssetCheckResult:
         return dataset_result(context.check_specs[0].key, dataset, consoleme.caches(), context.instance)
 

@@ -142,3 +142,18 @@ def test_a_bad_registry_is_named():
     no_source = {n: dataclasses.replace(d, partitions_source=False) for n, d in DATASETS.items()}
     with pytest.raises(ValueError, match="no dataset declares partitions_source"):
         validate_registry(no_source)
+
+
+def test_a_check_runs_in_its_datasets_pool():
+    """The checks job holds the pool of every dataset it checks, so it never evaluates a dataset while that dataset
+    is being materialized (issue 24 item 3: an evaluation overlapping a materialization showed 'Not evaluated')."""
+    job = defs.resolve_job_def("observability_checks_job")
+    checked = {k.asset_key.to_user_string() for k in job.asset_layer.asset_graph.asset_check_keys}
+    assert checked >= {n for n, d in DATASETS.items() if d.shape is not None or d.per_account}
+    pools_by_asset = {}
+    for node in job.graph.node_defs:
+        for key in job.asset_layer.asset_graph.asset_check_keys:
+            if node.name.startswith(key.asset_key.to_user_string()):
+                pools_by_asset.setdefault(key.asset_key.to_user_string(), set()).add(node.pool)
+    for name in checked:
+        assert pools_by_asset.get(name) == {DATASETS[name].pool}, (name, pools_by_asset.get(name))
