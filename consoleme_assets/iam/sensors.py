@@ -17,10 +17,11 @@ import dagster as dg
 from ..authorization.datasets import CREDENTIAL_AUTHORIZATION_MAPPING, REVERSE_AUTHORIZATION_MAPPING
 from ..aws.sqs import QueueError, delete_messages, parse_queue_arn, queue_client, queue_url, receive_messages
 from ..lib.automation import refresh_job
+from ..lib.completeness import gap_of
 from ..lib.partitions import aws_accounts_partitions
 from ..lib.resources import ConsoleMeResource
 from ..lib.sensors import problem_skip, unfinished_run_id
-from .datasets import iam_cache
+from .datasets import IAM_RESOURCES, iam_cache
 from .jobs import role_changes_job
 from .role_events import Rejected, coalesce, parse_role_change
 
@@ -126,9 +127,12 @@ def role_change_sensor(context: dg.SensorEvaluationContext, consoleme: ConsoleMe
     minimum_interval_seconds=15,
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Rebuilds the credential authorization mapping after each successful role_changes_job run (skips "
-    "while IAM_ROLE_CACHE is empty).",
+    "while IAM_ROLE_CACHE is empty, or lacks what iam_resources wrote: cache_presence_sensor refills it first).",
 )
 def credential_mapping_after_role_changes(context: dg.RunStatusSensorContext, consoleme: ConsoleMeResource):
     if iam_cache(consoleme).role_count() == 0:
         return dg.SkipReason("IAM_ROLE_CACHE is empty: no mapping to build (materialize iam_resources)")
+    gap = gap_of(IAM_RESOURCES, consoleme.caches(), context.instance, built_from=True)
+    if gap:  # only event-written roles (cold start, flushed Redis): the mapping waits for a full refresh
+        return dg.SkipReason(f"iam_resources is incomplete ({gap.describe()}): the mapping waits for its refill")
     return dg.RunRequest(run_key=f"after-role-changes:{context.dagster_run.run_id}")

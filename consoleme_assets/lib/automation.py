@@ -10,6 +10,7 @@ from typing import Any
 
 import dagster as dg
 
+from .completeness import upstream_gaps
 from .concurrency import DATASET_TAG
 from .dagster_private import UnresolvedAssetJobDefinition
 from .datasets import Cadence, Dataset, dataset_run_tags, shared_cadence
@@ -76,17 +77,20 @@ def crons_at(cadence: Cadence, offset: int) -> str | list[str]:
     return crons if len(crons) > 1 else crons[0]
 
 
-def refresh_schedule(datasets: Sequence[Dataset], offset: int = 0) -> dg.ScheduleDefinition:
+def refresh_schedule(
+    datasets: Sequence[Dataset], offset: int = 0, registry: Mapping[str, Dataset] | None = None
+) -> dg.ScheduleDefinition:
     """The schedule of the job refreshing `datasets`, at their (shared) declared cadence, `offset` minutes into
     it (lib/spread.py). Per-account jobs run over every account partition, in one run. A dataset's
     `schedule_guard(consoleme)` may skip a tick, giving the reason (shown grey in the UI, rather than a run bound
-    to fail)."""
+    to fail), as does a dataset built from an upstream whose cache has a gap (`registry`: every declaration)."""
     cadence = shared_cadence(datasets)
     job = refresh_job(datasets)
     per_account = any(d.per_account for d in datasets)
     guards: list[Callable[..., str | None]] = [d.schedule_guard for d in datasets if d.schedule_guard]
+    built_from = [d for d in datasets if d.deps and not d.per_account]
     schedule_name = job.name.removesuffix("_job") + "_" + cadence.label
-    if not per_account and not guards:
+    if not per_account and not guards and not built_from:
         return every(schedule_name, crons_at(cadence, offset), job)
 
     decorate = dg.schedule(
@@ -96,7 +100,7 @@ def refresh_schedule(datasets: Sequence[Dataset], offset: int = 0) -> dg.Schedul
         execution_timezone="UTC",
         default_status=dg.DefaultScheduleStatus.RUNNING,
     )
-    if not guards:
+    if not guards and not built_from:
         return decorate(all_accounts_run_request)
 
     def guarded(context: dg.ScheduleEvaluationContext, consoleme: ConsoleMeResource):
@@ -104,6 +108,13 @@ def refresh_schedule(datasets: Sequence[Dataset], offset: int = 0) -> dg.Schedul
             reason = guard(consoleme)
             if reason:
                 return dg.SkipReason(reason)
+        for dataset in built_from:
+            gaps = upstream_gaps(dataset, dict(registry or {}), consoleme.caches(), context.instance)
+            if gaps:  # the build would refuse: grey in the UI, with the reason, rather than red
+                return dg.SkipReason(
+                    f"{dataset.name} waits for its upstream to be refilled: "
+                    + " | ".join(f"{g.dataset}: {g.describe()}" for g in gaps)
+                )
         return all_accounts_run_request(context) if per_account else dg.RunRequest()
 
     return decorate(guarded)
@@ -121,13 +132,13 @@ def offsets(
 
 
 def jobs_and_schedules(
-    datasets: Iterable[Dataset], at: Mapping[str, int] | None = None
+    datasets: Iterable[Dataset], at: Mapping[str, int] | None = None, registry: Mapping[str, Dataset] | None = None
 ) -> tuple[list[Any], list[dg.ScheduleDefinition]]:
     """Every job and schedule the declarations derive, each schedule `at[job]` minutes into its cadence."""
     groups = jobs_of(datasets)
     at = at or {}
     return [refresh_job(g) for g in groups.values()], [
-        refresh_schedule(g, at.get(name, 0)) for name, g in groups.items()
+        refresh_schedule(g, at.get(name, 0), registry) for name, g in groups.items()
     ]
 
 

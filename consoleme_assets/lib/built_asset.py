@@ -14,6 +14,7 @@ import dagster as dg
 
 from ..stores.caches import ConsoleMeCaches, HashDocument, JsonDocument, Storage
 from ..stores.changes import compare
+from .completeness import upstream_gaps
 from .datasets import Built, Dataset
 from .publishing import Publisher, cause_of
 from .resources import ConsoleMeResource
@@ -70,8 +71,13 @@ def record_document(
     return publisher.finish()
 
 
-def built_asset(datasets: Sequence[Dataset], freshness: Mapping[str, dg.FreshnessPolicy | None]) -> dg.AssetsDefinition:
-    """One op writing `datasets` (the first declares the build; the others are `built_with` it)."""
+def built_asset(
+    datasets: Sequence[Dataset],
+    freshness: Mapping[str, dg.FreshnessPolicy | None],
+    registry: Mapping[str, Dataset] | None = None,
+) -> dg.AssetsDefinition:
+    """One op writing `datasets` (the first declares the build; the others are `built_with` it). `registry`: every
+    declaration, to judge the datasets they are built from (nothing is built from a cache with a gap)."""
     head = datasets[0]
     extra_keys = sorted(head.resources)
     multi = len(datasets) > 1
@@ -98,6 +104,15 @@ def built_asset(datasets: Sequence[Dataset], freshness: Mapping[str, dg.Freshnes
     def build(context: dg.AssetExecutionContext):
         consoleme: ConsoleMeResource = context.resources.consoleme
         extra = {key: getattr(context.resources, key) for key in extra_keys}
+        gaps = upstream_gaps(head, dict(registry or {}), consoleme.caches(), context.instance)
+        if gaps:  # built from a cache missing what its refreshes wrote, it would publish a partial answer
+            raise dg.Failure(
+                description=f"{head.name} not built: its upstream is incomplete: "
+                + " | ".join(f"{g.dataset}: {g.describe()}" for g in gaps)
+                + f". {head.name}'s cache keeps its last good value; cache_presence_sensor refills the upstream, "
+                "and the next run builds it.",
+                metadata={"incomplete_upstream": dg.MetadataValue.json({g.dataset: g.describe() for g in gaps})},
+            )
         produced = head.build(context, consoleme, **extra)
         if produced is None:
             return

@@ -59,7 +59,7 @@ def dataset_assets(datasets: Mapping[str, Dataset], settings: Settings) -> list[
         if head.per_account:
             out.append(per_account_asset(head, accounts, policies[head.name]))
         else:
-            out.append(built_asset(group, policies))
+            out.append(built_asset(group, policies, datasets))
     return out
 
 
@@ -154,7 +154,7 @@ def definitions_from(
         if isinstance(x, dg.ScheduleDefinition)
     ]
     at = offsets(jobs_of(datasets.values()), fixed, others={CHECKS_JOB: EVERY_15_MINUTES})
-    jobs, schedules = jobs_and_schedules(datasets.values(), at)
+    jobs, schedules = jobs_and_schedules(datasets.values(), at, registry=datasets)
     resources = resources_for(datasets.values(), config_file)
     extras = _dedupe(extras)
     with warnings.catch_warnings():

@@ -1,9 +1,11 @@
 """Caches that Dagster says exist but the store lost (Redis flushed, failed over to an empty replica, or the
 sandbox restarted with a new Redis under an old `.dagster_home`).
 
-Each tick reads every dataset's Redis key and its LAST_UPDATED stamp (one pipelined round trip). A dataset that
-has a materialization but neither key nor stamp is lost: its `cache_shape` check is reported failed at once
-(the catalog must not show a cache that is not there), and a refill is requested, upstream first: a dataset is
+Each tick compares every materialized dataset's cache with what its refreshes wrote (lib/completeness.py): a key
+gone with its LAST_UPDATED stamp, or, for a per-account dataset, refreshed accounts whose entries are gone (a
+flushed Redis refilled by a couple of role-change events has IAM_ROLE_CACHE again, but not the other roles). A
+dataset with such a gap is lost: its `cache_shape` check is reported failed at once (the catalog must not show a
+cache that is not there), and a refill is requested, upstream first: a dataset is
 requested only when none of the datasets it is built from is lost too, so `aws_accounts` lands (and syncs the
 account partitions) before the per-account datasets, and IAM before the credential mapping.
 """
@@ -18,6 +20,7 @@ from dataclasses import dataclass
 import dagster as dg
 
 from .checks import SHAPE_CHECK
+from .completeness import Gap, gap_of
 from .concurrency import DATASET_TAG
 from .datasets import Dataset
 from .partitions import aws_accounts_partitions
@@ -69,24 +72,43 @@ def refill_first(lost: set[str], datasets: dict[str, GraphPlace]) -> list[str]:
     return sorted(n for n in lost if not (datasets[n].ancestors & lost))
 
 
-def lost_check_evaluation(name: str, key: str) -> dg.AssetCheckEvaluation:
+def lost_check_evaluation(gap: Gap) -> dg.AssetCheckEvaluation:
     return dg.AssetCheckEvaluation(
-        asset_key=dg.AssetKey(name),
+        asset_key=dg.AssetKey(gap.dataset),
         check_name=SHAPE_CHECK,
         passed=False,
         severity=dg.AssetCheckSeverity.ERROR,
-        description=f"Redis key {key} does not exist although {name} was materialized: the store was flushed or "
+        description=f"{gap.describe()}, although {gap.dataset} was materialized: the store was flushed or "
         "replaced; a refill was requested",
-        metadata={"redis_key": key},
+        metadata={
+            "redis_keys_lost": dg.MetadataValue.json(list(gap.lost_keys)),
+            "accounts_lost": dg.MetadataValue.json(list(gap.lost_accounts)),
+        },
     )
+
+
+ACTIVE_RUN_STATUSES = [
+    dg.DagsterRunStatus.QUEUED,
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+]
+
+
+def active_refills(instance: dg.DagsterInstance) -> set[str]:
+    """The datasets a queued or running refill run (of this sensor) is refilling."""
+    runs = instance.get_runs(
+        filters=dg.RunsFilter(statuses=ACTIVE_RUN_STATUSES, tags={"consoleme_assets/trigger": "refill"}), limit=100
+    )
+    return {n for run in runs for n in (run.tags.get(DATASET_TAG) or "").split(",") if n}
 
 
 def build_cache_presence_sensor(defs: dg.Definitions, watched: list[Dataset]) -> dg.SensorDefinition:
     """`defs`: the code location's assets (for the dependency order); `watched`: the declared datasets with a
     cache (storage) to watch."""
-    storage = {d.name: d.storage for d in watched if d.storage is not None}
+    declared = {d.name: d for d in watched if d.storage is not None}
     with_shape = {d.name for d in watched if d.shape is not None}
-    names = sorted(storage)
+    names = sorted(declared)
     datasets = places_of(defs, names)
 
     @dg.sensor(
@@ -94,13 +116,12 @@ def build_cache_presence_sensor(defs: dg.Definitions, watched: list[Dataset]) ->
         minimum_interval_seconds=30,  # one pipelined Redis round trip and one asset-records read
         default_status=dg.DefaultSensorStatus.RUNNING,
         target=dg.AssetSelection.assets(*names),
-        description="Fails a dataset's cache_shape check and refills it (upstream first) when its Redis key is gone "
-        "although Dagster recorded a materialization (Redis flushed or failed over)",
+        description="Fails a dataset's cache_shape check and refills it (upstream first) when what its refreshes "
+        "wrote is gone from Redis (a key, or some accounts' entries): Redis flushed or failed over",
     )
     def cache_presence_sensor(context: dg.SensorEvaluationContext, consoleme: ConsoleMeResource):
         caches = consoleme.caches()
-        keys = {n: storage[n].presence_key(caches.settings) for n in datasets}
-        records = context.instance.get_asset_records([dg.AssetKey(n) for n in keys])
+        records = context.instance.get_asset_records([dg.AssetKey(n) for n in datasets])
         last = {
             r.asset_entry.asset_key.to_user_string(): r.asset_entry.last_materialization_storage_id
             for r in records
@@ -108,25 +129,23 @@ def build_cache_presence_sensor(defs: dg.Definitions, watched: list[Dataset]) ->
         }
         if not last:
             return dg.SkipReason("nothing materialized yet")
-        gone = caches.lost_keys([keys[n] for n in last])
-        lost = {n for n in last if keys[n] in gone}
+        gaps = {n: g for n in sorted(last) if (g := gap_of(declared[n], caches, context.instance))}
+        lost = set(gaps)
         state = json.loads(context.cursor or "{}")
         reported = set(state.get("reported", []))
-        # {dataset: [materialization storage id, time]} of refills asked for and not landed yet: one refill per
-        # loss, asked again only if it has not landed after REFILL_RETRY_SECONDS (its run failed or was removed).
-        requested = {n: v for n, v in (state.get("requested") or {}).items() if n in lost and v[0] == last[n]}
+        # {dataset: time} of refills asked for while it stays lost: one refill per loss, asked again only when none
+        # is queued or running and REFILL_RETRY_SECONDS passed (its run failed or was removed). A per-account
+        # refill lands account by account, so a dataset stays lost while its refill runs.
+        requested = {n: v[1] if isinstance(v, list) else v for n, v in (state.get("requested") or {}).items()}
+        requested = {n: t for n, t in requested.items() if n in lost}
         now = time.time()
-        # One failed evaluation per loss (keyed by the materialization it contradicts), not one per tick.
-        marks = {f"{n}@{last[n]}" for n in lost}
-        events = [
-            lost_check_evaluation(n, keys[n])
-            for n in sorted(lost)
-            if n in with_shape and f"{n}@{last[n]}" not in reported
-        ]
+        # One failed evaluation per loss (until the dataset is whole again), not one per tick.
+        events = [lost_check_evaluation(gaps[n]) for n in sorted(lost) if n in with_shape and n not in reported]
+        refilling = active_refills(context.instance) if requested else set()
         due = {
             n
             for n in refill_first(lost, datasets)
-            if n not in requested or now - requested[n][1] > REFILL_RETRY_SECONDS
+            if n not in requested or (now - requested[n] > REFILL_RETRY_SECONDS and n not in refilling)
         }
         requests = []
         for partitioned in (False, True):
@@ -152,10 +171,12 @@ def build_cache_presence_sensor(defs: dg.Definitions, watched: list[Dataset]) ->
                     tags=tags,
                 )
             )
-            requested.update({n: [last.get(n), now] for n in group if n in lost})
+            requested.update({n: now for n in group if n in lost})
         if events:
-            context.log.warning(f"caches gone from Redis, refilling: {', '.join(sorted(lost))}")
-        cursor = json.dumps({"reported": sorted(marks), "requested": requested}, sort_keys=True)
+            context.log.warning(
+                "caches lost from Redis, refilling: " + "; ".join(f"{n}: {gaps[n].describe()}" for n in sorted(lost))
+            )
+        cursor = json.dumps({"reported": sorted(lost), "requested": requested}, sort_keys=True)
         if not lost:
             return dg.SensorResult(skip_reason=f"{len(last)} cached datasets present", cursor=cursor)
         return dg.SensorResult(run_requests=requests, asset_events=events, cursor=cursor)

@@ -17,7 +17,7 @@ from typing import Any
 from ..settings import S3Object, Settings
 from .dynamo_store import DynamoStore
 from .encoding import StringMap, dumps_consoleme
-from .redis_store import RedisStore
+from .redis_store import INDEX_PREFIX, RedisStore
 from .s3_store import S3Store, s3_uri
 from .tables import scan_items
 
@@ -309,6 +309,30 @@ class ConsoleMeCaches:
                 pipe.hexists(self.redis.last_updated_key, key)
             answers = pipe.execute()
         return {key for i, key in enumerate(keys) if not answers[2 * i] and not answers[2 * i + 1]}
+
+    def accounts_without_entries(self, storage: Storage, accounts: list[str]) -> list[str]:
+        """Of `accounts`, those with nothing of theirs in the storage's per-account hash: no field (account lists),
+        or no owner index (ARN hashes: every account refreshed here has one, even with no entries). What a flushed
+        Redis refilled by a few role-change events looks like: a hash present, most accounts missing."""
+        if not accounts:
+            return []
+        if isinstance(storage, AccountLists):
+            present = self.fields_present(storage.redis_key(self.settings), accounts)
+            return sorted(a for a in accounts if not present.get(a))
+        if isinstance(storage, ArnHashes):
+            key = storage.presence_key(self.settings)
+            with self.redis.client.pipeline(transaction=False) as pipe:
+                for account in accounts:
+                    pipe.exists(f"{INDEX_PREFIX}:{key}:{account}")
+                found = pipe.execute()
+            return sorted(a for a, there in zip(accounts, found, strict=False) if not there)
+        return []
+
+    def storage_keys(self, storage: Storage) -> list[str]:
+        """Every Redis key the storage writes (an ARN hashes storage: one per kind)."""
+        if isinstance(storage, ArnHashes):
+            return list(storage.redis_keys(self.settings).values())
+        return [storage.presence_key(self.settings)]
 
     # -- hashes replaced whole -------------------------------------------------------------------
 

@@ -8,7 +8,7 @@ import json
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,8 +38,12 @@ class IamPlan:
     kinds: dict[str, EntriesPlan]
 
     @property
+    def changed_kinds(self) -> set[str]:
+        return {kind for kind, p in self.kinds.items() if p.changes.has_changes}
+
+    @property
     def changed(self) -> bool:
-        return any(p.changes.has_changes for p in self.kinds.values())
+        return bool(self.changed_kinds)
 
 
 @dataclass
@@ -176,17 +180,17 @@ class IamCache:
         report.redis_keys += [p.key for p in plan.kinds.values()]
         report.redis_written += sum(c["written"] for c in counts.values())
         report.redis_deleted += sum(c["deleted"] for c in counts.values())
-        if not hydrated:  # the account's files hold what its entries hold: written when those changed
-            unchanged = not plan.changed
+        if not hydrated:  # each file holds what its entries hold: written when those changed (GAAD: any kind)
+            changed = plan.changed_kinds
             if account.gaad is not None and GAAD in self._account_files:
                 self.caches.put_s3_copy(
-                    self._account_files[GAAD], account.gaad, report, known_unchanged=unchanged, account_id=aid
+                    self._account_files[GAAD], account.gaad, report, known_unchanged=not changed, account_id=aid
                 )
             for kind in KINDS:
                 if kind in self._account_files:
                     data = account.raw.get(kind, [])
                     self.caches.put_s3_copy(
-                        self._account_files[kind], data, report, known_unchanged=unchanged, account_id=aid
+                        self._account_files[kind], data, report, known_unchanged=kind not in changed, account_id=aid
                     )
         report.notes += account.notes
         return report, counts  # by Redis key
@@ -240,13 +244,14 @@ class IamCache:
         for arn in arns:
             self.caches.redis.delete_account_field(self.redis_key("roles"), account_id, arn)
 
-    def write_combined(self, changed: bool = True) -> WriteReport:
+    def write_combined(self, changed: Iterable[str] = KINDS) -> WriteReport:
         """cache_all_{roles,users,groups,policies}_v1.json.gz = {arn: entry JSON string} from each whole hash;
-        when no account changed (`changed` False), only the files not written recently."""
+        of the kinds no account changed (not in `changed`), only the files not written recently."""
         report = WriteReport()
+        changed = set(changed)
         for kind in KINDS:
             data = StringMap(self.caches.redis.client.hscan_iter(self.redis_key(kind), count=1000))
-            self.caches.put_s3_copy(self._combined_files[kind], data, report, known_unchanged=not changed)
+            self.caches.put_s3_copy(self._combined_files[kind], data, report, known_unchanged=kind not in changed)
         return report
 
     # -- replica hydration ------------------------------------------------------------------------

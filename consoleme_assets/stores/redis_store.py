@@ -184,10 +184,15 @@ class RedisStore:
         return counts
 
     def set_account_field(self, key: str, account_id: str, field: str, value: Any) -> None:
-        """Add or update one field of an account in a shared hash (and its owner index)."""
+        """Add or update one field of an account in a shared hash, and in its owner index if the account has one.
+        Without an index (a flushed Redis, or entries ConsoleMe wrote) none is started: an index holding one field
+        would claim the account whole (lib/completeness.py); the next full refresh indexes it."""
+        index = f"{INDEX_PREFIX}:{key}:{account_id}"
+        indexed = bool(self.client.exists(index))
         with self.client.pipeline(transaction=True) as pipe:
             pipe.hset(key, field, value if isinstance(value, str) else dumps_consoleme(value))
-            pipe.sadd(f"{INDEX_PREFIX}:{key}:{account_id}", _EMPTY_MARK, field)
+            if indexed:
+                pipe.sadd(index, field)
             self._stamp(pipe, key)
             pipe.execute()
 

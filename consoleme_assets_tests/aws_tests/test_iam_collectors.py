@@ -28,7 +28,13 @@ def test_pages_are_merged_in_order():
     client, stub = stubbed_iam()
     stub.add_response(
         "get_account_authorization_details",
-        {"RoleDetailList": [{"Arn": R1}], "UserDetailList": [{"Arn": U1}], "IsTruncated": True, "Marker": "m1"},
+        {
+            "RoleDetailList": [{"Arn": R1}],
+            "UserDetailList": [{"Arn": U1}],
+            "IsTruncated": True,
+            "Marker": "m1",
+            "ResponseMetadata": {"RequestId": "first-page", "HTTPStatusCode": 200},
+        },
         {"MaxItems": 1000},
     )
     stub.add_response(
@@ -42,7 +48,8 @@ def test_pages_are_merged_in_order():
     assert merged["UserDetailList"] == [{"Arn": U1}] and merged["Policies"] == [{"Arn": P1}]
     assert merged["GroupDetailList"] == []
     # ConsoleMe's merged answer is the first page with the others' lists added: its paging keys stay.
-    assert (merged["IsTruncated"], merged["Marker"]) == (True, "m1") and "ResponseMetadata" in merged
+    assert (merged["IsTruncated"], merged["Marker"]) == (True, "m1")
+    assert merged["ResponseMetadata"]["RequestId"] == "first-page"
 
 
 def test_unknown_top_level_key_fails_loudly():

@@ -14,7 +14,8 @@ from consoleme_assets_tests.faults.proxy import FaultProxy
 
 # Values that change on every write (epochs), so two runs over the same AWS data differ only in them.
 # RoleLastUsed moves because the refresh itself uses the spoke role.
-VOLATILE_FIELDS = frozenset({"last_updated", "ttl", "LastUsedDate"})
+# ResponseMetadata: the merged GAAD file keeps its first page's (as ConsoleMe's does), a new request id each call.
+VOLATILE_FIELDS = frozenset({"last_updated", "ttl", "LastUsedDate", "ResponseMetadata"})
 BOOKKEEPING = "STORE_JSON_RESULTS_IN_REDIS_AND_S3_LAST_UPDATED"
 
 

@@ -118,7 +118,7 @@ def test_coalesces_repeated_events_and_waits_for_the_batch_in_flight(accounts_re
 
 
 def test_gone_roles_are_removed_or_not_found_and_the_mapping_follows(
-    accounts_ready, demo_org, instance, resources, redis_client, member_client
+    accounts_ready, demo_org, instance, resources, redis_client, member_client, refresh_iam
 ):
     member = demo_org.member_account_ids[0]
     iam = member_client(member, "iam")
@@ -152,6 +152,9 @@ def test_gone_roles_are_removed_or_not_found_and_the_mapping_follows(
 
     run, meta = run_batch(role_change_event(member, "short-lived", "TagRole"))
     assert meta["roles"].value[arn]["action"] == "updated" and redis_client.hexists("IAM_ROLE_CACHE", arn)
+    skip = mapping_sensor(run)  # no IAM refresh yet: the cache holds only what events wrote
+    assert isinstance(skip, dg.SkipReason) and "no account refreshed yet" in skip.skip_message, skip
+    assert refresh_iam().success
     request = mapping_sensor(run)
     assert request.run_key == f"after-role-changes:{run.run_id}"
 
@@ -165,6 +168,14 @@ def test_gone_roles_are_removed_or_not_found_and_the_mapping_follows(
     redis_client.delete("IAM_ROLE_CACHE")
     skip = mapping_sensor(run)
     assert isinstance(skip, dg.SkipReason) and "IAM_ROLE_CACHE is empty" in skip.skip_message
+
+    # Redis flushed after a full refresh, then one role event: the mapping waits for the refill.
+    redis_client.flushall()
+    run, _ = run_batch(role_change_event(member, "demo-admin", "TagRole"))
+    assert redis_client.hlen("IAM_ROLE_CACHE") == 1
+    skip = mapping_sensor(run)
+    assert isinstance(skip, dg.SkipReason) and "iam_resources is incomplete" in skip.skip_message, skip
+    assert "refreshed account(s) gone" in skip.skip_message
 
 
 @pytest.mark.parametrize(

@@ -112,11 +112,15 @@ def test_a_changed_inline_policy_is_one_record_with_its_statement(
     meta = materializations(result)
     assert value(meta[account], "changes")["changed"] == 1
     assert value(meta[account], "redis_fields_written") == 1 and value(meta[account], "dynamodb_items_written") == 1
-    assert value(meta[account], "s3_puts") >= 1  # the account's GAAD and roles files
+    # Only the files holding roles: the account's GAAD and roles files, and the combined roles file.
+    written = sorted(uri.rsplit("/", 1)[-1] for uri in value(meta[account], "s3_uris"))
+    assert len(written) == 2 and any("authorization_details" in u for u in written), written
+    assert value(meta[account], "s3_unchanged") == 3  # its users, groups and policies files
     last = list(meta.values())[-1]
     assert value(last, "run_changes") == {"added": 0, "changed": 1, "removed": 0}
     assert arn in value(last, "run_changes_table")
-    assert "combined_s3_uris" in last  # an account changed: the cache_all_* files are written
+    [combined] = value(last, "combined_s3_uris")  # a role changed: the combined roles file, and only it
+    assert "role" in combined.rsplit("/", 1)[-1], combined
 
     [record] = history_of(arn)
     assert (record["change"], record["kind"], record["dataset"], record["account"]) == (

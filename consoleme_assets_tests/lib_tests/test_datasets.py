@@ -5,12 +5,13 @@ declaration in a copy of the registry and seeing the derived fact follow."""
 
 import dataclasses
 import json
+import re
 
 import dagster as dg
 import pytest
 
 from consoleme_assets.definitions import defs
-from consoleme_assets.lib.automation import jobs_of, refresh_job, refresh_schedule
+from consoleme_assets.lib.automation import crons_at, jobs_of, refresh_job, refresh_schedule
 from consoleme_assets.lib.checks import COVERAGE_CHECK, SHAPE_CHECK, account_check_specs
 from consoleme_assets.lib.concurrency import DATASET_TAG
 from consoleme_assets.lib.datasets import Cadence, Dataset, by_name, dataset_run_tags
@@ -70,8 +71,12 @@ def test_jobs_schedules_and_run_tags_come_from_the_declarations():
         )
         assert job.tags[DATASET_TAG] == dataset_run_tags(declared)[DATASET_TAG]
         [schedule] = [s for s in defs.schedules if s.job_name == job_name]
-        crons = declared[0].cadence.crons
-        assert schedule.cron_schedule == (crons if len(crons) > 1 else crons[0])
+        # The cadence's crons, shifted by the one offset lib/spread.py gives the job.
+        cadence = declared[0].cadence
+        assert any(schedule.cron_schedule == crons_at(cadence, m) for m in range(60)), (
+            job_name,
+            schedule.cron_schedule,
+        )
         assert schedule.name == job_name.removesuffix("_job") + "_" + declared[0].cadence.label
     # A domain's sensor targeting a derived job holds the very object the code location lists.
     assert refresh_job(groups["credential_mapping_job"]) is refresh_job(
@@ -98,7 +103,7 @@ def test_a_changed_declaration_changes_what_is_derived(redis_client):
 
     # The schedule, its name and the freshness window follow the cadence.
     schedule = observed.resolve_schedule_def("policies_table_every_15_minutes")
-    assert schedule.cron_schedule == "*/15 * * * *"
+    assert re.fullmatch(r"(\*|\d{1,2}-59)/15 \* \* \* \*", schedule.cron_schedule), schedule.cron_schedule
     [spec] = [s for s in observed.resolve_all_asset_specs() if s.key.to_user_string() == "policies_table"]
     assert spec.freshness_policy == window_for_cadence(15).policy() != window_for_cadence(30).policy()
     assert freshness_windows(copy, ["policies_table"], SETTINGS)["policies_table"] == window_for_cadence(15)

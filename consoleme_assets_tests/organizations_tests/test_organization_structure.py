@@ -24,6 +24,7 @@ def expected_structure(layout):
     def account(name, parent):
         described = orgs.describe_account(AccountId=layout.accounts[name])["Account"]
         described["JoinedTimestamp"] = described["JoinedTimestamp"].timestamp()  # ConsoleMe's JSON encoder
+        described.pop("State", None)  # DescribeAccount's later field: ConsoleMe's output has Status only
         return {"Id": layout.accounts[name], "Type": "ACCOUNT", "Parent": parent, **described}
 
     def ou(name, parent, children):

@@ -7,7 +7,19 @@ import dagster as dg
 
 from consoleme_assets.definitions import build_resources
 from consoleme_assets.stores.encoding import open_envelope
-from consoleme_assets_tests.catalog import aws_accounts, iam_resources, policies_table, s3_buckets
+from consoleme_assets_tests.catalog import (
+    aws_accounts,
+    aws_config_resources,
+    iam_resources,
+    managed_policies,
+    policies_table,
+    s3_buckets,
+    sns_topics,
+    sqs_queues,
+)
+
+# Every per-account cache the table reads: it is not built until each was refreshed once (lib/completeness.py).
+PER_ACCOUNT_UPSTREAM = (iam_resources, s3_buckets, sns_topics, sqs_queues, managed_policies, aws_config_resources)
 
 
 def refresh(instance, resources, *assets):
@@ -19,8 +31,19 @@ def refresh(instance, resources, *assets):
     ).success
 
 
-def test_one_row_per_cached_resource(sandbox_env, demo_org, instance, resources, redis_client):
+def test_not_built_until_every_cache_it_reads_was_refreshed(sandbox_env, instance, resources, redis_client):
     refresh(instance, resources, iam_resources, s3_buckets)
+    result = dg.materialize([policies_table], instance=instance, resources=resources, raise_on_error=False)
+    assert not result.success and not redis_client.exists("ALL_POLICIES")
+    [failure] = [e for e in result.all_events if e.is_step_failure]
+    message = failure.step_failure_data.error.message
+    for name in ("sns_topics", "sqs_queues", "managed_policies", "aws_config_resources"):
+        assert f"{name}: no account refreshed yet" in message, message
+    assert "iam_resources" not in message
+
+
+def test_one_row_per_cached_resource(sandbox_env, demo_org, instance, resources, redis_client):
+    refresh(instance, resources, *PER_ACCOUNT_UPSTREAM)
     config_item = {
         "arn": f"arn:aws:lambda:us-east-1:{demo_org.member_account_ids[0]}:function:f",
         "resourceType": "AWS::Lambda::Function",
@@ -53,7 +76,7 @@ def test_one_row_per_cached_resource(sandbox_env, demo_org, instance, resources,
 
 def test_skip_keys_are_honoured(sandbox_env, demo_org, instance, redis_client, tmp_path):
     resources = build_resources()
-    refresh(instance, resources, iam_resources, s3_buckets)
+    refresh(instance, resources, *PER_ACCOUNT_UPSTREAM)
     cfg = tmp_path / "skip.yaml"
     cfg.write_text(
         f"extends: [{sandbox_env['CONSOLEME_ASSETS_CONFIG']}]\n"

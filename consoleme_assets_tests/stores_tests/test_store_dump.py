@@ -163,7 +163,7 @@ def _plain(value: Any) -> Any:
     if isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() else float(value)
     if isinstance(value, (set, frozenset)):
-        return sorted(_plain(v) for v in value)
+        return sorted(v if isinstance(v, (str, int, float)) else _plain(v) for v in value)
     if isinstance(value, bytes):
         return value.decode("latin-1")
     raise TypeError(type(value).__name__)
