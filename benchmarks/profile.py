@@ -129,11 +129,7 @@ def main(argv: list[str] | None = None) -> int:
             home.mkdir()
             shutil.copy(bench.REPO / "dagster.yaml", home / "dagster.yaml")
             env = {
-                "AWS_ENDPOINT_URL": moto.url,
-                "AWS_DEFAULT_REGION": "us-east-1",
-                "AWS_REGION": "us-east-1",
-                "AWS_ACCESS_KEY_ID": "testing",
-                "AWS_SECRET_ACCESS_KEY": "testing",
+                **bench.aws_env(moto.url, inherit=False),
                 "REDIS_URL": server.url,
                 "CONSOLEME_ASSETS_CONFIG": str(bench.BENCH_CONFIG),
                 "DAGSTER_HOME": str(home),

@@ -37,6 +37,23 @@ from .proc import cpu_seconds, tree_rss_bytes
 
 REPO = Path(__file__).resolve().parent.parent
 BENCH_CONFIG = REPO / "benchmarks" / "bench.yaml"
+
+
+def aws_env(endpoint: str | None = None, inherit: bool = True) -> dict[str, str]:
+    """The environment of a process talking to moto: this one's without its AWS_ and DAGSTER_ variables (unless
+    `inherit` is False), test credentials, us-east-1, and `endpoint` as AWS_ENDPOINT_URL."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "DAGSTER_"))} if inherit else {}
+    env |= {
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+    }
+    if endpoint:
+        env["AWS_ENDPOINT_URL"] = endpoint
+    return env
+
+
 PER_ACCOUNT_ASSETS = (
     "aws_config_resources",
     "iam_resources",
@@ -209,12 +226,7 @@ def _bench_size(
             workdir / "bench-concurrency.yaml", f"consoleme_assets:\n  max_concurrent_accounts: {max_concurrent}\n"
         )
     env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "DAGSTER_"))},
-        "AWS_ENDPOINT_URL": moto.url,
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_REGION": "us-east-1",
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
+        **aws_env(moto.url),
         "REDIS_URL": redis_url,
         "CONSOLEME_ASSETS_CONFIG": str(config),
         "DAGSTER_HOME": str(home),

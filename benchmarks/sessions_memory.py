@@ -152,18 +152,13 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(child(args)))
         return 0
 
-    from .run import SeededMoto
+    from .run import SeededMoto, aws_env
 
     with tempfile.TemporaryDirectory() as tmp:
         moto = SeededMoto(args.accounts, 0, Path(tmp), config_rows=0)
         try:
             env = {
-                **{k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
-                "AWS_ENDPOINT_URL": moto.url,
-                "AWS_DEFAULT_REGION": "us-east-1",
-                "AWS_REGION": "us-east-1",
-                "AWS_ACCESS_KEY_ID": "testing",
-                "AWS_SECRET_ACCESS_KEY": "testing",
+                **aws_env(moto.url),
                 "AWS_CONFIG_FILE": "/nonexistent",
                 "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent",
             }

@@ -32,14 +32,9 @@ from consoleme_assets.sandbox.servers import start_redis_server
 from consoleme_assets_tests.fault_tests.conftest import redis_snapshot, s3_snapshot
 from consoleme_assets_tests.faults.proxy import FaultProxy
 
-from .run import PER_ACCOUNT_ASSETS, REPO, SeededMoto, derived_config, run_measured
+from .run import PER_ACCOUNT_ASSETS, REPO, SeededMoto, aws_env, derived_config, run_measured
 
-AWS_ENV = {
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "AWS_REGION": "us-east-1",
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-}
+AWS_ENV = aws_env(inherit=False)
 
 
 def _empty_bucket(moto_url: str) -> None:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import socket
 import sys
@@ -34,7 +33,7 @@ import boto3
 from consoleme_assets.sandbox.servers import start_redis_server
 from consoleme_assets_tests.faults.proxy import FaultProxy
 
-from .run import BENCH_CONFIG, SeededMoto, run_measured
+from .run import BENCH_CONFIG, SeededMoto, aws_env, run_measured
 
 _ARG = re.compile(rb'"((?:\\.|[^"\\])*)"')  # MONITOR quotes every argument
 OUR_KEYS = ("consoleme_assets:", "STORE_JSON_RESULTS_IN_REDIS_AND_S3_LAST_UPDATED")
@@ -183,12 +182,7 @@ def main() -> int:
         try:
             with CountingProxy(moto.url) as proxy:
                 env = {
-                    **{k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "DAGSTER_"))},
-                    "AWS_ENDPOINT_URL": proxy.url,
-                    "AWS_DEFAULT_REGION": "us-east-1",
-                    "AWS_REGION": "us-east-1",
-                    "AWS_ACCESS_KEY_ID": "testing",
-                    "AWS_SECRET_ACCESS_KEY": "testing",
+                    **aws_env(proxy.url),
                     "REDIS_URL": server.url,
                     "CONSOLEME_ASSETS_CONFIG": str(BENCH_CONFIG),
                     "DAGSTER_HOME": str(workdir / "dagster_home"),

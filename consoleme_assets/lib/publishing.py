@@ -17,7 +17,8 @@ from typing import Any
 
 import dagster as dg
 
-from ..stores.changes import ChangeSet, field_diff, value_hash
+from ..stores.changes import ChangeSet, value_hash
+from ..stores.field_diff import field_diff
 from .datasets import Dataset
 from .resources import ConsoleMeResource
 

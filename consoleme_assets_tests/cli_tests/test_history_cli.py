@@ -11,7 +11,7 @@ import pytest
 
 from consoleme_assets.cli.main import main
 from consoleme_assets.lib.resources import ConsoleMeResource
-from consoleme_assets.stores.changes import field_diff
+from consoleme_assets.stores.field_diff import field_diff
 from consoleme_assets.stores.history_store import ChangeHistory
 
 ACCOUNT = "111122223333"

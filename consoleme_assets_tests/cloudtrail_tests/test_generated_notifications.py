@@ -31,6 +31,7 @@ from consoleme_assets.settings.cloudtrail_notifications import (
 )
 from consoleme_assets.settings.loader import ConfigTree
 from consoleme_assets.stores.dynamo_store import from_dynamo, to_dynamo
+from consoleme_assets_tests.consoleme_fields import NOTIFICATION_FIELDS
 
 NOW = 1_800_000_000
 ACCOUNT = "111122223333"
@@ -39,26 +40,6 @@ ROLE = f"arn:aws:iam::{ACCOUNT}:role/service/app"
 OWNER = "team-app@example.com"
 S3_DENIED = "User: x is not authorized to perform: s3:GetObject on resource: arn:aws:s3:::bucket/key.txt"
 DEFAULTS = CloudTrailNotificationSettings()
-
-# ConsoleMeUserNotification's fields in declaration order (`.dict()` order).
-FIELD_ORDER = [
-    "predictable_id",
-    "type",
-    "users_or_groups",
-    "event_time",
-    "expiration",
-    "expired",
-    "header",
-    "message",
-    "message_actions",
-    "details",
-    "read_by_users",
-    "read_by_all",
-    "hidden_for_users",
-    "hidden_for_all",
-    "read_for_current_user",
-    "version",
-]
 
 
 def row(
@@ -100,7 +81,7 @@ def stored(item: dict) -> dict:
 def test_item_has_consoleme_fields_in_order_with_their_values():
     r = row()
     item = one(generate_notifications([r], {ROLE: OWNER}, DEFAULTS, NOW))
-    assert list(item) == FIELD_ORDER
+    assert list(item) == NOTIFICATION_FIELDS
     # predictable_id = f"{type}-{owner}-{principal_name}-{event_call}-{resource.split(':')[-1]}"
     assert item["predictable_id"] == f"cloudtrail_generated_policy-{OWNER}-app-s3:GetObject-bucket/key.txt"
     assert item["type"] == "cloudtrail_generated_policy"
@@ -328,7 +309,7 @@ def test_changed_takes_the_new_error_and_keeps_what_users_did():
     later = row(session="bob@example.com", when=NOW + 1000)
     changes = notification_changes(generate_notifications([later], {ROLE: OWNER}, DEFAULTS, NOW + 1200), [before])
     (item,) = changes.changed
-    assert changes.new == [] and list(item) == FIELD_ORDER
+    assert changes.new == [] and list(item) == NOTIFICATION_FIELDS
     assert item["users_or_groups"] == {OWNER, "alice@example.com", "old-user", "bob@example.com"}
     assert item["read_by_users"] == ["alice@example.com"] and item["hidden_for_users"] == ["zed@example.com"]
     assert item["read_by_all"] is True

@@ -11,28 +11,11 @@ from boto3.dynamodb.types import TypeSerializer
 
 from consoleme_assets.notifications.records import group_notifications, notification
 from consoleme_assets_tests.catalog import notifications
+from consoleme_assets_tests.consoleme_fields import NOTIFICATION_FIELDS
 
 TABLE = "consoleme_notifications"
 KEY = "ALL_NOTIFICATIONS"
 S3_KEY = "notifications/all_notifications_v1.json.gz"
-FIELDS = [
-    "predictable_id",
-    "type",
-    "users_or_groups",
-    "event_time",
-    "expiration",
-    "expired",
-    "header",
-    "message",
-    "message_actions",
-    "details",
-    "read_by_users",
-    "read_by_all",
-    "hidden_for_users",
-    "hidden_for_all",
-    "read_for_current_user",
-    "version",
-]
 
 
 def minimal(pid, targets, expiration, **extra):
@@ -49,7 +32,7 @@ def minimal(pid, targets, expiration, **extra):
 
 def test_notification_shape_and_defaults():
     note = notification(minimal("n1", {"b@example.com", "a@example.com"}, 1_800_000_000))
-    assert list(note) == FIELDS
+    assert list(note) == NOTIFICATION_FIELDS
     assert note == {
         "predictable_id": "n1",
         "type": "cloudtrail_generated_policy",
@@ -107,7 +90,7 @@ def test_asset_writes_hash_and_s3_marks_expired_and_drops_stale_fields(
     hashed = {k: json.loads(v) for k, v in redis_client.hgetall(KEY).items()}
     assert sorted(hashed) == ["alice@example.com", "team-x@example.com", "team-y@example.com"]
     current = hashed["alice@example.com"][0]
-    assert list(current) == FIELDS and current["expired"] is False
+    assert list(current) == NOTIFICATION_FIELDS and current["expired"] is False
     assert current["message_actions"] == [
         {"http_method": "get", "text": "Request permission", "uri": "/selfservice?encoded_request=e30="}
     ]

@@ -7,14 +7,8 @@ import json
 from urllib.parse import quote
 
 from consoleme_assets.iam.records import role_entry
-from consoleme_assets.stores.changes import (
-    ChangeSet,
-    canonical,
-    compare,
-    field_diff,
-    summarize,
-    value_hash,
-)
+from consoleme_assets.stores.changes import ChangeSet, canonical, compare, summarize, value_hash
+from consoleme_assets.stores.field_diff import field_diff
 
 ACCOUNT = "111122223333"
 ARN = f"arn:aws:iam::{ACCOUNT}:role/service/app"

@@ -14,7 +14,7 @@ import pytest
 from consoleme_assets.lib.resources import ConsoleMeResource
 from consoleme_assets.settings.changes import HistorySettings
 from consoleme_assets.stores.caches import ConsoleMeCaches, WriteReport
-from consoleme_assets.stores.changes import field_diff
+from consoleme_assets.stores.field_diff import field_diff
 from consoleme_assets.stores.history_store import ChangeHistory, HistoryReadError, HistoryWriteError
 
 ACCOUNT = "111122223333"
