@@ -71,8 +71,9 @@ test: install redis-server e2e-system-deps check
 # warnings, alerts and a summary line per dataset refreshed (dagster.yaml's python_log_level); every event is in
 # the UI. `dagster dev` runs in $(DAGSTER_HOME), where make put this dagster.yaml (run from the repository it
 # warns that the repository's copy "will not be used"), and without Dagster's notice that `dg dev` supersedes it:
-# `dg` needs a dg project layout, and `dagster dev` serves this workspace as it is.
-DEV_WARNINGS := ignore:dev_command is superseded
+# `dg` needs a dg project layout, and `dagster dev` serves this workspace as it is. (A PYTHONWARNINGS message
+# must match the warning's start, literally; single quotes keep the shell off its backticks.)
+DEV_WARNINGS := ignore:Function `dev_command` is superseded
 dev: install
 	@mkdir -p "$(DAGSTER_HOME)" && cp dagster.yaml "$(DAGSTER_HOME)/dagster.yaml"
 	@rm -f .sandbox/env; \
@@ -83,7 +84,7 @@ dev: install
 	  kill -0 $$sandbox 2>/dev/null || { echo "sandbox failed to start" >&2; exit 1; }; \
 	  sleep 0.25; \
 	done; \
-	source .sandbox/env && cd "$(DAGSTER_HOME)" && PYTHONWARNINGS="$(DEV_WARNINGS)" \
+	source .sandbox/env && cd "$(DAGSTER_HOME)" && PYTHONWARNINGS='$(DEV_WARNINGS)' \
 	  "$(CURDIR)/$(BIN)/dagster" dev --log-level warning -h 127.0.0.1 -p 3000 -w "$(CURDIR)/workspace.yaml"
 
 clean:
