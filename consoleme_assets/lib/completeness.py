@@ -23,29 +23,34 @@ SHOWN_ACCOUNTS = 10
 @dataclass(frozen=True)
 class Gap:
     """What a dataset's cache lacks: keys gone with their stamp, accounts whose entries are gone, or (judged only
-    for what is built from it) every account, as no account's refresh has finished yet."""
+    for what is built from it) accounts whose first refresh has not landed: every account, or those under way."""
 
     dataset: str
     lost_keys: tuple[str, ...] = ()
     lost_accounts: tuple[str, ...] = ()
     never_refreshed: bool = False
+    first_refresh_running: tuple[str, ...] = ()  # accounts never refreshed whose first refresh is queued or running
 
     def __bool__(self) -> bool:
-        return bool(self.lost_keys or self.lost_accounts or self.never_refreshed)
+        return bool(self.lost_keys or self.lost_accounts or self.never_refreshed or self.first_refresh_running)
 
     def describe(self) -> str:
         if self.never_refreshed:
             return "no account refreshed yet (its cache holds at most what role-change events wrote)"
         parts = [f"Redis key {key} does not exist" for key in self.lost_keys]
         if self.lost_accounts:
-            shown = ", ".join(self.lost_accounts[:SHOWN_ACCOUNTS])
-            more = (
-                f" and {len(self.lost_accounts) - SHOWN_ACCOUNTS} more"
-                if len(self.lost_accounts) > SHOWN_ACCOUNTS
-                else ""
+            parts.append(
+                f"the entries of {len(self.lost_accounts)} refreshed account(s) gone ({_some(self.lost_accounts)})"
             )
-            parts.append(f"the entries of {len(self.lost_accounts)} refreshed account(s) gone ({shown}{more})")
+        if self.first_refresh_running:
+            n = len(self.first_refresh_running)
+            parts.append(f"the first refresh of {n} account(s) under way ({_some(self.first_refresh_running)})")
         return "; ".join(parts)
+
+
+def _some(accounts: tuple[str, ...]) -> str:
+    more = f" and {len(accounts) - SHOWN_ACCOUNTS} more" if len(accounts) > SHOWN_ACCOUNTS else ""
+    return ", ".join(accounts[:SHOWN_ACCOUNTS]) + more
 
 
 def gap_of(dataset: Dataset, caches: ConsoleMeCaches, instance: dg.DagsterInstance, built_from: bool = False) -> Gap:
@@ -65,12 +70,15 @@ def gap_of(dataset: Dataset, caches: ConsoleMeCaches, instance: dg.DagsterInstan
     # failing account hold back every derived dataset (ConsoleMe's bug), so it is judged by that failure instead.
     materialized = instance.get_materialized_partitions(key)
     refreshed = [a for a in current if a in materialized and status.get(a) != dg.AssetPartitionStatus.FAILED]
-    if not refreshed:
-        attempted = any(status.get(a) is not None for a in current)
-        return Gap(dataset.name, never_refreshed=built_from and bool(current) and not attempted)
+    # For what is built from it: a first refresh that has not landed everywhere is not a cache yet (a cold start,
+    # where the derived schedules tick while the first refresh runs). An account added later, not yet refreshed
+    # and not running, holds nothing back: it joins at its dataset's next run.
+    first = tuple(a for a in current if a not in materialized and status.get(a) == dg.AssetPartitionStatus.IN_PROGRESS)
+    if not any(a in materialized for a in current):
+        return Gap(dataset.name, never_refreshed=built_from and bool(current))
     lost_keys = tuple(sorted(caches.lost_keys(caches.storage_keys(dataset.storage))))
     lost_accounts = tuple(caches.accounts_without_entries(dataset.storage, refreshed))
-    return Gap(dataset.name, lost_keys, lost_accounts)
+    return Gap(dataset.name, lost_keys, lost_accounts, first_refresh_running=first if built_from else ())
 
 
 def upstream_gaps(
