@@ -7,14 +7,14 @@ why; the cache keeps its last good value). A dataset without storage returns its
 Datasets declared `built_with` another are outputs of that one's op: its build returns {name: value or Built}.
 """
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import dagster as dg
 
 from ..stores.caches import ConsoleMeCaches, HashDocument, JsonDocument, Storage
 from ..stores.changes import compare
-from .completeness import upstream_gaps
+from .completeness import Gap, upstream_gaps
 from .datasets import Built, Dataset
 from .publishing import Publisher, cause_of
 from .resources import ConsoleMeResource
@@ -71,6 +71,27 @@ def record_document(
     return publisher.finish()
 
 
+AUTOMATED = ("dagster/schedule_name", "dagster/sensor_name")
+
+
+def refuse(context: dg.AssetExecutionContext, datasets: Sequence[Dataset], gaps: list[Gap]) -> Iterator[Any]:
+    """Not built, as its upstream is incomplete: the cache keeps its last good value. A scheduled or sensor run
+    (its tick may have seen the upstream whole moments before a flush) records why on each asset page (an
+    observation) and ends green, as its next tick will build it; a launch by a person fails, saying why."""
+    head = datasets[0].name
+    why = " | ".join(f"{g.dataset}: {g.describe()}" for g in gaps)
+    message = (
+        f"{head} not built: its upstream is incomplete: {why}. Its cache keeps its last good value; "
+        "cache_presence_sensor refills the upstream, and the next run builds it."
+    )
+    detail = {"incomplete_upstream": dg.MetadataValue.json({g.dataset: g.describe() for g in gaps})}
+    if not any(tag in context.run.tags for tag in AUTOMATED):
+        raise dg.Failure(description=message, metadata=detail)
+    context.log.warning(message)
+    for dataset in datasets:
+        yield dg.AssetObservation(asset_key=dataset.name, description=message, metadata=detail)
+
+
 def built_asset(
     datasets: Sequence[Dataset],
     freshness: Mapping[str, dg.FreshnessPolicy | None],
@@ -106,13 +127,8 @@ def built_asset(
         extra = {key: getattr(context.resources, key) for key in extra_keys}
         gaps = upstream_gaps(head, dict(registry or {}), consoleme.caches(), context.instance)
         if gaps:  # built from a cache missing what its refreshes wrote, it would publish a partial answer
-            raise dg.Failure(
-                description=f"{head.name} not built: its upstream is incomplete: "
-                + " | ".join(f"{g.dataset}: {g.describe()}" for g in gaps)
-                + f". {head.name}'s cache keeps its last good value; cache_presence_sensor refills the upstream, "
-                "and the next run builds it.",
-                metadata={"incomplete_upstream": dg.MetadataValue.json({g.dataset: g.describe() for g in gaps})},
-            )
+            yield from refuse(context, datasets, gaps)
+            return
         produced = head.build(context, consoleme, **extra)
         if produced is None:
             return

@@ -134,6 +134,17 @@ def test_a_cache_refilled_by_one_role_event_is_still_lost_and_nothing_is_built_f
     assert "upstream is incomplete" in text and "iam_resources" in text, text
     assert not redis_client.exists("CREDENTIAL_AUTHORIZATION_MAPPING_V1")  # not written from the one role
 
+    # A scheduled run (its tick saw the cache whole just before a flush) is not red: it records why on the asset
+    # page and materializes nothing.
+    mapping = code_location.resolve_assets_def("credential_authorization_mapping")
+    scheduled = dg.materialize(
+        [mapping], instance=instance, tags={"dagster/schedule_name": "credential_mapping_every_5_minutes"}
+    )
+    assert scheduled.success and not scheduled.get_asset_materialization_events()
+    [observed, _reverse] = [e.event_specific_data.asset_observation for e in scheduled.get_asset_observation_events()]
+    assert "upstream is incomplete" in observed.description and "iam_resources" in observed.description
+    assert not redis_client.exists("CREDENTIAL_AUTHORIZATION_MAPPING_V1")
+
     # Refilled by a full refresh: whole again, and the mapping builds.
     assert run_refresh(code_location, instance, ["iam_resources"], None, out=lambda line: None) == []
     assert arn in redis_client.hkeys("IAM_ROLE_CACHE") and len(redis_client.hkeys("IAM_ROLE_CACHE")) > 1
