@@ -149,6 +149,19 @@ def asset_names() -> list[str]:
     return materializable_asset_names(defs)
 
 
+def built_from_accounts() -> set[str]:
+    """The unpartitioned assets built from a per-account one: not built until it was refreshed."""
+    from consoleme_assets.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    return {
+        key.to_user_string()
+        for key in graph.materializable_asset_keys
+        if not graph.get(key).is_partitioned
+        and any(graph.get(parent).is_partitioned for parent in graph.get_ancestor_asset_keys(key))
+    }
+
+
 def write_config(path: Path, names: list[str], webhook_url: str, ui_base_url: str) -> Path:
     """A ConsoleMe config file: the sandbox's, plus short windows for every asset and the webhook."""
     path.write_text(
@@ -313,7 +326,7 @@ def materialize_everything(stack: Stack, per_account: list[str]) -> list[str]:
     """Every asset, in three runs through the queue: the roots, the per-account assets over every account
     partition (one run, as the schedules do), then the assets built from them. Returns the partitions."""
     nodes = asset_nodes(stack)
-    derived = {"policies_table", "credential_authorization_mapping", "reverse_authorization_mapping"} & set(nodes)
+    derived = built_from_accounts() & set(nodes)
     roots = sorted(set(stack.names) - set(per_account) - derived)
     first = launch(stack, roots)
 
