@@ -52,7 +52,15 @@ def refresh(
         settings = load_deployment_settings()  # fail now, naming the file and key, rather than inside every run
         check_redis(settings.effective_redis_url)  # and before any AWS call or cache write
         with _instance() as instance:
-            failures = run_refresh(defs, instance, names, requested, verbose=verbose, accept_removals=accepted)
+            failures = run_refresh(
+                defs,
+                instance,
+                names,
+                requested,
+                verbose=verbose,
+                accept_removals=accepted,
+                max_per_run=settings.tuning.max_accounts_per_run,
+            )
     except (ValueError, RefreshInputError, RedisUnreachable) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -1,10 +1,12 @@
 """The headless refresh behind `consoleme-assets refresh` (ConsoleMe's initialize_redis_oss.py), through
 Dagster so runs are recorded in $DAGSTER_HOME. Order: aws_accounts (it keeps the account partitions in
-step), then the per-account datasets (one run per contiguous range of accounts), then the datasets built
+step), then the per-account datasets (one run per contiguous range of accounts, cut at
+`consoleme_assets.max_accounts_per_run`), then the datasets built
 from them (one run; Dagster orders them by their dependencies)."""
 
 import sys
 import time
+import uuid
 from collections import defaultdict
 from collections.abc import Callable
 
@@ -13,6 +15,7 @@ import dagster as dg
 from ..lib.event_log import pool_event_log_connections
 from ..lib.partitions import aws_accounts_partitions
 from ..lib.publishing import ACCEPT_REMOVALS
+from ..lib.ranges import account_ranges, contiguous_ranges, range_tags
 
 QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 CLI_TAG = "consoleme_assets/cli"  # the change history names the CLI as the cause
@@ -20,21 +23,6 @@ CLI_TAG = "consoleme_assets/cli"  # the change history names the CLI as the caus
 
 class RefreshInputError(ValueError):
     """Bad input: nothing was run."""
-
-
-def contiguous_ranges(known: list[str], chosen: set[str]) -> list[tuple[str, str]]:
-    """Split the chosen partitions into runs of neighbours in partition order (one Dagster run each)."""
-    ranges, start, prev = [], None, None
-    for key in known:
-        if key in chosen:
-            start = start or key
-            prev = key
-        elif start is not None:
-            ranges.append((start, prev))
-            start = None
-    if start is not None:
-        ranges.append((start, prev))
-    return ranges
 
 
 def step_failures(result: dg.ExecuteInProcessResult) -> dict[str, str]:
@@ -69,6 +57,7 @@ def run_refresh(
     out: Callable[[str], None] = print,
     verbose: bool = False,
     accept_removals: set[str] | None = None,
+    max_per_run: int | None = None,
 ) -> list[str]:
     """Materialize `names`; returns one line per failure (empty = all good). `accept_removals`: accounts whose
     removals the publish guard refused, to publish now (lib/publishing.py)."""
@@ -138,9 +127,12 @@ def run_refresh(
         done: dict[str, set] = defaultdict(set)
         errors: dict[str, list[str]] = defaultdict(list)
         t0 = time.monotonic()
-        for start, end in contiguous_ranges(known, chosen):
-            tags = {"dagster/asset_partition_range_start": start, "dagster/asset_partition_range_end": end}
-            result = materialize(partitioned, tags)
+        # Neighbouring accounts, in runs of at most max_accounts_per_run (lib/ranges.py); one after another here:
+        # the runs of a deployment's launches are spread by its run launcher.
+        ranges = [r for stretch in contiguous_ranges(known, chosen) for r in account_ranges(stretch, max_per_run)]
+        launch = f"cli@{uuid.uuid4().hex[:12]}"
+        for index, accounts_range in enumerate(ranges):
+            result = materialize(partitioned, range_tags(accounts_range, index, len(ranges), launch))
             for name, parts in materialized(result).items():
                 done[name] |= parts
             for step, text in step_failures(result).items():

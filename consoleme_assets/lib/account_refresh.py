@@ -20,6 +20,7 @@ from ..aws.arns import is_aws_managed
 from ..aws.inventory import RegionalListing
 from ..aws.sessions import describe_aws_error
 from ..stores.caches import AccountLists
+from ..stores.launches import LaunchStore
 from .checks import account_check_specs, evaluate_checks
 from .concurrency import completed_in_turn
 from .datasets import Dataset
@@ -27,6 +28,7 @@ from .event_log import pool_event_log_connections
 from .freshness import window_for
 from .partitions import aws_accounts_partitions
 from .publishing import ACCEPT_REMOVALS, Publisher, RemovalsRefused, accepted_removals, cause_of
+from .range_runs import RangeRun
 from .resources import ConsoleMeResource
 from .write_metadata import report_metadata
 
@@ -88,7 +90,10 @@ def refresh_accounts(
 
     shared: dict[str, Any] = {}
     finalize_error = None
-    if finalize is not None:
+    if finalize is not None and publisher is not None and not publisher.completes_launch():
+        # A split launch's combined outputs are built once, by its last run, from every range's accounts.
+        context.log.info(f"{context.asset_key.to_user_string()}: combined outputs left to the launch's last run")
+    elif finalize is not None:
         try:
             shared = finalize(sorted(landed))
         except Exception as exc:
@@ -198,7 +203,12 @@ def refresh_account_lists(
     )
 
 
-def per_account_asset(dataset: Dataset, accounts_asset: str | None, freshness: dg.FreshnessPolicy | None):
+def per_account_asset(
+    dataset: Dataset,
+    accounts_asset: str | None,
+    freshness: dg.FreshnessPolicy | None,
+    max_accounts_per_run: int | None = None,
+):
     """The asset of a per-account dataset: account partitions, many accounts per run, one pool per dataset
     (so a second refresh of it queues, whatever launched it), and its declared checks evaluated in the same step.
 
@@ -227,8 +237,11 @@ def per_account_asset(dataset: Dataset, accounts_asset: str | None, freshness: d
         ],
         check_specs=account_check_specs(dataset),
         can_subset=True,  # checks without a refresh
-        # One run for any number of accounts; accounts are fetched concurrently inside it.
-        backfill_policy=dg.BackfillPolicy.single_run(),
+        # One run for any number of accounts (accounts are fetched concurrently inside it), or runs of at most
+        # consoleme_assets.max_accounts_per_run accounts each (lib/ranges.py).
+        backfill_policy=dg.BackfillPolicy.single_run()
+        if max_accounts_per_run is None
+        else dg.BackfillPolicy.multi_run(max_accounts_per_run),
         pool=dataset.pool,
         op_tags=dataset.run_tags,
         required_resource_keys={"consoleme", *extra_keys},
@@ -237,35 +250,46 @@ def per_account_asset(dataset: Dataset, accounts_asset: str | None, freshness: d
     )
     def refresh_then_check(context: dg.AssetExecutionContext):
         consoleme: ConsoleMeResource = context.resources.consoleme
-        extra = {key: getattr(context.resources, key) for key in extra_keys}
         failure: dg.Failure | None = None
+        scope = None  # the accounts `covers_all_accounts` judges: all, unless a split launch is not done yet
         if context.selected_asset_keys:
-            publisher = Publisher(
-                dataset, consoleme, cause_of(context), accepted_removals(context.op_execution_context), context.log
-            )
-            if dataset.refresh is not None:
-                events = dataset.refresh(context, consoleme, publisher=publisher, **extra)
-            else:
-                events = refresh_account_lists(context, consoleme, dataset, publisher, **extra)
-            try:
-                for event in events:
-                    if not isinstance(event, (dg.AssetMaterialization, dg.AssetObservation)):
-                        raise dg.DagsterInvariantViolationError(
-                            f"{name}: a per-account refresh yields one AssetMaterialization per account it "
-                            f"wrote (refresh_accounts), not {type(event).__name__}"
-                        )
-                    yield event
-            except dg.Failure as exc:  # some accounts failed: still check what is cached, then fail
-                failure = exc
+            store = LaunchStore.of(consoleme.caches())
+            run = RangeRun(context, name, store, consoleme.settings.tuning.max_accounts_per_run)
+            with run.holding(context.log):
+                try:
+                    yield from refresh(context, consoleme, run)
+                except dg.Failure as exc:  # some accounts failed: still check what is cached, then fail
+                    failure = exc
+                if not run.completes_launch():
+                    scope = run.accounts
         checks = evaluate_checks(
             sorted(context.selected_asset_check_keys),
             dataset,
             consoleme.caches(),
             context.instance,
             window_for(dataset, consoleme.settings),
+            scope=scope,
         )
         yield from checks
         if failure is not None:
             raise failure
+
+    def refresh(context: dg.AssetExecutionContext, consoleme: ConsoleMeResource, run: RangeRun):
+        extra = {key: getattr(context.resources, key) for key in extra_keys}
+        accepted = accepted_removals(context.op_execution_context)
+        publisher = Publisher(
+            dataset, consoleme, cause_of(context), accepted, context.log, completes_launch=run.completes_launch
+        )
+        if dataset.refresh is not None:
+            events = dataset.refresh(context, consoleme, publisher=publisher, **extra)
+        else:
+            events = refresh_account_lists(context, consoleme, dataset, publisher, **extra)
+        for event in events:
+            if not isinstance(event, (dg.AssetMaterialization, dg.AssetObservation)):
+                raise dg.DagsterInvariantViolationError(
+                    f"{name}: a per-account refresh yields one AssetMaterialization per account it "
+                    f"wrote (refresh_accounts), not {type(event).__name__}"
+                )
+            yield event
 
     return refresh_then_check

@@ -5,6 +5,7 @@ dataset's scheduled run covers every account partition, in one run."""
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -15,6 +16,7 @@ from .concurrency import DATASET_TAG
 from .dagster_private import UnresolvedAssetJobDefinition
 from .datasets import Cadence, Dataset, dataset_run_tags, shared_cadence
 from .partitions import aws_accounts_partitions
+from .ranges import range_run_requests
 from .resources import ConsoleMeResource
 from .spread import shifted, spread
 
@@ -47,18 +49,21 @@ def refresh_job(datasets: Sequence[Dataset]) -> UnresolvedAssetJobDefinition:
     return _job(names.pop(), tuple(sorted(d.name for d in datasets)))
 
 
-def all_accounts_run_request(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
-    """One run over every account partition (range tags)."""
+def all_accounts_run_requests(
+    context: dg.ScheduleEvaluationContext, schedule_name: str, max_accounts_per_run: int | None = None
+) -> dg.RunRequest | list[dg.RunRequest] | dg.SkipReason:
+    """Runs over every account partition: one, or one per range of at most `max_accounts_per_run` (lib/ranges.py),
+    sharing a launch id made of the schedule and its tick time."""
     keys = context.instance.get_dynamic_partitions(aws_accounts_partitions.name)
     if not keys:
         return dg.SkipReason("no account partitions yet: materialize aws_accounts first")
-    return dg.RunRequest(
-        run_key=None,
-        tags={
-            "dagster/asset_partition_range_start": keys[0],
-            "dagster/asset_partition_range_end": keys[-1],
-        },
-    )
+    try:
+        tick = context.scheduled_execution_time.isoformat()
+    except Exception:  # a context built by hand (a test, the UI's "test schedule") has no tick time
+        tick = str(int(time.time()))
+    launch = f"{schedule_name}@{tick}"
+    requests = range_run_requests(keys, max_accounts_per_run, launch, run_key=launch if max_accounts_per_run else None)
+    return requests[0] if len(requests) == 1 else requests
 
 
 def every(schedule_name: str, cron: str | list[str], job: Any) -> dg.ScheduleDefinition:
@@ -78,7 +83,10 @@ def crons_at(cadence: Cadence, offset: int) -> str | list[str]:
 
 
 def refresh_schedule(
-    datasets: Sequence[Dataset], offset: int = 0, registry: Mapping[str, Dataset] | None = None
+    datasets: Sequence[Dataset],
+    offset: int = 0,
+    registry: Mapping[str, Dataset] | None = None,
+    max_accounts_per_run: int | None = None,
 ) -> dg.ScheduleDefinition:
     """The schedule of the job refreshing `datasets`, at their (shared) declared cadence, `offset` minutes into
     it (lib/spread.py). Per-account jobs run over every account partition, in one run. A dataset's
@@ -101,7 +109,11 @@ def refresh_schedule(
         default_status=dg.DefaultScheduleStatus.RUNNING,
     )
     if not guards and not built_from:
-        return decorate(all_accounts_run_request)
+
+        def every_account(context: dg.ScheduleEvaluationContext):
+            return all_accounts_run_requests(context, schedule_name, max_accounts_per_run)
+
+        return decorate(every_account)
 
     def guarded(context: dg.ScheduleEvaluationContext, consoleme: ConsoleMeResource):
         for guard in guards:
@@ -115,7 +127,9 @@ def refresh_schedule(
                     f"{dataset.name} waits for its upstream to be refilled: "
                     + " | ".join(f"{g.dataset}: {g.describe()}" for g in gaps)
                 )
-        return all_accounts_run_request(context) if per_account else dg.RunRequest()
+        if per_account:
+            return all_accounts_run_requests(context, schedule_name, max_accounts_per_run)
+        return dg.RunRequest()
 
     return decorate(guarded)
 
@@ -132,13 +146,16 @@ def offsets(
 
 
 def jobs_and_schedules(
-    datasets: Iterable[Dataset], at: Mapping[str, int] | None = None, registry: Mapping[str, Dataset] | None = None
+    datasets: Iterable[Dataset],
+    at: Mapping[str, int] | None = None,
+    registry: Mapping[str, Dataset] | None = None,
+    max_accounts_per_run: int | None = None,
 ) -> tuple[list[Any], list[dg.ScheduleDefinition]]:
     """Every job and schedule the declarations derive, each schedule `at[job]` minutes into its cadence."""
     groups = jobs_of(datasets)
     at = at or {}
     return [refresh_job(g) for g in groups.values()], [
-        refresh_schedule(g, at.get(name, 0), registry) for name, g in groups.items()
+        refresh_schedule(g, at.get(name, 0), registry, max_accounts_per_run) for name, g in groups.items()
     ]
 
 

@@ -82,13 +82,16 @@ def evaluate_checks(
     instance: dg.DagsterInstance,
     window: Window | None = None,
     now: float | None = None,
+    scope: list[str] | None = None,
 ) -> list[dg.AssetCheckResult]:
     """The results of the given checks of `dataset`, from what is cached now. An unreadable cache is a failed
-    check, never a crashed step: the step that called this may have refreshed data that must still be recorded."""
+    check, never a crashed step: the step that called this may have refreshed data that must still be recorded.
+    `scope`: the accounts `covers_all_accounts` judges (a run of a split launch that is not its last: its own
+    accounts; the last run judges every active account)."""
     return [
         staleness_result(instance, key.asset_key, window, time.time() if now is None else now)
         if key.name == STALENESS_CHECK and window is not None
-        else dataset_result(key, dataset, caches, instance)
+        else dataset_result(key, dataset, caches, instance, scope)
         for key in sorted(check_keys, key=lambda k: (k.asset_key.to_user_string(), k.name))
     ]
 
@@ -100,9 +103,10 @@ def _sample(caches: ConsoleMeCaches, key: str) -> list[tuple[str, str]]:
     return caches.sample_hash(key, SAMPLE)
 
 
-def active_accounts(instance: dg.DagsterInstance) -> list[str]:
-    """The active accounts: the account partitions, which discovery keeps equal to them."""
-    return sorted(instance.get_dynamic_partitions(aws_accounts_partitions.name))
+def active_accounts(instance: dg.DagsterInstance, scope: list[str] | None = None) -> list[str]:
+    """The active accounts: the account partitions, which discovery keeps equal to them (those in `scope`)."""
+    active = sorted(instance.get_dynamic_partitions(aws_accounts_partitions.name))
+    return active if scope is None else sorted(set(active) & set(scope))
 
 
 def shape_problems(caches: ConsoleMeCaches, dataset: Dataset) -> tuple[list[str], dict[str, Any]]:
@@ -144,11 +148,11 @@ def shape_problems(caches: ConsoleMeCaches, dataset: Dataset) -> tuple[list[str]
 
 
 def coverage_problems(
-    caches: ConsoleMeCaches, instance: dg.DagsterInstance, storage: AccountLists
+    caches: ConsoleMeCaches, instance: dg.DagsterInstance, storage: AccountLists, scope: list[str] | None = None
 ) -> tuple[list[str], dict[str, Any]]:
     """Every active account has a field in the dataset's per-account hash."""
     key = storage.redis_key(caches.settings)
-    active = active_accounts(instance)
+    active = active_accounts(instance, scope)
     present = caches.fields_present(key, active)
     missing = shapes.missing_accounts(active, present)
     problems = [f"{key} has no field for active account(s) {', '.join(missing[:50])}"] if missing else []
@@ -189,7 +193,7 @@ def own_count(counts: dict[str, int], kind: str) -> int:
 
 
 def arn_coverage_problems(
-    caches: ConsoleMeCaches, instance: dg.DagsterInstance, dataset: Dataset
+    caches: ConsoleMeCaches, instance: dg.DagsterInstance, dataset: Dataset, scope: list[str] | None = None
 ) -> tuple[list[str], dict[str, Any]]:
     """The ARN-keyed hashes (field = ARN) cover the accounts. For IAM: every active account in ALL_AWS_ACCOUNTS has
     roles in IAM_ROLE_CACHE (the first kind: every account has at least the spoke role), unless its latest refresh
@@ -198,7 +202,7 @@ def arn_coverage_problems(
     IAM_POLICY_CACHE. Only the accounts missing from a hash have their latest materialization read, so a healthy
     cache costs one HKEYS per hash."""
     settings = caches.settings
-    active = active_accounts(instance)
+    active = active_accounts(instance, scope)
     problems: list[str] = []
     missing_by_key: dict[str, list[str]] = {}
     counts_cache: dict[str, dict] = {}
@@ -229,7 +233,11 @@ def arn_coverage_problems(
 
 
 def dataset_result(
-    check_key: dg.AssetCheckKey, dataset: Dataset, caches: ConsoleMeCaches, instance: dg.DagsterInstance
+    check_key: dg.AssetCheckKey,
+    dataset: Dataset,
+    caches: ConsoleMeCaches,
+    instance: dg.DagsterInstance,
+    scope: list[str] | None = None,
 ) -> dg.AssetCheckResult:
     """`cache_shape` or `covers_all_accounts` of one dataset, read from the store ConsoleMe's web tier reads."""
     name = check_key.asset_key.to_user_string()
@@ -237,9 +245,13 @@ def dataset_result(
         if check_key.name == SHAPE_CHECK:
             problems, metadata = shape_problems(caches, dataset)
         elif isinstance(dataset.storage, ArnHashes):
-            problems, metadata = arn_coverage_problems(caches, instance, dataset)
+            problems, metadata = arn_coverage_problems(caches, instance, dataset, scope)
         else:
-            problems, metadata = coverage_problems(caches, instance, dataset.storage)
+            problems, metadata = coverage_problems(caches, instance, dataset.storage, scope)
+        if scope is not None and check_key.name == COVERAGE_CHECK:
+            metadata["judged"] = dg.MetadataValue.text(
+                f"this run's {len(scope)} accounts: a run of a split launch that is not its last (the last judges all)"
+            )
     except Exception as exc:  # an unreadable cache is a failed check, not a crashed step
         problems, metadata = [f"{name}: reading the cache failed: {type(exc).__name__}: {exc}"], {}
     return dg.AssetCheckResult(

@@ -57,7 +57,7 @@ def dataset_assets(datasets: Mapping[str, Dataset], settings: Settings) -> list[
         head = datasets[head_name]
         group.sort(key=lambda d: d is not head)  # the declaring dataset first
         if head.per_account:
-            out.append(per_account_asset(head, accounts, policies[head.name]))
+            out.append(per_account_asset(head, accounts, policies[head.name], settings.tuning.max_accounts_per_run))
         else:
             out.append(built_asset(group, policies, datasets))
     return out
@@ -96,7 +96,7 @@ def observability_defs(
             build_alert_sensor(windows, partitioned, interval_seconds=interval),
             consoleme_run_failure_alerts,
             build_metrics_sensor(names, tasks),
-            build_cache_presence_sensor(defs, list(datasets.values())),
+            build_cache_presence_sensor(defs, list(datasets.values()), settings.tuning.max_accounts_per_run),
         ],
     )
 
@@ -154,7 +154,8 @@ def definitions_from(
         if isinstance(x, dg.ScheduleDefinition)
     ]
     at = offsets(jobs_of(datasets.values()), fixed, others={CHECKS_JOB: EVERY_15_MINUTES})
-    jobs, schedules = jobs_and_schedules(datasets.values(), at, registry=datasets)
+    per_run = settings.tuning.max_accounts_per_run
+    jobs, schedules = jobs_and_schedules(datasets.values(), at, registry=datasets, max_accounts_per_run=per_run)
     resources = resources_for(datasets.values(), config_file)
     extras = _dedupe(extras)
     with warnings.catch_warnings():

@@ -24,6 +24,7 @@ from .completeness import Gap, gap_of
 from .concurrency import DATASET_TAG
 from .datasets import Dataset
 from .partitions import aws_accounts_partitions
+from .ranges import range_run_requests
 from .resources import ConsoleMeResource
 
 SENSOR_NAME = "cache_presence_sensor"
@@ -103,9 +104,11 @@ def active_refills(instance: dg.DagsterInstance) -> set[str]:
     return {n for run in runs for n in (run.tags.get(DATASET_TAG) or "").split(",") if n}
 
 
-def build_cache_presence_sensor(defs: dg.Definitions, watched: list[Dataset]) -> dg.SensorDefinition:
+def build_cache_presence_sensor(
+    defs: dg.Definitions, watched: list[Dataset], max_accounts_per_run: int | None = None
+) -> dg.SensorDefinition:
     """`defs`: the code location's assets (for the dependency order); `watched`: the declared datasets with a
-    cache (storage) to watch."""
+    cache (storage) to watch; per-account refills run in ranges of at most `max_accounts_per_run` accounts."""
     declared = {d.name: d for d in watched if d.storage is not None}
     with_shape = {d.name for d in watched if d.shape is not None}
     names = sorted(declared)
@@ -156,21 +159,15 @@ def build_cache_presence_sensor(defs: dg.Definitions, watched: list[Dataset]) ->
             if not group:
                 continue
             tags = {DATASET_TAG: ",".join(group), "consoleme_assets/trigger": "refill"}
-            if partitioned:
+            run_key = f"refill:{','.join(group)}:{int(now)}"
+            selection = [dg.AssetKey(n) for n in group]
+            if partitioned:  # every account, in ranges of at most max_accounts_per_run (lib/ranges.py)
                 accounts = context.instance.get_dynamic_partitions(aws_accounts_partitions.name)
                 if not accounts:
                     continue
-                tags |= {
-                    "dagster/asset_partition_range_start": accounts[0],
-                    "dagster/asset_partition_range_end": accounts[-1],
-                }
-            requests.append(
-                dg.RunRequest(
-                    run_key=f"refill:{','.join(group)}:{int(now)}",
-                    asset_selection=[dg.AssetKey(n) for n in group],
-                    tags=tags,
-                )
-            )
+                requests += range_run_requests(accounts, max_accounts_per_run, run_key, tags, selection, run_key)
+            else:
+                requests.append(dg.RunRequest(run_key=run_key, asset_selection=selection, tags=tags))
             requested.update({n: now for n in group if n in lost})
         if events:
             context.log.warning(

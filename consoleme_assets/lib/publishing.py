@@ -80,8 +80,12 @@ class Publisher:
         accepted: Iterable[str] = (),
         log: Any = None,
         clock: Any = time.time,
+        completes_launch: Any = None,
     ):
+        """`completes_launch()`: whether this run is the last of its launch (lib/range_runs.py); it alone writes
+        what is combined over all accounts. None: the run is a launch of its own."""
         self.dataset = dataset
+        self.completes_launch = completes_launch or (lambda: True)
         self.settings = consoleme.settings
         self.cause = dict(cause)
         self.accepted = set(accepted)

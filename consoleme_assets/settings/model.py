@@ -132,6 +132,9 @@ class Tuning(Strict):
     """Our own knobs, under `consoleme_assets:` (ConsoleMe ignores the section)."""
 
     max_concurrent_accounts: int = ck("consoleme_assets.max_concurrent_accounts", default=8, ge=1, le=256)
+    # None: a per-account refresh is one run over every account. N: runs of at most N accounts each, which the
+    # run launcher starts independently (lib/ranges.py); read when the definitions load.
+    max_accounts_per_run: int | None = ck("consoleme_assets.max_accounts_per_run", default=None, ge=1)
     aws_max_attempts: int = ck("consoleme_assets.aws_max_attempts", default=10, ge=1, le=50)
     # botocore's retry mode for every AWS client. standard: adaptive's client-side rate limiter slowed throttled
     # refreshes more than it saved (benchmarks/report.md, "Throttling: retry modes").

@@ -41,3 +41,30 @@ def test_the_postgres_event_log_keeps_its_engine_where_we_read_it():
     )
     with dg.instance_for_test() as instance:  # SQLite: no single engine; pooling is left alone
         assert private.event_log_engine(instance) is None or hasattr(private.event_log_engine(instance), "pool")
+
+
+def test_a_ui_backfills_partitions_are_read_where_we_read_them(instance):
+    from dagster._core.execution.backfill import PartitionBackfill
+
+    from consoleme_assets.definitions import defs
+
+    accounts = [f"{n:012d}" for n in range(1, 6)]
+    instance.add_dynamic_partitions("aws_accounts", accounts)
+    backfill = PartitionBackfill.from_asset_partitions(
+        backfill_id="probe",
+        asset_graph=defs.resolve_asset_graph(),
+        partition_names=accounts[1:4],
+        asset_selection=[dg.AssetKey("iam_resources")],
+        backfill_timestamp=0.0,
+        tags={},
+        dynamic_partitions_store=instance,
+        all_partitions=False,
+        title=None,
+        description=None,
+        run_config=None,
+    )
+    instance.add_backfill(backfill)
+    keys = private.backfill_partition_keys(instance, "probe", dg.AssetKey("iam_resources"))
+    assert keys is not None, "PartitionBackfill.asset_backfill_data is no longer set for asset backfills"
+    assert sorted(keys) == accounts[1:4]
+    assert private.backfill_partition_keys(instance, "no-such-backfill", dg.AssetKey("iam_resources")) is None
