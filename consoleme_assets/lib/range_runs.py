@@ -80,7 +80,10 @@ class RangeRun:
 
         def renew() -> None:
             while not stop.wait(CLAIM_TTL_SECONDS / 3):
-                self.claims.renew(self.accounts)
+                try:
+                    self.claims.renew(self.accounts)
+                except Exception as exc:  # Redis away for a moment: try again next time
+                    log.warning(f"{self.dataset}: renewing the account claims failed: {exc}")
 
         renewer = threading.Thread(target=renew, name=f"claims-{self.dataset}", daemon=True)
         renewer.start()
@@ -89,7 +92,10 @@ class RangeRun:
         finally:
             stop.set()
             renewer.join()
-            self.claims.release(self.accounts)
+            try:
+                self.claims.release(self.accounts)
+            except Exception as exc:  # never mask the run's own outcome; the claims expire on their own
+                log.warning(f"{self.dataset}: releasing the account claims failed ({exc}); they expire in 5 minutes")
 
     def completes_launch(self) -> bool:
         """Whether this run finished its launch (asked once; later calls repeat the answer). A run alone is its
