@@ -27,65 +27,22 @@ import redis
 
 from consoleme_assets.lib.ranges import LAUNCH_TAG, range_run_requests
 from consoleme_assets.sandbox.servers import start_redis_server
+from consoleme_assets_tests.e2e_tests.celery import INSTANCE, WORKER, launch_ranges, worker_argv
 
 from .run import REPO, SeededMoto, _loadavg, aws_env, derived_config
 
 BIN = Path(sys.executable).parent
-QUEUE = "consoleme-assets"
-INSTANCE = f"""telemetry:
-  enabled: false
-run_coordinator:
-  module: dagster.core.run_coordinator
-  class: DefaultRunCoordinator
-run_launcher:
-  module: dagster_celery.launcher
-  class: CeleryRunLauncher
-  config:
-    default_queue: {QUEUE}
-    broker: {{env: DAGSTER_CELERY_BROKER_URL}}
-    backend: {{env: DAGSTER_CELERY_BACKEND_URL}}
-"""
-WORKER = f"""execution:
-  config:
-    broker: {{env: DAGSTER_CELERY_BROKER_URL}}
-    backend: {{env: DAGSTER_CELERY_BACKEND_URL}}
-    config_source:
-      task_default_queue: {QUEUE}
-      worker_prefetch_multiplier: 1
-      task_acks_late: true
-"""
 
 
 def one_count(workers: int, env: dict[str, str], out: Path, accounts: list[str], per_run: int) -> dict[str, Any]:
     redis.Redis.from_url(env["REDIS_URL"]).flushdb()
     launch = f"bench-{workers}-workers-{int(time.time())}"
     requests = range_run_requests(accounts, per_run, launch, run_key=launch)
-    launches = [
-        subprocess.Popen(
-            [str(BIN / "dagster"), "job", "launch", "-m", "consoleme_assets.definitions", "-j", "iam_job"]
-            + ["--tags", json.dumps(r.tags)],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.STDOUT,
-            cwd=REPO,
-        )
-        for r in requests
-    ]
-    if any(p.wait(600) for p in launches):
-        raise RuntimeError("a `dagster job launch` failed")
+    launch_ranges(BIN, requests, env, cwd=REPO)
     procs = []
     for n in range(workers):
         log = open(out / f"worker-{workers}-{n}.log", "w")
-        argv = [
-            str(BIN / "dagster-celery"),
-            "worker",
-            "start",
-            "-A",
-            "dagster_celery.app",
-            "-y",
-            str(out / "worker.yaml"),
-        ]
-        argv += ["-q", QUEUE, "-n", f"bench{workers}x{n}", "--", "--concurrency=1"]
+        argv = worker_argv(BIN, out / "worker.yaml", f"bench{workers}x{n}")
         procs.append(subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO))
     try:
         with dg.DagsterInstance.from_config(env["DAGSTER_HOME"]) as instance:

@@ -5,7 +5,6 @@ by the launch's last run. Small on purpose: `benchmarks/` measures the speed-up.
 
 from __future__ import annotations
 
-import json
 import subprocess
 from pathlib import Path
 
@@ -16,35 +15,10 @@ import redis
 from consoleme_assets.lib.ranges import LAUNCH_TAG, range_run_requests
 from consoleme_assets.sandbox.__main__ import CONFIG_PATH as SANDBOX_CONFIG
 
+from .celery import INSTANCE, WORKER, launch_ranges, worker_argv
 from .harness import BIN, Service, base_env, start_sandbox, wait_for
 
 pytestmark = pytest.mark.e2e
-
-QUEUE = "consoleme-assets"
-INSTANCE = f"""
-telemetry:
-  enabled: false
-run_coordinator:
-  module: dagster.core.run_coordinator
-  class: DefaultRunCoordinator
-run_launcher:
-  module: dagster_celery.launcher
-  class: CeleryRunLauncher
-  config:
-    default_queue: {QUEUE}
-    broker: {{env: DAGSTER_CELERY_BROKER_URL}}
-    backend: {{env: DAGSTER_CELERY_BACKEND_URL}}
-"""
-WORKER = f"""
-execution:
-  config:
-    broker: {{env: DAGSTER_CELERY_BROKER_URL}}
-    backend: {{env: DAGSTER_CELERY_BACKEND_URL}}
-    config_source:
-      task_default_queue: {QUEUE}
-      worker_prefetch_multiplier: 1
-      task_acks_late: true
-"""
 
 
 def test_split_refresh_runs_on_two_celery_workers(tmp_path: Path):
@@ -76,9 +50,9 @@ def test_split_refresh_runs_on_two_celery_workers(tmp_path: Path):
         assert discovered.returncode == 0, discovered.stdout + discovered.stderr
 
         for n in (1, 2):
-            argv = [str(BIN / "dagster-celery"), "worker", "start", "-A", "dagster_celery.app"]
-            argv += ["-y", str(tmp_path / "worker.yaml"), "-q", QUEUE, "-n", f"worker{n}", "--", "--concurrency=1"]
-            workers.append(Service(f"worker{n}", argv, tmp_path, env))
+            workers.append(
+                Service(f"worker{n}", worker_argv(BIN, tmp_path / "worker.yaml", f"worker{n}"), tmp_path, env)
+            )
         for worker in workers:
             wait_for(f"{worker.name} ready", lambda w=worker: "ready." in w.log_path.read_text(), 120, logs=(worker,))
 
@@ -87,20 +61,7 @@ def test_split_refresh_runs_on_two_celery_workers(tmp_path: Path):
             assert len(accounts) >= 3
             # What the iam schedule's tick asks for at max_accounts_per_run 1, launched through the instance.
             requests = range_run_requests(accounts, 1, "iam_every_45_minutes@test", run_key="test")
-            launches = [
-                subprocess.Popen(
-                    [str(BIN / "dagster"), "job", "launch", "-m", "consoleme_assets.definitions", "-j", "iam_job"]
-                    + ["--tags", json.dumps(request.tags)],
-                    env=env,
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.STDOUT,
-                    text=True,
-                )
-                for request in requests
-            ]
-            for launch in launches:
-                output, _ = launch.communicate(timeout=300)
-                assert launch.returncode == 0, output
+            launch_ranges(BIN, requests, env)
 
             def finished():
                 runs = [r for r in instance.get_runs() if r.tags.get(LAUNCH_TAG) == "iam_every_45_minutes@test"]
