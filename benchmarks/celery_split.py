@@ -29,12 +29,15 @@ from consoleme_assets.lib.ranges import LAUNCH_TAG, range_run_requests
 from consoleme_assets.sandbox.servers import start_redis_server
 from consoleme_assets_tests.e2e_tests.celery import INSTANCE, WORKER, launch_ranges, worker_argv
 
+from .proc import cpu_seconds, tree_cpu_seconds
 from .run import REPO, SeededMoto, _loadavg, aws_env, derived_config
 
 BIN = Path(sys.executable).parent
 
 
-def one_count(workers: int, env: dict[str, str], out: Path, accounts: list[str], per_run: int) -> dict[str, Any]:
+def one_count(
+    workers: int, env: dict[str, str], out: Path, accounts: list[str], per_run: int, moto_pid: int
+) -> dict[str, Any]:
     redis.Redis.from_url(env["REDIS_URL"]).flushdb()
     launch = f"bench-{workers}-workers-{int(time.time())}"
     requests = range_run_requests(accounts, per_run, launch, run_key=launch)
@@ -44,6 +47,7 @@ def one_count(workers: int, env: dict[str, str], out: Path, accounts: list[str],
         log = open(out / f"worker-{workers}-{n}.log", "w")
         argv = worker_argv(BIN, out / "worker.yaml", f"bench{workers}x{n}")
         procs.append(subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO))
+    moto_cpu0 = cpu_seconds(moto_pid)
     try:
         with dg.DagsterInstance.from_config(env["DAGSTER_HOME"]) as instance:
             deadline = time.monotonic() + 1800
@@ -55,6 +59,8 @@ def one_count(workers: int, env: dict[str, str], out: Path, accounts: list[str],
                     raise RuntimeError(f"{workers} workers: runs unfinished (or a worker exited); see {out}")
                 time.sleep(0.5)
             records = [instance.get_run_record_by_id(r.run_id) for r in runs]
+            workers_cpu = sum(tree_cpu_seconds(p.pid) for p in procs)  # the workers and the runs they ran
+            moto_cpu = cpu_seconds(moto_pid) - moto_cpu0
     finally:
         for p in procs:
             p.terminate()
@@ -72,6 +78,9 @@ def one_count(workers: int, env: dict[str, str], out: Path, accounts: list[str],
         "runs": len(records),
         "wall_seconds": round(wall, 2),
         "mean_run_seconds": round(sum(r.end_time - r.start_time for r in records) / len(records), 2),
+        # CPU while the runs ran: moto is one process (one core at most, its Python holds the GIL), shared by all.
+        "workers_cpu_seconds": round(workers_cpu, 1),
+        "moto_cpu_seconds": round(moto_cpu, 1),
         "loadavg_1min_after": _loadavg(),
     }
 
@@ -120,7 +129,7 @@ def main() -> None:
             accounts = instance.get_dynamic_partitions("aws_accounts")
         results = []
         for workers in [int(w) for w in args.workers.split(",")]:
-            results.append(one_count(workers, env, out, accounts, args.per_run))
+            results.append(one_count(workers, env, out, accounts, args.per_run, moto.proc.pid))
             print(json.dumps(results[-1]), flush=True)
     finally:
         moto.stop()
@@ -131,13 +140,15 @@ def main() -> None:
         f"{args.per_run} accounts per run, {args.concurrent_accounts} accounts at a time in a run, "
         f"{args.latency_ms:g} ms added to every AWS call.",
         "",
-        "| workers | runs | wall (first start to last end) | speed-up vs 1 | mean run | load after |",
-        "|---|---|---|---|---|---|",
+        "| workers | runs | wall (first start to last end) | speed-up vs 1 | mean run | workers' CPU | moto's CPU "
+        "| load after |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         lines.append(
             f"| {r['workers']} | {r['runs']} | {r['wall_seconds']} s | {base_wall / r['wall_seconds']:.2f}x "
-            f"| {r['mean_run_seconds']} s | {r['loadavg_1min_after']} |"
+            f"| {r['mean_run_seconds']} s | {r['workers_cpu_seconds']} s | {r['moto_cpu_seconds']} s "
+            f"| {r['loadavg_1min_after']} |"
         )
     (out / "celery.json").write_text(json.dumps({"args": vars(args) | {"out": str(out)}, "results": results}, indent=2))
     (out / "celery.md").write_text("\n".join(lines) + "\n")
