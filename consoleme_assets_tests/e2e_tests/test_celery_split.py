@@ -1,7 +1,11 @@
-"""A split refresh on a real distributed engine: the instance's run launcher is dagster-celery's
-`CeleryRunLauncher` on the Redis broker, and two `dagster-celery worker` processes (started as a deployment starts
-them) run the range runs. Every account lands, both workers ran ranges, and the combined files are written once,
-by the launch's last run. Small on purpose: `benchmarks/` measures the speed-up."""
+"""A split refresh launched as a person launches it, on a real distributed engine: with
+`consoleme_assets.max_accounts_per_run: 1`, a backfill of `iam_resources` over every account launched through the
+webserver's GraphQL (the UI's "Materialize" over all partitions) becomes one run per account
+(`BackfillPolicy.multi_run`); the daemon submits them; the instance's run launcher, dagster-celery's
+`CeleryRunLauncher` on the Redis broker, hands each to one of two `dagster-celery worker` processes (started as a
+deployment starts them). Every run succeeds, both workers ran some, every account lands, and the combined files
+are written once, by the run that completed the backfill (its run count read from the backfill). Small on
+purpose: `benchmarks/celery_split.py` measures the speed-up."""
 
 from __future__ import annotations
 
@@ -12,18 +16,19 @@ import dagster as dg
 import pytest
 import redis
 
-from consoleme_assets.lib.ranges import LAUNCH_TAG, range_run_requests
 from consoleme_assets.sandbox.__main__ import CONFIG_PATH as SANDBOX_CONFIG
 
-from .celery import INSTANCE, WORKER, launch_ranges, worker_argv
-from .harness import BIN, Service, base_env, start_sandbox, wait_for
+from .celery import INSTANCE, WORKER, worker_argv
+from .flow import LAUNCH_BACKFILL, wait_for_backfill
+from .harness import BIN, DagsterDaemon, DagsterWebserver, Service, base_env, start_sandbox, wait_for
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
+TASK_ID_TAG = "dagster-celery/task_id"  # dagster_celery.tags.DAGSTER_CELERY_TASK_ID_TAG
 
 
-def test_split_refresh_runs_on_two_celery_workers(tmp_path: Path):
+def test_a_ui_backfill_splits_into_runs_on_two_celery_workers(tmp_path: Path):
     sandbox, sandbox_env = start_sandbox(tmp_path)
-    workers: list[Service] = []
+    started: list[Service] = [sandbox]
     try:
         home = tmp_path / "home"
         home.mkdir()
@@ -49,44 +54,44 @@ def test_split_refresh_runs_on_two_celery_workers(tmp_path: Path):
         )
         assert discovered.returncode == 0, discovered.stdout + discovered.stderr
 
-        for n in (1, 2):
-            workers.append(
-                Service(f"worker{n}", worker_argv(BIN, tmp_path / "worker.yaml", f"worker{n}"), tmp_path, env)
-            )
+        workers = [
+            Service(f"worker{n}", worker_argv(BIN, tmp_path / "worker.yaml", f"worker{n}"), tmp_path, env)
+            for n in (1, 2)
+        ]
+        started += workers
+        web = DagsterWebserver(home, env, tmp_path)
+        started.append(web)
+        started.append(DagsterDaemon(home, env, tmp_path))
         for worker in workers:
             wait_for(f"{worker.name} ready", lambda w=worker: "ready." in w.log_path.read_text(), 120, logs=(worker,))
+        web.wait_serving()
 
         with dg.DagsterInstance.from_config(str(home)) as instance:
             accounts = instance.get_dynamic_partitions("aws_accounts")
-            assert len(accounts) >= 3
-            # What the iam schedule's tick asks for at max_accounts_per_run 1, launched through the instance.
-            requests = range_run_requests(accounts, 1, "iam_every_45_minutes@test", run_key="test")
-            launch_ranges(BIN, requests, env)
+        assert len(accounts) >= 3
+        params = {"assetSelection": [{"path": ["iam_resources"]}], "partitionNames": accounts, "title": "split"}
+        launched = web.graphql(LAUNCH_BACKFILL, {"params": params})["launchPartitionBackfill"]
+        assert launched["__typename"] == "LaunchBackfillSuccess", launched
+        runs = wait_for_backfill(web, launched["backfillId"], tuple(started), timeout=420)
 
-            def finished():
-                runs = [r for r in instance.get_runs() if r.tags.get(LAUNCH_TAG) == "iam_every_45_minutes@test"]
-                done = [r for r in runs if r.is_finished]
-                return runs if len(done) == len(requests) else None
+        # One run per account (multi_run(1)), all succeeded (wait_for_backfill fails on any other end).
+        assert len(runs) == len(accounts), runs
+        tags = [{t["key"]: t["value"] for t in run["tags"]} for run in runs]
+        assert sorted(t["dagster/asset_partition_range_start"] for t in tags) == sorted(accounts)
+        # Each ran on a worker process, and both workers ran some (a worker holds one run: acks late, prefetch 1).
+        ran = {w.name: sum(t[TASK_ID_TAG] in w.log_path.read_text() for t in tags) for w in workers}
+        assert sum(ran.values()) == len(runs) and all(ran.values()), ran
 
-            runs = wait_for("every range run finished", finished, 300, logs=(*workers, sandbox), interval=1)
-            assert {r.status for r in runs} == {dg.DagsterRunStatus.SUCCESS}, [(r.run_id, r.status) for r in runs]
-
-            # Each worker process ran ranges (a worker holds one task at a time: acks late, prefetch 1).
-            ran = {w.name: w.log_path.read_text().count("succeeded in") for w in workers}
-            assert all(count >= 1 for count in ran.values()) and sum(ran.values()) == len(requests), ran
-
-            # Every account landed; the combined files were written once, by the run that completed the launch.
-            client = redis.Redis.from_url(sandbox_env["REDIS_URL"], decode_responses=True)
-            cached_accounts = {arn.split(":")[4] for arn in client.hkeys("IAM_ROLE_CACHE")}
-            assert set(accounts) <= cached_accounts
-            launch_runs = {r.run_id for r in runs}
-            combined_by = {
-                record.run_id
-                for record in instance.fetch_materializations(dg.AssetKey("iam_resources"), limit=100).records
-                if "combined_s3_uris" in record.asset_materialization.metadata and record.run_id in launch_runs
-            }
-            assert len(combined_by) == 1, combined_by
+        # Every account landed; the combined files were written once, by the run that completed the backfill.
+        client = redis.Redis.from_url(sandbox_env["REDIS_URL"], decode_responses=True)
+        assert set(accounts) <= {arn.split(":")[4] for arn in client.hkeys("IAM_ROLE_CACHE")}
+        ids = {run["runId"] for run in runs}
+        with dg.DagsterInstance.from_config(str(home)) as instance:
+            records = instance.fetch_materializations(dg.AssetKey("iam_resources"), limit=100).records
+        combined_by = {
+            r.run_id for r in records if r.run_id in ids and "combined_s3_uris" in r.asset_materialization.metadata
+        }
+        assert len(combined_by) == 1, combined_by
     finally:
-        for worker in workers:
-            worker.stop(grace=20)
-        sandbox.stop()
+        for service in reversed(started):
+            service.stop(grace=20)
