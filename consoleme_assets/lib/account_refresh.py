@@ -277,9 +277,7 @@ def per_account_asset(
     def refresh(context: dg.AssetExecutionContext, consoleme: ConsoleMeResource, run: RangeRun):
         extra = {key: getattr(context.resources, key) for key in extra_keys}
         accepted = accepted_removals(context.op_execution_context)
-        publisher = Publisher(
-            dataset, consoleme, cause_of(context), accepted, context.log, completes_launch=run.completes_launch
-        )
+        publisher = Publisher(dataset, consoleme, cause_of(context), accepted, context.log, launch=run)
         if dataset.refresh is not None:
             events = dataset.refresh(context, consoleme, publisher=publisher, **extra)
         else:

@@ -80,12 +80,12 @@ class Publisher:
         accepted: Iterable[str] = (),
         log: Any = None,
         clock: Any = time.time,
-        completes_launch: Any = None,
+        launch: Any = None,
     ):
-        """`completes_launch()`: whether this run is the last of its launch (lib/range_runs.py); it alone writes
+        """`launch`: the run's part in a split launch (lib/range_runs.RangeRun); only the launch's last run writes
         what is combined over all accounts. None: the run is a launch of its own."""
         self.dataset = dataset
-        self.completes_launch = completes_launch or (lambda: True)
+        self.launch = launch
         self.settings = consoleme.settings
         self.cause = dict(cause)
         self.accepted = set(accepted)
@@ -210,9 +210,14 @@ class Publisher:
             "changed_first": dg.MetadataValue.json({k: v for k, v in first.items() if v and k != "unchanged"}),
         }
 
+    def completes_launch(self) -> bool:
+        return self.launch is None or self.launch.completes_launch()
+
     def finish(self) -> dict[str, Any]:
-        """The run's summary (counts and a table of its first changes) and where its history went."""
+        """The run's summary (counts and a table of its first changes), its place in a split launch, and where
+        its history went."""
         meta: dict[str, Any] = {
+            **(self.launch.metadata() if self.launch is not None else {}),
             "run_changes": dg.MetadataValue.json({k: self.counts.get(k, 0) for k in ("added", "changed", "removed")}),
             "run_changes_table": dg.MetadataValue.md(changes_table(self.rows, sum(self.counts.values()))),
         }

@@ -61,6 +61,14 @@ def test_split_refresh_lands_the_same_caches_and_combines_once(
             r for r, ms in by_run.items() if r not in runs_before and any(combined in m.metadata for m in ms)
         }
         assert with_combined == {last.run_id}, (asset, with_combined)
+    # Each run's last materialization says where it stood in the launch (what the UI shows).
+    places = {
+        run: {m.metadata["launch_run"].value: m.metadata["completed_launch"].value}
+        for run, mats in materializations_by_run(instance, "s3_buckets").items()
+        for m in mats
+        if "launch_run" in m.metadata
+    }
+    assert places == {r.run_id: {f"{r.tags[RANGE_TAG].replace('/', ' of ')}": r.run_id == last.run_id} for r in ranges}
     for record in instance.event_log_storage.get_asset_check_execution_history(
         dg.AssetCheckKey(dg.AssetKey("s3_buckets"), "covers_all_accounts"), limit=10
     ):
