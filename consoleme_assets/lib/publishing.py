@@ -13,6 +13,7 @@ import hashlib
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 import dagster as dg
@@ -61,7 +62,9 @@ def _record_id(*parts: Any) -> str:
 
 
 def _iso(epoch: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
+    """UTC, to the millisecond: two changes of one ARN in the same second (a refresh-role, then a removal) must
+    still read back in the order they happened."""
+    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _volatile(entry: dict[str, Any], paths: tuple[str, ...]) -> bool:
