@@ -81,7 +81,7 @@ def test_throttled_refresh_keeps_the_clean_caches(tmp_path: Path) -> None:
             "--config-rows",
             "1",
             "--fraction",
-            "0.5",
+            "0.25",
             "--modes",
             "standard",
             "--out",
