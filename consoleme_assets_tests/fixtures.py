@@ -11,6 +11,7 @@ import dagster as dg
 import pytest
 
 from consoleme_assets.definitions import build_resources
+from consoleme_assets.lib.ranges import range_tags
 from consoleme_assets.sandbox.__main__ import CONFIG_PATH as SANDBOX_CONFIG
 
 
@@ -51,3 +52,24 @@ def instance() -> Iterator[dg.DagsterInstance]:
 @pytest.fixture
 def resources() -> dict:
     return build_resources()
+
+
+def all_accounts_tags(instance: dg.DagsterInstance) -> dict[str, str]:
+    """The run tags of one run over every account partition (what a schedule's tick asks for)."""
+    keys = instance.get_dynamic_partitions("aws_accounts")
+    return range_tags(keys, 0, 1, "")
+
+
+@pytest.fixture
+def iam_ready(sandbox_env, instance, resources):
+    """The sandbox's accounts discovered and IAM refreshed for all of them, in one run."""
+    from consoleme_assets_tests.catalog import aws_accounts, iam_resources
+
+    assert dg.materialize([aws_accounts], instance=instance, resources=resources).success
+    assert dg.materialize(
+        [aws_accounts, iam_resources],
+        selection=[iam_resources],
+        instance=instance,
+        resources=resources,
+        tags=all_accounts_tags(instance),
+    ).success

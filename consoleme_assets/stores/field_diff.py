@@ -4,6 +4,7 @@ named things matched by name, IAM policy documents diffed statement by statement
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 from typing import Any
 
 from .changes import IGNORED, canonical, dump_canonical
@@ -61,15 +62,23 @@ def _item(path: str, label: Any) -> str:
     return f"{path}[{label}]" if path else str(label)  # at the top (a per-account list): the item itself
 
 
+def _both(a: dict, b: dict, path_of: Any, out: list[dict]) -> Iterator[tuple[Any, str]]:
+    """Labels of `a` and `b` in order: one side only is an added/removed entry in `out`; (label, path) of those
+    on both sides are yielded for the caller to compare."""
+    for label in sorted(a.keys() | b.keys()):
+        p = path_of(label)
+        if label not in a:
+            out.append({"path": p, "op": "added", "new": b[label]})
+        elif label not in b:
+            out.append({"path": p, "op": "removed", "old": a[label]})
+        else:
+            yield label, p
+
+
 def _diff(path: str, name: str | None, a: Any, b: Any, out: list[dict]) -> None:
     if isinstance(a, dict) and isinstance(b, dict):
-        for k in sorted(a.keys() | b.keys()):
-            p = _join(path, k)
-            if k not in a:
-                out.append({"path": p, "op": "added", "new": b[k]})
-            elif k not in b:
-                out.append({"path": p, "op": "removed", "old": a[k]})
-            elif k == "Statement":
+        for k, p in _both(a, b, lambda k: _join(path, k), out):
+            if k == "Statement":
                 _statements(p, a[k], b[k], out)
             else:
                 _diff(p, k, a[k], b[k], out)
@@ -124,14 +133,8 @@ def _list(path: str, name: str | None, a: list, b: list, out: list[dict]) -> Non
         out += [{"path": _item(path, i), "op": "added", "new": b[i]} for i in new]
         return
     by_a, by_b = {x[key]: x for x in a}, {y[key]: y for y in b}
-    for label in sorted(by_a.keys() | by_b.keys()):
-        p = _item(path, label)
-        if label not in by_a:
-            out.append({"path": p, "op": "added", "new": by_b[label]})
-        elif label not in by_b:
-            out.append({"path": p, "op": "removed", "old": by_a[label]})
-        else:
-            _diff(p, None, by_a[label], by_b[label], out)
+    for label, p in _both(by_a, by_b, lambda label: _item(path, label), out):
+        _diff(p, None, by_a[label], by_b[label], out)
 
 
 # -- IAM policy statements ------------------------------------------------------------------------------------

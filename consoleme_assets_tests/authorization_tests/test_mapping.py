@@ -5,12 +5,11 @@ import logging
 import textwrap
 
 import dagster as dg
-import pytest
 
 from consoleme_assets.authorization import mapping as build
 from consoleme_assets.definitions import build_resources
 from consoleme_assets.settings.model import CredentialMappingSettings
-from consoleme_assets_tests.catalog import aws_accounts, credential_authorization_mappings, iam_resources
+from consoleme_assets_tests.catalog import credential_authorization_mappings
 
 R1, R2 = "arn:aws:iam::111122223333:role/Admin", "arn:aws:iam::111122223333:role/ReadOnly"
 TRUST = {"Statement": [{"Principal": {"AWS": "arn:aws:iam::123456789012:role/ConsoleMeInstanceProfile"}}]}
@@ -55,16 +54,6 @@ def test_lowercase_and_required_trust_entity():
         "groupa": {"authorized_roles": [R1], "authorized_roles_cli_only": []},
         "groupb": {"authorized_roles": [R1], "authorized_roles_cli_only": []},
     }
-
-
-@pytest.fixture
-def iam_ready(sandbox_env, instance, resources):
-    assert dg.materialize([aws_accounts], instance=instance, resources=resources).success
-    keys = instance.get_dynamic_partitions("aws_accounts")
-    tags = {"dagster/asset_partition_range_start": keys[0], "dagster/asset_partition_range_end": keys[-1]}
-    assert dg.materialize(
-        [aws_accounts, iam_resources], selection=[iam_resources], instance=instance, resources=resources, tags=tags
-    ).success
 
 
 def materialize_mapping(instance, resources):

@@ -17,6 +17,7 @@ from consoleme_assets.aws_config.source import AwsConfigSource
 from consoleme_assets.definitions import build_resources
 from consoleme_assets.sandbox import SANDBOX_CONFIG
 from consoleme_assets_tests.catalog import aws_accounts, aws_config_resources
+from consoleme_assets_tests.fixtures import all_accounts_tags  # noqa: F401 (re-exported)
 
 REGIONS = ["us-east-1", "us-west-2", "eu-west-1"]
 TABLE = "consoleme_resource_cache"
@@ -40,11 +41,6 @@ def use_config(sandbox_env, monkeypatch, tmp_path) -> Callable[[dict[str, Any]],
 def accounts_ready(use_config, instance) -> list[str]:
     assert dg.materialize([aws_accounts], instance=instance, resources=build_resources()).success
     return instance.get_dynamic_partitions("aws_accounts")
-
-
-def all_accounts_tags(instance: dg.DagsterInstance) -> dict[str, str]:
-    keys = instance.get_dynamic_partitions("aws_accounts")
-    return {"dagster/asset_partition_range_start": keys[0], "dagster/asset_partition_range_end": keys[-1]}
 
 
 def injected_source(

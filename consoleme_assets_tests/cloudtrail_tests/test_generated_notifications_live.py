@@ -9,7 +9,7 @@ import boto3
 import dagster as dg
 from boto3.dynamodb.types import TypeDeserializer
 
-from consoleme_assets_tests.catalog import aws_accounts, cloudtrail_denies, cloudtrail_errors_by_arn, iam_resources
+from consoleme_assets_tests.catalog import cloudtrail_denies, cloudtrail_errors_by_arn
 
 from .test_denies_queue import run
 
@@ -21,14 +21,8 @@ def notifications_table() -> dict[str, dict]:
 
 
 def test_denies_become_notifications_for_the_owner_and_the_session_user(
-    sandbox_env, demo_org, instance, resources, redis_client
+    iam_ready, demo_org, instance, resources, redis_client
 ):
-    assert dg.materialize([aws_accounts], instance=instance, resources=resources).success
-    keys = instance.get_dynamic_partitions("aws_accounts")
-    tags = {"dagster/asset_partition_range_start": keys[0], "dagster/asset_partition_range_end": keys[-1]}
-    assert dg.materialize(
-        [aws_accounts, iam_resources], selection=[iam_resources], instance=instance, resources=resources, tags=tags
-    ).success
     prod = next(a for a, n in demo_org.accounts.items() if n == "demo-prod")
     app = f"arn:aws:iam::{prod}:role/demo-app"
     owner = json.loads(redis_client.hget("IAM_ROLE_CACHE", app))["owner"]

@@ -3,11 +3,7 @@ import dagster as dg
 import pytest
 
 from consoleme_assets_tests.catalog import aws_accounts, iam_resources
-
-
-def all_accounts_tags(instance):
-    keys = instance.get_dynamic_partitions("aws_accounts")
-    return {"dagster/asset_partition_range_start": keys[0], "dagster/asset_partition_range_end": keys[-1]}
+from consoleme_assets_tests.fixtures import all_accounts_tags  # noqa: F401 (re-exported)
 
 
 @pytest.fixture

@@ -6,11 +6,7 @@ from botocore.exceptions import ClientError
 
 from consoleme_assets.stores.encoding import open_envelope
 from consoleme_assets_tests.catalog import aws_accounts
-
-
-def all_accounts_tags(instance) -> dict[str, str]:
-    keys = instance.get_dynamic_partitions("aws_accounts")
-    return {"dagster/asset_partition_range_start": keys[0], "dagster/asset_partition_range_end": keys[-1]}
+from consoleme_assets_tests.fixtures import all_accounts_tags  # noqa: F401 (re-exported)
 
 
 def refresh(assets, instance, resources, **kwargs):

@@ -11,11 +11,7 @@ from consoleme_assets.inventory import datasets as inventory_assets
 from consoleme_assets.lib.partitions import aws_accounts_partitions
 from consoleme_assets.stores.encoding import open_envelope
 from consoleme_assets_tests.catalog import aws_accounts, s3_buckets
-
-
-def all_accounts_tags(instance):
-    keys = instance.get_dynamic_partitions("aws_accounts")
-    return {"dagster/asset_partition_range_start": keys[0], "dagster/asset_partition_range_end": keys[-1]}
+from consoleme_assets_tests.fixtures import all_accounts_tags  # noqa: F401 (re-exported)
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from consoleme_assets_tests.catalog import (
     sns_topics,
     sqs_queues,
 )
+from consoleme_assets_tests.fixtures import all_accounts_tags
 
 # Every per-account cache the table reads: it is not built until each was refreshed once (lib/completeness.py).
 PER_ACCOUNT_UPSTREAM = (iam_resources, s3_buckets, sns_topics, sqs_queues, managed_policies, aws_config_resources)
@@ -24,8 +25,7 @@ PER_ACCOUNT_UPSTREAM = (iam_resources, s3_buckets, sns_topics, sqs_queues, manag
 
 def refresh(instance, resources, *assets):
     assert dg.materialize([aws_accounts], instance=instance, resources=resources).success
-    keys = instance.get_dynamic_partitions("aws_accounts")
-    tags = {"dagster/asset_partition_range_start": keys[0], "dagster/asset_partition_range_end": keys[-1]}
+    tags = all_accounts_tags(instance)
     assert dg.materialize(
         [aws_accounts, *assets], selection=list(assets), instance=instance, resources=resources, tags=tags
     ).success
