@@ -103,21 +103,19 @@ def _name_key(name: str | None, a: list, b: list) -> str | None:
 
 def _unmatched(a: list, b: list, key: Any) -> tuple[list[int], list[int]]:
     """Indexes of a's items with no equal item left in b, and of b's with none in a (multisets, by `key`)."""
-    in_b, in_a = Counter(key(x) for x in b), Counter(key(x) for x in a)
-    gone, new = [], []
-    for i, x in enumerate(a):
-        k = key(x)
-        if in_b[k]:
-            in_b[k] -= 1
-        else:
-            gone.append(i)
-    for i, y in enumerate(b):
-        k = key(y)
-        if in_a[k]:
-            in_a[k] -= 1
-        else:
-            new.append(i)
-    return gone, new
+
+    def left_over(side: list, other: list) -> list[int]:
+        available = Counter(key(x) for x in other)
+        out = []
+        for i, x in enumerate(side):
+            k = key(x)
+            if available[k]:
+                available[k] -= 1
+            else:
+                out.append(i)
+        return out
+
+    return left_over(a, b), left_over(b, a)
 
 
 def _list(path: str, name: str | None, a: list, b: list, out: list[dict]) -> None:
