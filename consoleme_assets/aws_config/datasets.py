@@ -107,7 +107,11 @@ def refresh_aws_config(
         write=write,
         max_workers=settings.tuning.max_concurrent_accounts,
         describe=describe_batch,
-        finalize=lambda landed: config_run_metadata(store.write_combined(store.sweep_expired(), bool(changed))),
+        finalize=lambda landed: config_run_metadata(
+            store.write_combined(
+                store.sweep_expired(), bool(changed) or (publisher is not None and publisher.others_changed)
+            )
+        ),
         publisher=publisher,
     ):
         if event.partition not in disabled:

@@ -16,7 +16,7 @@ from ..lib.publishing import Publisher
 from ..lib.resources import ConsoleMeResource
 from ..lib.write_metadata import iam_write_metadata
 from ..settings import Settings
-from ..stores.iam_cache import IamAccount, IamCache
+from ..stores.iam_cache import KINDS, IamAccount, IamCache
 from . import records
 
 _GAAD_LIST = {"roles": "RoleDetailList", "users": "UserDetailList", "groups": "GroupDetailList", "policies": "Policies"}
@@ -167,7 +167,7 @@ def refresh_iam_resources(
     def finalize(landed: list[str]) -> dict[str, Any]:
         if settings.is_replica:
             return {}
-        report = cache.write_combined(changed)
+        report = cache.write_combined(KINDS if publisher is not None and publisher.others_changed else changed)
         return {"combined_s3_uris": dg.MetadataValue.json(report.s3_uris)} if report.s3_uris else {}
 
     yield from refresh_accounts(

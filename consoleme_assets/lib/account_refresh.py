@@ -188,7 +188,8 @@ def refresh_account_lists(
     changed: set[str] = set()
 
     def finalize(landed: list[str]) -> dict[str, Any]:
-        report = caches.write_account_list_combined(storage, changed=bool(changed))
+        others = publisher is not None and publisher.others_changed
+        report = caches.write_account_list_combined(storage, changed=bool(changed) or others)
         return {"combined_s3_uris": dg.MetadataValue.json(report.s3_uris)} if report.s3_uris else {}
 
     source = "S3 copies of the primary region (replica)" if settings.is_replica else "AWS"

@@ -5,6 +5,7 @@ once; schedules and UI backfills split the same way."""
 import math
 from pathlib import Path
 
+import boto3
 import dagster as dg
 
 from consoleme_assets.cli.refresh import run_refresh
@@ -69,6 +70,24 @@ def test_split_refresh_lands_the_same_caches_and_combines_once(
         if "launch_run" in m.metadata
     }
     assert places == {r.run_id: {f"{r.tags[RANGE_TAG].replace('/', ' of ')}": r.run_id == last.run_id} for r in ranges}
+    # A change in the first range only: the last run changed nothing itself, yet writes the combined file anew.
+    changed = next(a for a in accounts[:2] if a in demo_org.member_account_ids)
+    creds = boto3.client("sts").assume_role(RoleArn=demo_org.role_arn(changed), RoleSessionName="split-test")[
+        "Credentials"
+    ]
+    boto3.client(
+        "s3",
+        aws_access_key_id=creds["AccessKeyId"],
+        aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds["SessionToken"],
+    ).create_bucket(Bucket=f"split-{changed}")
+    before_second = {r.run_id for r in instance.get_runs()}
+    assert run_refresh(split, instance, ["s3_buckets"], None, out=lambda line: None, max_per_run=2) == []
+    second = [r for r in instance.get_runs() if r.run_id not in before_second]
+    final = max(second, key=lambda r: int(r.tags[RANGE_TAG].split("/")[0]))
+    final_mats = materializations_by_run(instance, "s3_buckets")[final.run_id]
+    assert any("combined_s3_uris" in m.metadata for m in final_mats), [m.metadata.keys() for m in final_mats]
+
     for record in instance.event_log_storage.get_asset_check_execution_history(
         dg.AssetCheckKey(dg.AssetKey("s3_buckets"), "covers_all_accounts"), limit=10
     ):
