@@ -83,15 +83,43 @@ class _CredentialsSession(botocore.session.Session):
             self._lent.credentials = None
 
 
+# One service-model loader per process, shared by every AwsSessions: a new botocore session otherwise reads and
+# parses endpoints.json and each service's models again (about 0.2 s of CPU per resource initialised, every step
+# of an in-process run and every sensor tick that opens the caches). Botocore's loader is not thread-safe, so
+# client creation, and the loader's search path, are serialised by this one lock.
+_LOADER_LOCK = threading.RLock()
+_process_loader: Any = None
+
+
+def _sharing_loader(core: botocore.session.Session, loader: Any = None) -> boto3.Session:
+    """`core` as a boto3 session whose models come from `loader` (default: the process's shared loader)."""
+    global _process_loader
+    with _LOADER_LOCK:
+        if loader is None:
+            if _process_loader is None:
+                _process_loader = core.get_component("data_loader")
+            loader = _process_loader
+        core.register_component("data_loader", loader)
+        paths = list(loader.search_paths)
+        session = boto3.Session(botocore_session=core)
+        # boto3 appends its data folder to the loader per session: with a shared loader the search path would
+        # grow by one entry per session, and every uncached model lookup walks all of them.
+        loader.search_paths[:] = paths + [p for p in loader.search_paths[len(paths) :] if p not in paths]
+    return session
+
+
 class AwsSessions:
     """Hands out clients (and, when asked, boto3 sessions) per account. Thread-safe; share one per run."""
 
     def __init__(self, settings: Settings, hub_session: boto3.Session | None = None):
         self.settings = settings
-        self._hub = hub_session or boto3.Session(region_name=settings.region)
+        if hub_session is None:
+            hub_session = _sharing_loader(botocore.session.Session())
+            hub_session._session.set_config_variable("region", settings.region)
+        self._hub = hub_session
         self._lock = threading.Lock()  # guards the dicts below; never held across an AWS call
         # Serialises client creation: botocore sessions and the shared model loader are not thread-safe.
-        self._create_lock = threading.Lock()
+        self._create_lock = _LOADER_LOCK
         # Least recently used first. Bounded so memory stays flat in the number of accounts: a client holds its
         # own service model objects (~270 KB), and an account's clients are not needed once it is done.
         self._clients: OrderedDict[tuple, Any] = OrderedDict()
@@ -215,17 +243,8 @@ class AwsSessions:
         return self._wrap(_CredentialsSession(credentials))
 
     def _wrap(self, core: botocore.session.Session) -> boto3.Session:
-        core.register_component("data_loader", self._loader)
         core.set_config_variable("region", self.settings.region)
-        with self._lock:
-            paths = list(self._loader.search_paths)
-            session = boto3.Session(botocore_session=core)
-            # boto3 appends its data folder to the loader per session: with a shared loader the search path
-            # would grow by one entry per session, and every uncached model lookup walks all of them.
-            self._loader.search_paths[:] = paths + [
-                p for p in self._loader.search_paths[len(paths) :] if p not in paths
-            ]
-        return session
+        return _sharing_loader(core, self._loader)
 
     def warm(self, service: str) -> None:
         """Load `service`'s models into the shared loader once, before accounts build clients in parallel.

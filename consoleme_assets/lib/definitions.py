@@ -96,7 +96,12 @@ def observability_defs(
             build_alert_sensor(windows, partitioned, interval_seconds=interval),
             consoleme_run_failure_alerts,
             build_metrics_sensor(names, tasks),
-            build_cache_presence_sensor(defs, list(datasets.values()), settings.tuning.max_accounts_per_run),
+            build_cache_presence_sensor(
+                defs,
+                list(datasets.values()),
+                settings.tuning.max_accounts_per_run,
+                interval_seconds=settings.observability.presence_interval_seconds,
+            ),
         ],
     )
 

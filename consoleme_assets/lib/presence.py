@@ -105,10 +105,14 @@ def active_refills(instance: dg.DagsterInstance) -> set[str]:
 
 
 def build_cache_presence_sensor(
-    defs: dg.Definitions, watched: list[Dataset], max_accounts_per_run: int | None = None
+    defs: dg.Definitions,
+    watched: list[Dataset],
+    max_accounts_per_run: int | None = None,
+    interval_seconds: int = 30,
 ) -> dg.SensorDefinition:
     """`defs`: the code location's assets (for the dependency order); `watched`: the declared datasets with a
-    cache (storage) to watch; per-account refills run in ranges of at most `max_accounts_per_run` accounts."""
+    cache (storage) to watch; per-account refills run in ranges of at most `max_accounts_per_run` accounts.
+    Each tick is one pipelined Redis round trip and one asset-records read."""
     declared = {d.name: d for d in watched if d.storage is not None}
     with_shape = {d.name for d in watched if d.shape is not None}
     names = sorted(declared)
@@ -116,7 +120,7 @@ def build_cache_presence_sensor(
 
     @dg.sensor(
         name=SENSOR_NAME,
-        minimum_interval_seconds=30,  # one pipelined Redis round trip and one asset-records read
+        minimum_interval_seconds=interval_seconds,
         default_status=dg.DefaultSensorStatus.RUNNING,
         target=dg.AssetSelection.assets(*names),
         description="Fails a dataset's cache_shape check and refills it (upstream first) when what its refreshes "

@@ -57,3 +57,6 @@ class ObservabilitySettings(Strict):
     compatibility_keys: bool = ck("consoleme_assets.compatibility_keys.enabled", default=False)
     alerts: AlertSettings = AlertSettings()
     metrics: MetricsSettings = MetricsSettings()
+    # How often cache_presence_sensor looks for caches lost from Redis. A refill goes one dependency level per
+    # tick (upstream first), so a flushed Redis is whole again after about five intervals plus the runs.
+    presence_interval_seconds: int = ck("consoleme_assets.presence.sensor_interval_seconds", default=30, ge=5)

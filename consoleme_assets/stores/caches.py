@@ -201,6 +201,13 @@ class ConsoleMeCaches:
         # Every copy's write is remembered, so the next write of unchanged data can be skipped.
         self.redis.client.hset(S3_DIGESTS_KEY, uri, f"{digest or '*'}:{int(self.redis.clock())}")
 
+    def forget_s3_copy(self, obj: S3Object, **fmt: str) -> None:
+        """The object's data changed outside a full write (one role written or removed): the next write of it may
+        not be skipped as unchanged."""
+        bucket = self.settings.s3_bucket_for(obj)
+        if bucket is not None and not self.settings.is_replica:
+            self.redis.client.hdel(S3_DIGESTS_KEY, s3_uri(bucket, obj.key(**fmt)))
+
     def _digest_is_recent(self, uri: str, digest: str | None) -> bool:
         """The object was written from this data (any data, for `digest` None) recently enough to skip."""
         known = self.redis.client.hget(S3_DIGESTS_KEY, uri)

@@ -177,6 +177,7 @@ class IamCache:
                     + ", ".join(e["arn"] for e in too_big[:5])
                 )
         counts = self.caches.redis.apply_account_plans(aid, plan.kinds.values(), shared=is_aws_managed)
+        self._combined_changed(plan.changed_kinds)
         report.redis_keys += [p.key for p in plan.kinds.values()]
         report.redis_written += sum(c["written"] for c in counts.values())
         report.redis_deleted += sum(c["deleted"] for c in counts.values())
@@ -234,6 +235,7 @@ class IamCache:
         elif dynamo is not None:
             dynamo.put_items(table, [entry], ROLE_KEY_NAMES)
         self.caches.redis.set_account_field(self.redis_key("roles"), str(entry["accountId"]), entry["arn"], entry)
+        self._combined_changed({"roles"})
         return notes
 
     def remove_roles(self, account_id: str, arns: list[str]) -> None:
@@ -243,6 +245,15 @@ class IamCache:
             dynamo.delete_items(table, [{"arn": arn, "accountId": account_id} for arn in arns], ROLE_KEY_NAMES)
         for arn in arns:
             self.caches.redis.delete_account_field(self.redis_key("roles"), account_id, arn)
+        if arns:
+            self._combined_changed({"roles"})
+
+    def _combined_changed(self, kinds: Iterable[str]) -> None:
+        """The hashes of `kinds` changed: their combined files are rewritten by the next `write_combined`, even
+        one whose own accounts changed nothing (a role-change event or another range's run changed the hash)."""
+        for kind in kinds:
+            if kind in self._combined_files:
+                self.caches.forget_s3_copy(self._combined_files[kind])
 
     def write_combined(self, changed: Iterable[str] = KINDS) -> WriteReport:
         """cache_all_{roles,users,groups,policies}_v1.json.gz = {arn: entry JSON string} from each whole hash;

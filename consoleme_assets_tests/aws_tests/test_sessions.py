@@ -140,6 +140,25 @@ def test_shared_model_loader_search_path_does_not_grow_per_account(tmp_path, aws
     assert loader.search_paths == before and len(set(before)) == len(before)
 
 
+def test_every_factory_in_a_process_shares_one_model_loader(tmp_path, aws_env, demo_org):
+    """A run, a sensor tick or a CLI command opening the caches builds a new factory: it must not read and parse
+    botocore's models again (about 0.2 s of CPU each time), nor grow the loader's search path."""
+    settings = settings_for(tmp_path, SPOKE, aws_env)
+    first = AwsSessions(settings)
+    first.client("iam", account_id=demo_org.member_account_ids[0])
+    loader = first.hub._session.get_component("data_loader")
+    paths = list(loader.search_paths)
+    for _ in range(3):
+        again = AwsSessions(settings)
+        assert again.hub._session.get_component("data_loader") is loader
+        assert again.hub.resource("dynamodb").meta.client.meta.service_model.service_name == "dynamodb"
+        again.client("iam", account_id=demo_org.member_account_ids[1]).list_roles()
+    assert loader.search_paths == paths
+    # A factory on a hub session of the caller's own keeps that session's loader (tests, explicit profiles).
+    own = boto3.Session(region_name="us-east-1")
+    assert AwsSessions(settings, hub_session=own).hub._session.get_component("data_loader") is not loader
+
+
 # -- one shared session: bounded, isolated, refreshing (issue 23 item 1) ------------------------------------------
 
 SPOKE = "policies: {role_name: ConsoleMe}\n"

@@ -44,9 +44,15 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if "e2e_tests" in str(item.fspath):
             item.add_marker(pytest.mark.e2e)
-    # Each of the longest tests heads a worker's share, so they start at once on different workers and the
-    # others work through the rest meanwhile (`make test` runs one worker more than CPUs). Every worker
-    # collects the same order (xdist requires it): this depends only on the items and the worker count.
+
+
+# Last, after `-m e2e` deselected the other tests (pytest's own hook): placed among all 534 items, the heads
+# landed wherever the deselection left them, and on a fresh clone's CI the longest test ran last.
+@pytest.hookimpl(trylast=True, specname="pytest_collection_modifyitems")
+def pytest_collection_modifyitems_slowest_first(items: list) -> None:
+    """Each of the longest tests heads a worker's share, so they start at once on different workers and the
+    others work through the rest meanwhile. Every worker collects the same order (xdist requires it): this
+    depends only on the items and the worker count."""
     slow = [
         next(i for i in items if i.nodeid.endswith(name))
         for name in SLOWEST

@@ -2,6 +2,7 @@
 entries before they age out), the publish guard keeps an account whose fetch lost most of its roles, and every
 published change becomes a change record with its cause and a statement-level diff."""
 
+import gzip
 import json
 import time
 
@@ -230,3 +231,30 @@ def test_a_role_change_event_is_recorded_with_its_event_and_actor(
     records = len(history_of(arn))
     assert refresh_iam().success
     assert len(history_of(arn)) == records
+
+
+def test_a_role_removed_by_a_role_change_leaves_the_combined_file(accounts_ready, refresh_iam, demo_org, member_client):
+    """A role-change event for a deleted role removes it from IAM_ROLE_CACHE between refreshes; the next refresh
+    finds nothing changed in its accounts (the role is gone on both sides) and must still rewrite
+    cache_all_roles, which would otherwise list the deleted role until the file is renewed (12 h)."""
+    from consoleme_assets.iam.datasets import iam_cache
+    from consoleme_assets.iam.jobs import fetch_role, store_role
+
+    account = demo_org.member_account_ids[0]
+    iam = member_client(account, "iam")
+    trust = json.dumps({"Version": "2012-10-17", "Statement": []})
+    arn = iam.create_role(RoleName="short-lived", AssumeRolePolicyDocument=trust)["Role"]["Arn"]
+    assert refresh_iam().success
+    iam.delete_role(RoleName="short-lived")
+    consoleme = ConsoleMeResource()
+    assert store_role(consoleme, iam_cache(consoleme), arn, fetch_role(consoleme, arn)).action == "removed"
+
+    result = refresh_iam()
+    assert result.success
+    meta = materializations(result)
+    assert {a: value(m, "changes")["removed"] for a, m in meta.items()} == dict.fromkeys(meta, 0)
+    [combined] = value(list(meta.values())[-1], "combined_s3_uris")
+    bucket, key = combined.removeprefix("s3://").split("/", 1)
+    assert "role" in key, combined
+    body = boto3.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
+    assert b"short-lived" not in (gzip.decompress(body) if key.endswith(".gz") else body), "a deleted role kept"
