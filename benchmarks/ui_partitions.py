@@ -13,6 +13,9 @@ all but 1% of them and then fails (so those partitions are FAILED, as after a re
 - `LaunchPartitionBackfill` of the six per-account assets over all N partitions by name (what the launch
   dialog sends; no daemon runs, so this is the launch alone, not the backfill's runs).
 Each query is sent --repeat times; the JSON keeps every time, the table the first (cold) and the median.
+Then, as a person sees them (unless --no-pages): `iam_resources`' asset page and its partitions tab in headless
+Chromium (Debian's, as the e2e tests drive it), timed from navigation until the page shows the latest
+materialization, or the materialized and failed counts; the first load starts from an empty browser cache.
 Writes ui-partitions.json and ui-partitions.md into --out.
 """
 
@@ -21,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import statistics
 import sys
 import tempfile
@@ -113,7 +117,7 @@ def timed(web: Any, query: str, variables: dict, repeat: int) -> tuple[list[floa
     return times, data
 
 
-def measure(partitions: int, storage: str, repeat: int, workdir: Path) -> dict[str, Any]:
+def measure(partitions: int, storage: str, repeat: int, workdir: Path, pages: bool = True) -> dict[str, Any]:
     from consoleme_assets_tests.e2e_tests.harness import DagsterWebserver, base_env
 
     home = workdir / f"home-{partitions}"
@@ -161,9 +165,52 @@ def measure(partitions: int, storage: str, repeat: int, workdir: Path) -> dict[s
                 1,
             )
             out["launch_backfill"] = {"seconds": times, "result": data["launchPartitionBackfill"]}
+            if pages:
+                failed = out["partition_health"]["failed"]
+                out["pages"] = page_loads(web, "iam_resources", partitions - failed, failed, repeat, workdir)
             out["loadavg_1min"] = float(open("/proc/loadavg").read().split()[0])
         finally:
             web.stop()
+    return out
+
+
+def _count(n: int) -> str:
+    """`n` as the UI may print it (9900 or 9,900)."""
+    return re.escape(f"{n:,}").replace(",", ",?")
+
+
+def _shown(page: Any, pattern: str, timeout: float) -> float:
+    """Seconds until the page's text matches `pattern` (polled every 0.1 s)."""
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < timeout:
+        if re.search(pattern, page.inner_text("body"), re.DOTALL):
+            return time.perf_counter() - t0
+        time.sleep(0.1)
+    raise AssertionError(f"{page.url}: /{pattern}/ not shown within {timeout:.0f} s")
+
+
+def page_loads(web: Any, asset: str, materialized: int, failed: int, repeat: int, artifacts: Path) -> dict[str, Any]:
+    """Navigation to shown, in seconds, for the asset page and its partitions tab (first load: cold cache)."""
+    from consoleme_assets_tests.e2e_tests.browser import chromium_page
+
+    web.graphql("mutation { setNuxSeen }")  # the first-visit dialog, dismissed as the UI's Skip does
+    pages = {
+        "asset_page": (f"/assets/{asset}", r"Latest materialization\s+.*?\b1\d{11}\b"),
+        "partitions_tab": (
+            f"/assets/{asset}?view=partitions",
+            rf"(?=.*Materialized \({_count(materialized)}\))(?=.*Failed \({_count(failed)}\))",
+        ),
+    }
+    out: dict[str, Any] = {}
+    with chromium_page(artifacts, f"ui-{asset}-failure") as page:
+        for name, (path, pattern) in pages.items():
+            times = []
+            for _ in range(repeat):
+                t0 = time.perf_counter()
+                page.goto(web.url + path, wait_until="commit")
+                times.append(round(time.perf_counter() - t0 + _shown(page, pattern, 600), 2))
+            page.screenshot(path=str(artifacts / f"ui-{name}-{materialized + failed}.png"))
+            out[name] = {"seconds": times}
     return out
 
 
@@ -180,13 +227,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--storage", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--out", default=str(REPO / "benchmarks" / "results" / "ui"))
+    parser.add_argument("--no-pages", action="store_true", help="GraphQL only, no Chromium page loads")
     args = parser.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     workdir = Path(tempfile.mkdtemp(prefix="consoleme-ui-"))
     results = []
     for n in [int(x) for x in args.partitions.split(",") if x.strip()]:
-        m = {"storage": args.storage, **measure(n, args.storage, args.repeat, workdir)}
+        m = {"storage": args.storage, **measure(n, args.storage, args.repeat, workdir, not args.no_pages)}
         results.append(m)
         print(json.dumps(m)[:600], flush=True)
     (out / "ui-partitions.json").write_text(json.dumps(results, indent=2))
@@ -197,6 +245,9 @@ def main(argv: list[str] | None = None) -> int:
             _row("AssetStaleStatusQuery (6 assets' partitionStats)", m, m["partition_stats"]["seconds"]),
             _row(f"launchPartitionBackfill (6 assets x {m['partitions']})", m, m["launch_backfill"]["seconds"]),
         ]
+        for name, label in (("asset_page", "asset page in Chromium"), ("partitions_tab", "partitions tab in Chromium")):
+            if name in m.get("pages", {}):
+                md.append(_row(label, m, m["pages"][name]["seconds"]))
     (out / "ui-partitions.md").write_text("\n".join(md) + "\n")
     print(f"report: {out / 'ui-partitions.md'}")
     return 0
