@@ -22,9 +22,9 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "e2e: end-to-end tests of dagster dev (deselect with -m 'not e2e')")
 
 
-# The longest tests, longest first, dealt to the workers in turn (so the staleness and PostgreSQL tests share one
-# worker, operations and Celery the other: about 375 and 405 s on a loaded CI machine); most of their time is
-# spent waiting on Dagster's daemons.
+# The longest tests, longest first, dealt to the workers in turn (staleness and PostgreSQL on one worker,
+# operations and Celery on the other; the short ones fill in); most of their time is spent waiting on Dagster's
+# daemons.
 SLOWEST = (
     "test_staleness_alerts.py::test_daemon_stopped_two_cadences_flags_stale_assets_and_alerts_once",
     "test_operations.py::test_first_minutes_checks_run_limit_and_refill[sqlite]",

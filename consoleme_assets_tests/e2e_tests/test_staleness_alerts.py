@@ -53,9 +53,12 @@ from .harness import REPO, DagsterDaemon, DagsterWebserver, Service, assert_no_o
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(2400)]
 
-# Dagster accepts whole-minute windows of 1 min and more. The warn window must outlast one full refresh of every
-# asset (three queued runs) plus a sensor tick, or the first-refreshed assets go WARN before the test looks.
-WARN_MINUTES, FAIL_MINUTES = 2, 3
+# Dagster's smallest windows (whole minutes, warn before fail). The warn window must outlast one full refresh of
+# every asset (three queued runs: 20-40 s on a loaded CI machine) plus a freshness evaluation and a sensor tick, or
+# the first-refreshed assets go WARN before the test looks. CHECK_SECONDS is what those two need: a refresh that
+# leaves less of the warn window is run again, once (the test asserts the state was PASS, not assumes it).
+WARN_MINUTES, FAIL_MINUTES = 1, 2
+CHECK_SECONDS = 20
 FRESHNESS_INTERVAL_SECONDS = 5  # Dagster's FreshnessDaemon (its env var); the sensor loop runs every 5 s too
 ALERT_INTERVAL_SECONDS = 5  # consoleme_assets.alerts.sensor_interval_seconds
 ALERT_SENSOR = "consoleme_alerts_sensor"
@@ -447,11 +450,14 @@ def test_daemon_stopped_two_cadences_flags_stale_assets_and_alerts_once(stack: S
     assert alert_sensor(stack)["minIntervalSeconds"] == ALERT_INTERVAL_SECONDS  # the settings' interval too
 
     # 1. Everything refreshed: fresh, and a sensor tick after the last materialization sends nothing.
-    accounts = materialize_everything(stack, per_account)
-    timings["materialize"] = time.monotonic() - t_start
-    last = last_materialized(stack)
-    assert all(last[n] for n in stack.names), last
-    newest, oldest = max(last[n] for n in stack.names), min(last[n] for n in stack.names)
+    for attempt in (1, 2):
+        accounts = materialize_everything(stack, per_account)
+        timings[f"materialize_{attempt}"] = time.monotonic() - t_start
+        last = last_materialized(stack)
+        assert all(last[n] for n in stack.names), last
+        newest, oldest = max(last[n] for n in stack.names), min(last[n] for n in stack.names)
+        if time.time() < oldest + WARN_MINUTES * 60 - CHECK_SECONDS:
+            break  # else the machine is too slow for these windows right now: everything again, warm
     start_alert_sensor(stack)
     wait_freshness(stack, "PASS")
     tick = wait_alert_tick(stack, after=newest)
