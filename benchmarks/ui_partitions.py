@@ -179,19 +179,9 @@ def _count(n: int) -> str:
     return re.escape(f"{n:,}").replace(",", ",?")
 
 
-def _shown(page: Any, pattern: str, timeout: float) -> float:
-    """Seconds until the page's text matches `pattern` (polled every 0.1 s)."""
-    t0 = time.perf_counter()
-    while time.perf_counter() - t0 < timeout:
-        if re.search(pattern, page.inner_text("body"), re.DOTALL):
-            return time.perf_counter() - t0
-        time.sleep(0.1)
-    raise AssertionError(f"{page.url}: /{pattern}/ not shown within {timeout:.0f} s")
-
-
 def page_loads(web: Any, asset: str, materialized: int, failed: int, repeat: int, artifacts: Path) -> dict[str, Any]:
     """Navigation to shown, in seconds, for the asset page and its partitions tab (first load: cold cache)."""
-    from consoleme_assets_tests.e2e_tests.browser import chromium_page
+    from consoleme_assets_tests.e2e_tests.browser import _wait_for_text, chromium_page
 
     web.graphql("mutation { setNuxSeen }")  # the first-visit dialog, dismissed as the UI's Skip does
     pages = {
@@ -208,7 +198,8 @@ def page_loads(web: Any, asset: str, materialized: int, failed: int, repeat: int
             for _ in range(repeat):
                 t0 = time.perf_counter()
                 page.goto(web.url + path, wait_until="commit")
-                times.append(round(time.perf_counter() - t0 + _shown(page, pattern, 600), 2))
+                _wait_for_text(page, pattern, 600, interval=0.1)
+                times.append(round(time.perf_counter() - t0, 2))
             page.screenshot(path=str(artifacts / f"ui-{name}-{materialized + failed}.png"))
             out[name] = {"seconds": times}
     return out

@@ -31,15 +31,16 @@ def chromium_path() -> str:
     raise AssertionError("Chromium not found: `make test` installs Debian's chromium (apt-get install chromium)")
 
 
-def _wait_for_text(page, pattern: str, timeout: float) -> str:
-    """Poll the page's visible text until ``pattern`` matches; return the text (fail with its start)."""
+def _wait_for_text(page, pattern: str, timeout: float, interval: float = 1.0) -> str:
+    """Poll the page's visible text every ``interval`` seconds until ``pattern`` matches; return the text (fail
+    with its start)."""
     deadline = time.monotonic() + timeout
     text = ""
     while time.monotonic() < deadline:
         text = page.inner_text("body")
         if re.search(pattern, text, re.IGNORECASE | re.DOTALL):
             return text
-        time.sleep(1)
+        time.sleep(interval)
     raise AssertionError(f"{page.url}: /{pattern}/ not shown within {timeout:.0f}s; page text:\n{text[:3000]}")
 
 
