@@ -13,7 +13,7 @@ import dagster as dg
 from ..lib.resources import RedisUnreachable, check_redis, load_deployment_settings
 from ..settings import normalize_account_id
 from .history import history
-from .refresh import RefreshInputError, print_failures, run_refresh, step_failures
+from .refresh import RefreshInputError, print_failures, root_cause, run_refresh
 
 
 @contextmanager
@@ -91,7 +91,10 @@ def refresh_role(role_arn: str) -> int:
             raise_on_error=False,
         )
     if not result.success:
-        print(f"{role_arn}: FAILED: {' | '.join(step_failures(result).values())}", file=sys.stderr)
+        print(
+            f"{role_arn}: FAILED: {' | '.join(root_cause(e) for e in result.all_events if e.is_step_failure)}",
+            file=sys.stderr,
+        )
         return 1
     action = None
     for event in result.all_events:

@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 import dagster as dg
 
+from ..lib.dagster_private import materialize_streaming
 from ..lib.event_log import pool_event_log_connections
 from ..lib.partitions import aws_accounts_partitions
 from ..lib.publishing import ACCEPT_REMOVALS
@@ -25,28 +26,40 @@ class RefreshInputError(ValueError):
     """Bad input: nothing was run."""
 
 
-def step_failures(result: dg.ExecuteInProcessResult) -> dict[str, str]:
-    """{step key: root-cause text} for every failed step of a run."""
-    out = {}
-    for event in result.all_events:
-        if event.is_step_failure and event.step_failure_data:
-            user = event.step_failure_data.user_failure_data
-            err = event.step_failure_data.error
-            if user and user.description:
-                out[event.step_key] = user.description
-                continue
-            while err is not None and err.cause is not None:  # the root cause, not Dagster's wrapper
-                err = err.cause
-            out[event.step_key] = f"{err.cls_name}: {err.message.strip()}" if err else "failed"
-    return out
+def root_cause(event: dg.DagsterEvent) -> str:
+    """A failed step's root-cause text, not Dagster's wrapper around it."""
+    data = event.step_failure_data
+    user = data.user_failure_data if data else None
+    if user and user.description:
+        return user.description
+    err = data.error if data else None
+    while err is not None and err.cause is not None:
+        err = err.cause
+    return f"{err.cls_name}: {err.message.strip()}" if err else "failed"
 
 
-def materialized(result: dg.ExecuteInProcessResult) -> dict[str, set[str | None]]:
-    done: dict[str, set[str | None]] = defaultdict(set)
-    for event in result.get_asset_materialization_events():
-        mat = event.event_specific_data.materialization
-        done[mat.asset_key.to_user_string()].add(mat.partition)
-    return done
+class RunOutcome:
+    """What the CLI reports of its runs, gathered from their events as they stream by; the events themselves are
+    not kept (lib/dagster_private.materialize_streaming), so a refresh's memory does not grow with its accounts."""
+
+    def __init__(self, out: Callable[[str], None]) -> None:
+        self.out = out
+        self.done: dict[str, set[str | None]] = defaultdict(set)  # asset -> partitions materialized
+        self.errors: dict[str, list[str]] = defaultdict(list)  # step -> root causes, one per failed run
+
+    def __call__(self, event: dg.DagsterEvent) -> None:
+        if event.is_step_materialization:
+            mat = event.step_materialization_data.materialization
+            self.done[mat.asset_key.to_user_string()].add(mat.partition)
+        elif event.is_step_failure:
+            self.errors[event.step_key or ""].append(root_cause(event))
+        elif event.event_type_value == dg.DagsterEventType.ASSET_CHECK_EVALUATION.value:
+            evaluation = event.asset_check_evaluation_data
+            if not evaluation.passed:
+                self.out(
+                    f"{evaluation.asset_key.to_user_string()}: check {evaluation.check_name} failed: "
+                    f"{evaluation.description}"
+                )
 
 
 def run_refresh(
@@ -74,35 +87,29 @@ def run_refresh(
     failures: list[str] = []
     pool_event_log_connections(instance)  # a range run writes a planned event per account when created
 
-    def materialize(selection: list[str], tags: dict[str, str] | None = None) -> dg.ExecuteInProcessResult:
+    def materialize(selection: list[str], outcome: RunOutcome, tags: dict[str, str] | None = None) -> RunOutcome:
         config = dict(run_config)
         if accept_removals and any(specs[n].partitions_def is not None for n in selection):
             accepted = {"config": {ACCEPT_REMOVALS: sorted(accept_removals)}}
             config["ops"] = {step_of[n]: accepted for n in selection if specs[n].partitions_def is not None}
-        result = dg.materialize(
+        materialize_streaming(
             [*assets, *checks],
             selection=selection,
             instance=instance,
             resources=resources,
             tags={CLI_TAG: "refresh", **(tags or {})},
-            raise_on_error=False,
             run_config=config,
+            on_event=outcome,
         )
-        for evaluation in result.get_asset_check_evaluations():
-            if not evaluation.passed:
-                out(
-                    f"{evaluation.asset_key.to_user_string()}: check {evaluation.check_name} failed: "
-                    f"{evaluation.description}"
-                )
-        return result
+        return outcome
 
-    def report(selection: list[str], result: dg.ExecuteInProcessResult, seconds: float) -> None:
-        done, failed = materialized(result), step_failures(result)
+    def report(selection: list[str], outcome: RunOutcome, seconds: float) -> None:
         for name in selection:
-            if name in done:
+            if name in outcome.done:
                 out(f"{name}: ok in {seconds:.1f}s")
             else:
-                reason = failed.get(step_of.get(name, name), "not run: an asset it depends on failed")
+                causes = outcome.errors.get(step_of.get(name, name))
+                reason = causes[-1] if causes else "not run: an asset it depends on failed"
                 failures.append(f"{name}: {reason}")
                 out(f"{name}: FAILED: {reason}")
 
@@ -111,7 +118,7 @@ def run_refresh(
     downstream = [n for n in names if n not in first and n not in partitioned]
     if first:
         t0 = time.monotonic()
-        report(first, materialize(first), time.monotonic() - t0)
+        report(first, materialize(first, RunOutcome(out)), time.monotonic() - t0)
 
     if partitioned:
         known = instance.get_dynamic_partitions(aws_accounts_partitions.name)
@@ -124,32 +131,27 @@ def run_refresh(
             )
         if not chosen:
             raise RefreshInputError("no account partitions: materialize aws_accounts first")
-        done: dict[str, set] = defaultdict(set)
-        errors: dict[str, list[str]] = defaultdict(list)
+        outcome = RunOutcome(out)  # over every range run
         t0 = time.monotonic()
         # Neighbouring accounts, in runs of at most max_accounts_per_run (lib/ranges.py); one after another here:
         # the runs of a deployment's launches are spread by its run launcher.
         ranges = [r for stretch in contiguous_ranges(known, chosen) for r in account_ranges(stretch, max_per_run)]
         launch = f"cli@{uuid.uuid4().hex[:12]}"
         for index, accounts_range in enumerate(ranges):
-            result = materialize(partitioned, range_tags(accounts_range, index, len(ranges), launch))
-            for name, parts in materialized(result).items():
-                done[name] |= parts
-            for step, text in step_failures(result).items():
-                errors[step].append(text)
+            materialize(partitioned, outcome, range_tags(accounts_range, index, len(ranges), launch))
         seconds = time.monotonic() - t0
         for name in partitioned:
-            line = f"{name}: {len(done[name])}/{len(chosen)} accounts in {seconds:.1f}s"
-            failed = sorted(chosen - done[name])
+            line = f"{name}: {len(outcome.done[name])}/{len(chosen)} accounts in {seconds:.1f}s"
+            failed = sorted(chosen - outcome.done[name])
             if failed:
-                detail = "; ".join(dict.fromkeys(errors.get(step_of.get(name, name), []))) or "not refreshed"
+                detail = "; ".join(dict.fromkeys(outcome.errors.get(step_of.get(name, name), []))) or "not refreshed"
                 failures.append(f"{name}: accounts {', '.join(failed)}: {detail}")
                 line += f"; FAILED accounts {', '.join(failed)}: {detail}"
             out(line)
 
     if downstream:
         t0 = time.monotonic()
-        report(downstream, materialize(downstream), time.monotonic() - t0)
+        report(downstream, materialize(downstream, RunOutcome(out)), time.monotonic() - t0)
     return failures
 
 

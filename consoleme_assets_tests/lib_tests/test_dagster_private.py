@@ -68,3 +68,41 @@ def test_a_ui_backfills_partitions_are_read_where_we_read_them(instance):
     assert keys is not None, "PartitionBackfill.asset_backfill_data is no longer set for asset backfills"
     assert sorted(keys) == accounts[1:4]
     assert private.backfill_partition_keys(instance, "no-such-backfill", dg.AssetKey("iam_resources")) is None
+
+
+def test_streamed_runs_are_recorded_as_dg_materialize_records_them():
+    partitions = dg.StaticPartitionsDefinition(["a", "b"])
+
+    # As the refreshes are: no output, a materialization per partition of a range run.
+    @dg.multi_asset(
+        specs=[dg.AssetSpec("fine", partitions_def=partitions)], backfill_policy=dg.BackfillPolicy.single_run()
+    )
+    def fine(context: dg.AssetExecutionContext):
+        for key in context.partition_keys:
+            yield dg.AssetMaterialization("fine", partition=key, metadata={"key": key})
+
+    @dg.asset
+    def broken() -> None:
+        raise ValueError("no access to account 42")
+
+    with dg.instance_for_test() as instance:
+        seen: list[dg.DagsterEvent] = []
+        tags = {
+            "consoleme_assets/cli": "refresh",
+            "dagster/asset_partition_range_start": "a",
+            "dagster/asset_partition_range_end": "b",
+        }
+        run = private.materialize_streaming([fine, broken], ["fine"], instance, {}, tags, {}, seen.append)
+        assert run.status == dg.DagsterRunStatus.SUCCESS
+        assert run.job_name == dg.materialize([fine], instance=instance, partition_key="a").dagster_run.job_name
+        assert run.tags["consoleme_assets/cli"] == "refresh"
+        materialized = {
+            e.step_materialization_data.materialization.partition for e in seen if e.is_step_materialization
+        }
+        assert materialized == {"a", "b"}
+        assert instance.get_materialized_partitions(dg.AssetKey("fine")) == {"a", "b"}
+
+        seen.clear()
+        failed = private.materialize_streaming([fine, broken], ["broken"], instance, {}, {}, {}, seen.append)
+        assert failed.status == dg.DagsterRunStatus.FAILURE  # raise_on_error=False: the caller reads the failure
+        assert any(e.is_step_failure and "account 42" in str(e.step_failure_data.error) for e in seen)
