@@ -89,8 +89,6 @@ def refresh_aws_config(
         if publisher is not None:
             publisher.check(account_id, len(entries.deletes), cached)
         report = store.apply(plan)
-        if entries.changes.has_changes:
-            changed.add(account_id)
         if publisher is not None and cached:  # an account's first refresh sets the baseline
             skip = {a for a in (*entries.previous, *entries.fresh) if is_aws_managed(a)}
             publisher.record_entries(
@@ -99,19 +97,13 @@ def refresh_aws_config(
         counts = entries.changes.counts()
         return {**config_account_metadata(report), **Publisher.account_metadata(counts, entries.changes.first(10))}
 
-    changed: set[str] = set()
-
     for event in refresh_accounts(
         context,
         collect=collect,
         write=write,
         max_workers=settings.tuning.max_concurrent_accounts,
         describe=describe_batch,
-        finalize=lambda landed: config_run_metadata(
-            store.write_combined(
-                store.sweep_expired(), bool(changed) or (publisher is not None and publisher.others_changed)
-            )
-        ),
+        finalize=lambda landed: config_run_metadata(store.write_combined(store.sweep_expired())),
         publisher=publisher,
     ):
         if event.partition not in disabled:

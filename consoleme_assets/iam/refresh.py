@@ -16,7 +16,7 @@ from ..lib.publishing import Publisher
 from ..lib.resources import ConsoleMeResource
 from ..lib.write_metadata import iam_write_metadata
 from ..settings import Settings
-from ..stores.iam_cache import KINDS, IamAccount, IamCache
+from ..stores.iam_cache import IamAccount, IamCache
 from . import records
 
 _GAAD_LIST = {"roles": "RoleDetailList", "users": "UserDetailList", "groups": "GroupDetailList", "policies": "Policies"}
@@ -105,9 +105,9 @@ def describe(account: IamAccount) -> dict[str, Any]:
 
 def publish_account(
     publisher: Publisher | None, cache: IamCache, account: IamAccount, record_kinds: dict[str, str]
-) -> tuple[dict[str, Any], set[str]]:
+) -> dict[str, Any]:
     """Plan the account's write, let the guard refuse it, write only what changed, record the changes; returns
-    (the write's metadata, the kinds that changed). An account with nothing cached yet (its first refresh)
+    the write's metadata. An account with nothing cached yet (its first refresh)
     sets the baseline: no change records."""
     aid = account.account_id
     plan = cache.plan_account(account, time.time())
@@ -133,7 +133,7 @@ def publish_account(
                 aid, record_kinds.get(kind, kind), p.changes, p.previous, p.fresh, shared[kind], view=view
             )
     metadata = {**iam_write_metadata(report, counts), **Publisher.account_metadata(totals, first)}
-    return metadata, plan.changed_kinds
+    return metadata
 
 
 def refresh_iam_resources(
@@ -144,9 +144,9 @@ def refresh_iam_resources(
     record_kinds: dict[str, str] | None = None,
 ) -> Iterator[dg.AssetMaterialization]:
     """Every account of the run: fetched, its rejected items logged, written through `cache` (only what changed,
-    past the publish guard); then the combined files (primary region only) of the kinds any account changed."""
+    past the publish guard); then the combined files (primary region only) of the kinds whose hash changed since
+    they were written (stores/s3_copies.py)."""
     settings = consoleme.settings
-    changed: set[str] = set()  # kinds (roles, users, ...) some account changed
 
     def from_aws(account_id: str) -> IamAccount:
         gaad = account_authorization_details(consoleme.sessions, account_id)
@@ -160,14 +160,12 @@ def refresh_iam_resources(
         kept = {arn for arns in account.kept.values() for arn in arns}
         for item in account.rejected:  # logged here: this is the step's thread
             context.log.warning(rejection_line(account_id, item, item["arn"] in kept))
-        metadata, kinds = publish_account(publisher, cache, account, record_kinds or {})
-        changed.update(kinds)
-        return metadata
+        return publish_account(publisher, cache, account, record_kinds or {})
 
     def finalize(landed: list[str]) -> dict[str, Any]:
         if settings.is_replica:
             return {}
-        report = cache.write_combined(KINDS if publisher is not None and publisher.others_changed else changed)
+        report = cache.write_combined()
         return {"combined_s3_uris": dg.MetadataValue.json(report.s3_uris)} if report.s3_uris else {}
 
     yield from refresh_accounts(

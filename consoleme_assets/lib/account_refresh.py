@@ -176,8 +176,6 @@ def refresh_account_lists(
         if publisher is not None:
             publisher.check(account_id, len(plan.removed), len(plan.previous or ()))
         report = caches.apply_account_list(plan)
-        if plan.changed:
-            changed.add(account_id)
         if publisher is not None and plan.previous is not None:  # a first refresh is no change to record
             # AWS's own managed policies come and go in every account at once: not one account's change.
             own = [[i for i in items if not is_aws_managed(i)] for items in (plan.added, plan.removed)]
@@ -185,11 +183,8 @@ def refresh_account_lists(
         counts = {"added": len(plan.added), "removed": len(plan.removed)}
         return {**report_metadata(report), "changes": dg.MetadataValue.json(counts)}
 
-    changed: set[str] = set()
-
     def finalize(landed: list[str]) -> dict[str, Any]:
-        others = publisher is not None and publisher.others_changed
-        report = caches.write_account_list_combined(storage, changed=bool(changed) or others)
+        report = caches.write_account_list_combined(storage)
         return {"combined_s3_uris": dg.MetadataValue.json(report.s3_uris)} if report.s3_uris else {}
 
     source = "S3 copies of the primary region (replica)" if settings.is_replica else "AWS"

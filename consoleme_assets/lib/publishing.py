@@ -216,12 +216,6 @@ class Publisher:
     def completes_launch(self) -> bool:
         return self.launch is None or self.launch.completes_launch()
 
-    @property
-    def others_changed(self) -> bool:
-        """Whether runs other than this one may have changed what the combined outputs hold: this run is part of
-        a split launch (it writes them only if it completes the launch, and cannot know what the others changed)."""
-        return self.launch is not None and self.launch.split
-
     def finish(self) -> dict[str, Any]:
         """The run's summary (counts and a table of its first changes), its place in a split launch, and where
         its history went."""

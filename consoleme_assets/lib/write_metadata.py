@@ -5,8 +5,8 @@ from typing import Any
 
 import dagster as dg
 
-from ..stores.caches import WriteReport
 from ..stores.config_cache import AccountWrite, RunWrite
+from ..stores.reports import WriteReport
 
 
 def report_metadata(report: WriteReport) -> dict[str, Any]:

@@ -6,11 +6,9 @@ nothing outside stores/ touches a Redis, S3 or DynamoDB client. Order of writes:
 
 from __future__ import annotations
 
-import hashlib
 import json
-import threading
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from itertools import islice
 from typing import Any
 
@@ -18,36 +16,10 @@ from ..settings import S3Object, Settings
 from .dynamo_store import DynamoStore
 from .encoding import StringMap, dumps_consoleme
 from .redis_store import INDEX_PREFIX, RedisStore
-from .s3_store import S3Store, s3_uri
+from .reports import WriteReport
+from .s3_copies import S3Copies
+from .s3_store import S3Store
 from .tables import scan_items
-
-# Our own bookkeeping (ConsoleMe never reads it): {s3 URI: "<sha256 of the data>:<epoch written>"} of the S3
-# copies written only when changed. Lost with a Redis flush, which only means the next write is a full one.
-S3_DIGESTS_KEY = "consoleme_assets:s3_digests"
-
-
-@dataclass
-class WriteReport:
-    """What one write touched, for materialization metadata (and the write-cost benchmark)."""
-
-    redis_keys: list[str] = field(default_factory=list)
-    s3_uris: list[str] = field(default_factory=list)  # each one a PUT
-    bytes_written: int = 0
-    notes: list[str] = field(default_factory=list)
-    redis_written: int = 0  # hash fields (or string keys) written
-    redis_deleted: int = 0
-    dynamodb_written: int = 0  # items put
-    dynamodb_deleted: int = 0
-    s3_unchanged: int = 0  # S3 copies not written: same content, written recently enough
-
-    def add(self, other: WriteReport) -> WriteReport:
-        self.redis_keys += [k for k in other.redis_keys if k not in self.redis_keys]
-        self.s3_uris += other.s3_uris
-        self.notes += other.notes
-        for name in ("bytes_written", "redis_written", "redis_deleted", "dynamodb_written", "dynamodb_deleted"):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
-        self.s3_unchanged += other.s3_unchanged
-        return self
 
 
 @dataclass(frozen=True)
@@ -142,80 +114,10 @@ class ConsoleMeCaches:
         self.redis = redis_store
         self.s3 = s3_store
         self.dynamo = dynamo_store
-        self._s3_reads: dict[tuple[str, str], Any] = {}
-        self._s3_lock = threading.Lock()
-
-    def read_s3_once(self, obj: S3Object, **fmt: str) -> Any:
-        """An S3 copy's data, read once per run (replica hydration reads combined files many times)."""
-        bucket = self.settings.s3_bucket_for(obj)
-        if bucket is None or self.s3 is None:
-            raise LookupError("no S3 bucket configured (consoleme_s3_bucket) to read ConsoleMe's S3 copies from")
-        key = obj.key(**fmt)
-        with self._s3_lock:
-            if (bucket, key) not in self._s3_reads:
-                self._s3_reads[(bucket, key)] = self.s3.get_json(bucket, key)
-            data = self._s3_reads[(bucket, key)]
-        if data is None:
-            raise LookupError(f"s3://{bucket}/{key} does not exist")
-        return data
+        self.s3_copies = S3Copies(settings, redis_store, s3_store)
 
     def close(self) -> None:
         self.redis.client.close()
-
-    def put_s3_copy(
-        self,
-        obj: S3Object,
-        data: Any,
-        report: WriteReport,
-        *,
-        if_changed: bool = False,
-        known_unchanged: bool = False,
-        **fmt: str,
-    ) -> None:
-        """Write `data` to `obj`'s S3 key in ConsoleMe's envelope; the URI (or why it was skipped) goes in `report`.
-        Replicas and deployments without a bucket write no S3 copy. `if_changed`: skip the PUT when the object
-        holds this very data (a digest of it is kept in Redis) and was written less than
-        `consoleme_assets.writes.renew_s3_after` ago (the envelope's `last_updated`, which readers may judge).
-        `known_unchanged`: the caller knows the data is what was written last time (no account changed), for data
-        too big to digest (a streamed combined file); skipped the same way."""
-        if self.settings.is_replica:  # replicas read the primary's S3 copies; they never write them
-            report.notes.append("S3 copy skipped: replica region")
-            return
-        bucket = self.settings.s3_bucket_for(obj)
-        if bucket is None or self.s3 is None:
-            report.notes.append("S3 copy skipped: no bucket configured (consoleme_s3_bucket)")
-            return
-        key = obj.key(**fmt)
-        uri = s3_uri(bucket, key)
-        digest = None
-        if known_unchanged and self._digest_is_recent(uri, None):
-            report.s3_unchanged += 1
-            return
-        if if_changed and not isinstance(data, StringMap):
-            digest = hashlib.sha256(dumps_consoleme(data).encode()).hexdigest()
-            if self._digest_is_recent(uri, digest):
-                report.s3_unchanged += 1
-                return
-        report.bytes_written += self.s3.put_json(bucket, key, data)
-        report.s3_uris.append(uri)
-        # Every copy's write is remembered, so the next write of unchanged data can be skipped.
-        self.redis.client.hset(S3_DIGESTS_KEY, uri, f"{digest or '*'}:{int(self.redis.clock())}")
-
-    def forget_s3_copy(self, obj: S3Object, **fmt: str) -> None:
-        """The object's data changed outside a full write (one role written or removed): the next write of it may
-        not be skipped as unchanged."""
-        bucket = self.settings.s3_bucket_for(obj)
-        if bucket is not None and not self.settings.is_replica:
-            self.redis.client.hdel(S3_DIGESTS_KEY, s3_uri(bucket, obj.key(**fmt)))
-
-    def _digest_is_recent(self, uri: str, digest: str | None) -> bool:
-        """The object was written from this data (any data, for `digest` None) recently enough to skip."""
-        known = self.redis.client.hget(S3_DIGESTS_KEY, uri)
-        if not known or ":" not in known:
-            return False
-        sha, _, written = known.rpartition(":")
-        age = self.redis.clock() - float(written or 0)
-        return (digest is None or sha == digest) and age < self.settings.writes.renew_s3_after_seconds
 
     # -- one JSON document per dataset -----------------------------------------------------------
 
@@ -231,7 +133,7 @@ class ConsoleMeCaches:
             report.bytes_written += self.redis.set_json(key, payload, expire_seconds=ds.expire_seconds)
             report.redis_written += 1
         if ds.s3_file is not None:
-            self.put_s3_copy(ds.s3_file(self.settings), data, report, if_changed=True)
+            self.s3_copies.put(ds.s3_file(self.settings), data, report, if_changed=True)
         return report
 
     def read_json(self, ds: JsonDocument) -> Any:
@@ -353,7 +255,7 @@ class ConsoleMeCaches:
         report.notes.append(f"{counts['written']} fields written, {counts['deleted']} stale fields deleted")
         report.bytes_written += sum(len(v) for v in encoded.values())
         if ds.s3_file is not None:
-            self.put_s3_copy(ds.s3_file(self.settings), encoded, report)
+            self.s3_copies.put(ds.s3_file(self.settings), encoded, report)
         return report
 
     # -- per-account lists -----------------------------------------------------------------------
@@ -378,29 +280,31 @@ class ConsoleMeCaches:
         if plan.changed:
             report.bytes_written += self.redis.set_fields(key, {account_id: items})
             report.redis_written += 1
+            if ds.combined_file is not None:
+                self.s3_copies.forget(ds.combined_file(self.settings))
         else:
             self.redis.stamp(key)
-        self.put_s3_copy(ds.account_file(self.settings), items, report, if_changed=True, account_id=account_id)
+        self.s3_copies.put(ds.account_file(self.settings), items, report, if_changed=True, account_id=account_id)
         return report
 
     def write_account_list(self, ds: AccountLists, account_id: str, items: list[str]) -> WriteReport:
         """Plan and apply in one go (callers without a publish guard or history)."""
         return self.apply_account_list(self.plan_account_list(ds, account_id, items))
 
-    def write_account_list_combined(self, ds: AccountLists, changed: bool = True) -> WriteReport:
-        """The combined S3 file `{account_id: "<json list>"}`, from every account now in the hash; when no
-        account changed (`changed` False), only if it was not written recently."""
+    def write_account_list_combined(self, ds: AccountLists) -> WriteReport:
+        """The combined S3 file `{account_id: "<json list>"}`, from every account now in the hash; while no
+        account's field changed since it was last written, only if that was not recently (s3_copies.py)."""
         report = WriteReport()
         if ds.combined_file is not None:
             pairs = StringMap(self.redis.client.hscan_iter(ds.redis_key(self.settings), count=1000))
-            self.put_s3_copy(ds.combined_file(self.settings), pairs, report, known_unchanged=not changed)
+            self.s3_copies.put(ds.combined_file(self.settings), pairs, report, skip_if_recent=True)
         return report
 
     def account_list_from_s3(self, ds: AccountLists, account_id: str) -> list[str]:
         """A replica's source: the account's list in the primary's combined file (else its per-account file)."""
         if ds.combined_file is None:
-            return list(self.read_s3_once(ds.account_file(self.settings), account_id=account_id))
-        combined = self.read_s3_once(ds.combined_file(self.settings))
+            return list(self.s3_copies.read_once(ds.account_file(self.settings), account_id=account_id))
+        combined = self.s3_copies.read_once(ds.combined_file(self.settings))
         if account_id not in combined:
             combined_key = ds.combined_file(self.settings).key()
             raise LookupError(f"account {account_id} is not in the primary region's combined file {combined_key} yet")

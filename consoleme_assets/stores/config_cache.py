@@ -25,10 +25,11 @@ from typing import Any
 import redis
 
 from ..aws.arns import is_aws_managed
-from .caches import ArnHashes, ConsoleMeCaches, WriteReport
+from .caches import ArnHashes, ConsoleMeCaches
 from .changes import EntriesPlan, plan_entries
 from .config_format import TTL_SECONDS, dumps_ujson, redis_value, ttl_from, ttl_of, un_wrap_json  # noqa: F401
 from .encoding import StringMap, dumps_consoleme
+from .reports import WriteReport
 from .s3_store import s3_uri
 
 DYNAMO_KEYS = ["resourceId", "resourceType"]
@@ -241,11 +242,13 @@ class ConfigCacheStore:
             )
         counts = self.redis.apply_account_plans(account_id, [entries], shared=is_aws_managed)[self.key]
         report.redis_written, report.redis_deleted = counts["written"], counts["deleted"]
+        if counts["written"] or counts["deleted"]:
+            self.caches.s3_copies.forget(self._combined_file)
         copy = WriteReport()
         # The file holds what the entries hold (with their ttls): written when those changed, or to renew it.
         unchanged = not entries.changes.has_changes
-        self.caches.put_s3_copy(
-            self._account_file, entries.fresh, copy, known_unchanged=unchanged, account_id=account_id
+        self.caches.s3_copies.put(
+            self._account_file, entries.fresh, copy, skip_if_recent=unchanged, account_id=account_id
         )
         report.notes += copy.notes
         report.s3_uris += copy.s3_uris
@@ -299,6 +302,8 @@ class ConfigCacheStore:
                 table, [dict(zip(DYNAMO_KEYS, k, strict=False)) for k in sorted(keys)], DYNAMO_KEYS
             )
         report.expired = self._delete_if_unchanged(expired)
+        if report.expired:
+            self.caches.s3_copies.forget(self._combined_file)
         return report
 
     def _delete_if_unchanged(self, expired: dict[str, str]) -> int:
@@ -323,13 +328,12 @@ class ConfigCacheStore:
                         continue
         return removed
 
-    def write_combined(self, report: RunWrite, changed: bool = True) -> RunWrite:
-        """The combined S3 file `{arn: value}` from the whole hash (primary region only, as ConsoleMe); when no
-        account changed and nothing expired, only if it was not written recently."""
+    def write_combined(self, report: RunWrite) -> RunWrite:
+        """The combined S3 file `{arn: value}` from the whole hash (primary region only, as ConsoleMe); while the
+        hash did not change since it was written (no account's entries, no expiry), only if not recently."""
         everything = StringMap(self.redis.client.hscan_iter(self.key, count=1000))  # streamed, not held
         copy = WriteReport()
-        unchanged = not changed and not report.expired
-        self.caches.put_s3_copy(self._combined_file, everything, copy, known_unchanged=unchanged)
+        self.caches.s3_copies.put(self._combined_file, everything, copy, skip_if_recent=True)
         report.notes += copy.notes
         report.s3_uris += copy.s3_uris
         report.remaining = everything.count if report.s3_uris else self.redis.client.hlen(self.key)

@@ -27,7 +27,8 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
-from .caches import ConsoleMeCaches, WriteReport
+from .caches import ConsoleMeCaches
+from .reports import WriteReport
 from .s3_store import s3_uri
 
 SPOOL_BYTES = 16 * 2**20

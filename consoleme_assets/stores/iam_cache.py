@@ -13,10 +13,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..aws.arns import account_of, is_aws_managed, parse_arn
-from .caches import ArnHashes, ConsoleMeCaches, WriteReport
+from .caches import ArnHashes, ConsoleMeCaches
 from .changes import EntriesPlan, compare, plan_entries, without
 from .config_format import TTL_SECONDS
 from .encoding import StringMap, dumps_consoleme
+from .reports import WriteReport
 
 KINDS = ("roles", "users", "groups", "policies")
 GAAD = "authorization_details"
@@ -184,14 +185,14 @@ class IamCache:
         if not hydrated:  # each file holds what its entries hold: written when those changed (GAAD: any kind)
             changed = plan.changed_kinds
             if account.gaad is not None and GAAD in self._account_files:
-                self.caches.put_s3_copy(
-                    self._account_files[GAAD], account.gaad, report, known_unchanged=not changed, account_id=aid
+                self.caches.s3_copies.put(
+                    self._account_files[GAAD], account.gaad, report, skip_if_recent=not changed, account_id=aid
                 )
             for kind in KINDS:
                 if kind in self._account_files:
                     data = account.raw.get(kind, [])
-                    self.caches.put_s3_copy(
-                        self._account_files[kind], data, report, known_unchanged=kind not in changed, account_id=aid
+                    self.caches.s3_copies.put(
+                        self._account_files[kind], data, report, skip_if_recent=kind not in changed, account_id=aid
                     )
         report.notes += account.notes
         return report, counts  # by Redis key
@@ -249,20 +250,19 @@ class IamCache:
             self._combined_changed({"roles"})
 
     def _combined_changed(self, kinds: Iterable[str]) -> None:
-        """The hashes of `kinds` changed: their combined files are rewritten by the next `write_combined`, even
-        one whose own accounts changed nothing (a role-change event or another range's run changed the hash)."""
+        """The hashes of `kinds` changed: their combined files are rewritten by the next `write_combined`, whoever
+        writes it (a role-change event or another range's run may have changed the hash)."""
         for kind in kinds:
             if kind in self._combined_files:
-                self.caches.forget_s3_copy(self._combined_files[kind])
+                self.caches.s3_copies.forget(self._combined_files[kind])
 
-    def write_combined(self, changed: Iterable[str] = KINDS) -> WriteReport:
+    def write_combined(self) -> WriteReport:
         """cache_all_{roles,users,groups,policies}_v1.json.gz = {arn: entry JSON string} from each whole hash;
-        of the kinds no account changed (not in `changed`), only the files not written recently."""
+        of a kind whose hash did not change since its file was written, only if that was not recently."""
         report = WriteReport()
-        changed = set(changed)
         for kind in KINDS:
             data = StringMap(self.caches.redis.client.hscan_iter(self.redis_key(kind), count=1000))
-            self.caches.put_s3_copy(self._combined_files[kind], data, report, known_unchanged=kind not in changed)
+            self.caches.s3_copies.put(self._combined_files[kind], data, report, skip_if_recent=True)
         return report
 
     # -- replica hydration ------------------------------------------------------------------------
@@ -282,7 +282,7 @@ class IamCache:
     def entries_from_combined(self, kind: str, account_id: str) -> dict[str, str] | None:
         """The account's entries in the primary's cache_all_* file, or None if that file is absent."""
         try:
-            combined = self.caches.read_s3_once(self._combined_files[kind])
+            combined = self.caches.s3_copies.read_once(self._combined_files[kind])
         except LookupError:
             return None
         out = {}

@@ -13,9 +13,10 @@ import pytest
 
 from consoleme_assets.lib.resources import ConsoleMeResource
 from consoleme_assets.settings.changes import HistorySettings
-from consoleme_assets.stores.caches import ConsoleMeCaches, WriteReport
+from consoleme_assets.stores.caches import ConsoleMeCaches
 from consoleme_assets.stores.field_diff import field_diff
 from consoleme_assets.stores.history_store import ChangeHistory, HistoryReadError, HistoryWriteError
+from consoleme_assets.stores.reports import WriteReport
 
 ACCOUNT = "111122223333"
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/app"

@@ -43,7 +43,7 @@ import pytest
 
 from consoleme_assets.sandbox import seed_demo_org
 from consoleme_assets.sandbox.__main__ import CONFIG_PATH as SANDBOX_CONFIG
-from consoleme_assets.stores.caches import S3_DIGESTS_KEY
+from consoleme_assets.stores.s3_copies import S3_DIGESTS_KEY
 
 RECORDED = Path(__file__).with_name("store_dump.json.gz")  # gzipped: 2.7 MB of JSON, mostly AWS-managed policies
 RECORD_ENV = "RECORD_STORE_DUMP"
