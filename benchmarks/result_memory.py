@@ -17,6 +17,7 @@ import json
 import os
 import shutil
 import tempfile
+import threading
 import tracemalloc
 from pathlib import Path
 
@@ -27,10 +28,42 @@ from .run import BENCH_CONFIG, PER_ACCOUNT_ASSETS, REPO, SeededMoto, aws_env
 MIB = 1024 * 1024
 
 
+class PeakSampler:
+    """Every few seconds, a snapshot of the traced allocations if they are the most seen so far: where the
+    refresh's peak is (tracemalloc's own peak says how much, not what)."""
+
+    def __init__(self, every: float = 5.0) -> None:
+        self.best: tuple[int, tracemalloc.Snapshot | None] = (0, None)
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, args=(every,), daemon=True)
+        self.thread.start()
+
+    def _run(self, every: float) -> None:
+        while not self.stop.wait(every):
+            now = tracemalloc.get_traced_memory()[0]
+            if now > self.best[0]:
+                self.best = (now, tracemalloc.take_snapshot())
+
+    def report(self, top: int) -> None:
+        self.stop.set()
+        self.thread.join()
+        size, snapshot = self.best
+        if snapshot is None:
+            return
+        print(f"largest sampled: {size / MIB:.1f} MiB traced; its {top} largest allocation sites:")
+        for stat in snapshot.statistics("traceback")[:top]:
+            frames = [f"{f.filename.split('site-packages/')[-1]}:{f.lineno}" for f in stat.traceback]
+            print(f"  {stat.size / MIB:7.2f} MiB {stat.count:8d} blocks  " + " <- ".join(reversed(frames[-6:])))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.result_memory", description=__doc__.split("\n\n")[0])
     parser.add_argument("--accounts", type=int, default=300, help="member accounts seeded (the hub is one more)")
     parser.add_argument("--roles", type=int, default=2)
+    parser.add_argument(
+        "--top", type=int, default=0, help="also print the N largest allocation sites at the sampled peak (slower)"
+    )
+    parser.add_argument("--frames", type=int, default=12, help="traceback depth kept for --top")
     args = parser.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="consoleme-result-memory-"))
     home = work / "home"
@@ -54,12 +87,15 @@ def main(argv: list[str] | None = None) -> int:
 
         if cli(["refresh", "--select", "aws_accounts"]) != 0:
             raise RuntimeError("aws_accounts failed")
-        tracemalloc.start(1)
+        tracemalloc.start(args.frames if args.top else 1)
         gc.collect()
         before = tracemalloc.get_traced_memory()[0]
         tracemalloc.reset_peak()
+        sampler = PeakSampler() if args.top else None
         code = cli(["refresh", "--select", ",".join(PER_ACCOUNT_ASSETS)])
         peak = tracemalloc.get_traced_memory()[1]
+        if sampler is not None:
+            sampler.report(args.top)
         gc.collect()
         after = tracemalloc.get_traced_memory()[0]
         accounts = args.accounts + 1
