@@ -140,6 +140,7 @@ class SeededMoto:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.manifest_path = workdir / f"moto-{accounts}.json"
+        self.manifest_path.unlink(missing_ok=True)  # an earlier run's would say "ready" before this one is
         self.log = open(workdir / f"moto-{accounts}.log", "w")
         self.proc = subprocess.Popen(
             [
