@@ -25,7 +25,7 @@ from .run import BENCH_CONFIG, PER_ACCOUNT_ASSETS, REPO, SeededMoto, aws_env, ru
 MIB = 1024 * 1024
 
 
-def one_size(accounts: int, roles: int, redis_url: str, out: Path) -> dict:
+def one_size(accounts: int, roles: int, redis_url: str, out: Path, timeout: float = 1800) -> dict:
     redis.Redis.from_url(redis_url).flushdb()
     moto = SeededMoto(accounts, roles, out, config_rows=1)
     try:
@@ -42,7 +42,9 @@ def one_size(accounts: int, roles: int, redis_url: str, out: Path) -> dict:
             setup = run_measured(cli + ["aws_accounts"], env, out / f"setup-{accounts}.log")
             if setup["exit_code"]:
                 raise RuntimeError(f"aws_accounts failed at N={accounts}: {setup['log']}")
-            refresh = run_measured(cli + [",".join(PER_ACCOUNT_ASSETS)], env, out / f"refresh-{accounts}.log")
+            refresh = run_measured(
+                cli + [",".join(PER_ACCOUNT_ASSETS)], env, out / f"refresh-{accounts}.log", timeout=timeout
+            )
     finally:
         moto.stop()
     return {
@@ -60,6 +62,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.flat_memory", description=__doc__.split("\n\n")[0])
     parser.add_argument("--accounts", default="500,2000", help="comma-separated N (member accounts seeded)")
     parser.add_argument("--roles", type=int, default=10)
+    parser.add_argument(
+        "--timeout", type=float, default=1800, help="seconds one refresh may take (5,000 accounts here: over 2 h)"
+    )
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "flat_memory")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
@@ -67,7 +72,7 @@ def main() -> None:
     results = []
     try:
         for n in [int(x) for x in args.accounts.split(",")]:
-            results.append(one_size(n, args.roles, server.url, args.out))
+            results.append(one_size(n, args.roles, server.url, args.out, args.timeout))
             print(json.dumps(results[-1]), flush=True)
     finally:
         server.stop()
