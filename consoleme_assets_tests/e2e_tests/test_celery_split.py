@@ -22,6 +22,11 @@ from .celery import INSTANCE, WORKER, worker_argv
 from .flow import LAUNCH_BACKFILL, wait_for_backfill
 from .harness import BIN, DagsterDaemon, DagsterWebserver, Service, base_env, start_sandbox, wait_for
 
+CLI_RUNS = """
+query { runsOrError(filter: {tags: [{key: "consoleme_assets/cli", value: "refresh"}]}) {
+  ... on Runs { results { status jobName } } } }
+"""
+
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 TASK_ID_TAG = "dagster-celery/task_id"  # dagster_celery.tags.DAGSTER_CELERY_TASK_ID_TAG
 
@@ -69,6 +74,9 @@ def test_a_ui_backfill_splits_into_runs_on_two_celery_workers(tmp_path: Path):
         with dg.DagsterInstance.from_config(str(home)) as instance:
             accounts = instance.get_dynamic_partitions("aws_accounts")
         assert len(accounts) >= 3
+        # The CLI's run, as the UI's Runs page lists it: succeeded, tagged as the CLI's (its events streamed, not kept).
+        cli_runs = web.graphql(CLI_RUNS)["runsOrError"]["results"]
+        assert [(r["status"], r["jobName"]) for r in cli_runs] == [("SUCCESS", "__ephemeral_asset_job__")], cli_runs
         params = {"assetSelection": [{"path": ["iam_resources"]}], "partitionNames": accounts, "title": "split"}
         launched = web.graphql(LAUNCH_BACKFILL, {"params": params})["launchPartitionBackfill"]
         assert launched["__typename"] == "LaunchBackfillSuccess", launched
