@@ -15,7 +15,10 @@ instance recorded them. Every run must succeed. Writes celery.json and celery.md
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -27,12 +30,36 @@ import redis
 
 from consoleme_assets.lib.ranges import LAUNCH_TAG, range_run_requests
 from consoleme_assets.sandbox.servers import start_redis_server
-from consoleme_assets_tests.e2e_tests.celery import INSTANCE, WORKER, launch_ranges, worker_argv
+from consoleme_assets_tests.e2e_tests.celery import WORKER, instance_yaml, launch_ranges, worker_argv
 
 from .proc import cpu_seconds, tree_cpu_seconds
 from .run import REPO, SeededMoto, _loadavg, aws_env, derived_config
 
 BIN = Path(sys.executable).parent
+
+
+def stop_sessions(procs: list[subprocess.Popen]) -> None:
+    """Every process of each worker's session: TERM, then KILL what is left after 30 s."""
+    for p in procs:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(p.pid, signal.SIGTERM)
+    deadline = time.monotonic() + 30
+    for p in procs:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            p.wait(max(0.0, deadline - time.monotonic()))
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(p.pid, signal.SIGKILL)  # the celery child may outlive its parent
+        p.wait()
+
+
+def most_at_once(records: list[Any]) -> int:
+    """The most runs that were running at the same moment (a check that W workers ran at most W at a time)."""
+    edges = sorted([(r.start_time, 1) for r in records] + [(r.end_time, -1) for r in records])
+    running = peak = 0
+    for _, step in edges:
+        running += step
+        peak = max(peak, running)
+    return peak
 
 
 def one_count(
@@ -46,7 +73,11 @@ def one_count(
     for n in range(workers):
         log = open(out / f"worker-{workers}-{n}.log", "w")
         argv = worker_argv(BIN, out / "worker.yaml", f"bench{workers}x{n}")
-        procs.append(subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO))
+        # Own session: `dagster-celery worker start` runs `celery` as a child, which outlives a terminated parent
+        # and would keep taking the next count's runs (it did, until 2026-12-08: 3 and 7 runs at once).
+        procs.append(
+            subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO, start_new_session=True)
+        )
     moto_cpu0 = cpu_seconds(moto_pid)
     try:
         with dg.DagsterInstance.from_config(env["DAGSTER_HOME"]) as instance:
@@ -62,22 +93,19 @@ def one_count(
             workers_cpu = sum(tree_cpu_seconds(p.pid) for p in procs)  # the workers and the runs they ran
             moto_cpu = cpu_seconds(moto_pid) - moto_cpu0
     finally:
-        for p in procs:
-            p.terminate()
-        for p in procs:
-            try:
-                p.wait(30)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        stop_sessions(procs)
     failed = [r.dagster_run.run_id for r in records if r.dagster_run.status != dg.DagsterRunStatus.SUCCESS]
     if failed:
         raise RuntimeError(f"runs failed with {workers} workers: {failed}")
+    if most_at_once(records) > workers:
+        raise RuntimeError(f"{most_at_once(records)} runs at once with {workers} workers: a worker left over?")
     wall = max(r.end_time for r in records) - min(r.start_time for r in records)
     return {
         "workers": workers,
         "runs": len(records),
         "wall_seconds": round(wall, 2),
         "mean_run_seconds": round(sum(r.end_time - r.start_time for r in records) / len(records), 2),
+        "most_runs_at_once": most_at_once(records),
         # CPU while the runs ran: moto is one process (one core at most, its Python holds the GIL), shared by all.
         "workers_cpu_seconds": round(workers_cpu, 1),
         "moto_cpu_seconds": round(moto_cpu, 1),
@@ -100,7 +128,7 @@ def main() -> None:
     (out / "worker.yaml").write_text(WORKER)
     home = out / "dagster_home"
     home.mkdir(exist_ok=True)
-    (home / "dagster.yaml").write_text(INSTANCE)
+    (home / "dagster.yaml").write_text(instance_yaml(home))
     config = derived_config(
         out / "celery-bench.yaml",
         f"consoleme_assets:\n  max_accounts_per_run: {args.per_run}\n"
@@ -140,13 +168,13 @@ def main() -> None:
         f"{args.per_run} accounts per run, {args.concurrent_accounts} accounts at a time in a run, "
         f"{args.latency_ms:g} ms added to every AWS call.",
         "",
-        "| workers | runs | wall (first start to last end) | speed-up vs 1 | mean run | workers' CPU | moto's CPU "
-        "| load after |",
-        "|---|---|---|---|---|---|---|---|",
+        "| workers | runs | most at once | wall (first start to last end) | speed-up vs 1 | mean run | workers' CPU "
+        "| moto's CPU | load after |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         lines.append(
-            f"| {r['workers']} | {r['runs']} | {r['wall_seconds']} s | {base_wall / r['wall_seconds']:.2f}x "
+            f"| {r['workers']} | {r['runs']} | {r['most_runs_at_once']} | {r['wall_seconds']} s | {base_wall / r['wall_seconds']:.2f}x "
             f"| {r['mean_run_seconds']} s | {r['workers_cpu_seconds']} s | {r['moto_cpu_seconds']} s "
             f"| {r['loadavg_1min_after']} |"
         )

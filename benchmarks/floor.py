@@ -27,7 +27,7 @@ from typing import Any
 
 import redis
 
-from consoleme_assets.accounts.datasets import AWS_ACCOUNTS
+from consoleme_assets.accounts.storage import ACCOUNTS_STORAGE
 from consoleme_assets.aws.iam import account_authorization_details
 from consoleme_assets.aws.inventory import (
     enabled_regions,
@@ -37,10 +37,15 @@ from consoleme_assets.aws.inventory import (
     sqs_queue_arns,
 )
 from consoleme_assets.aws.sessions import AwsSessions
-from consoleme_assets.aws_config.datasets import STORAGE as CONFIG_STORAGE
+from consoleme_assets.aws_config.storage import STORAGE as CONFIG_STORAGE
 from consoleme_assets.iam import records
-from consoleme_assets.iam.datasets import IAM_STORAGE
-from consoleme_assets.inventory.datasets import MANAGED_POLICIES, S3_BUCKETS, SNS_TOPICS, SQS_QUEUES
+from consoleme_assets.iam.storage import IAM_STORAGE
+from consoleme_assets.inventory.storage import (
+    MANAGED_POLICIES_STORAGE,
+    S3_BUCKETS_STORAGE,
+    SNS_TOPICS_STORAGE,
+    SQS_QUEUES_STORAGE,
+)
 from consoleme_assets.lib.concurrency import completed_in_turn
 from consoleme_assets.settings import Settings, load_settings
 from consoleme_assets.stores import RedisStore, S3Store
@@ -173,7 +178,7 @@ def dataset_steps(name: str, settings: Settings, sessions: AwsSessions, caches: 
         "sqs_queues": lambda a: sqs_queue_arns(sessions, a, enabled_regions(settings, sessions, a)).items,
         "sns_topics": lambda a: sns_topic_arns(sessions, a, enabled_regions(settings, sessions, a)).items,
     }
-    storage = {d.name: d.storage for d in INVENTORY}[name]
+    storage = INVENTORY[name]
     return (
         lists[name],
         lambda a, items: caches.write_account_list(storage, a, items),
@@ -181,7 +186,12 @@ def dataset_steps(name: str, settings: Settings, sessions: AwsSessions, caches: 
     )
 
 
-INVENTORY = (S3_BUCKETS, MANAGED_POLICIES, SQS_QUEUES, SNS_TOPICS)
+INVENTORY = {  # the datasets' names (inventory/datasets.py) and their storage
+    "s3_buckets": S3_BUCKETS_STORAGE,
+    "managed_policies": MANAGED_POLICIES_STORAGE,
+    "sqs_queues": SQS_QUEUES_STORAGE,
+    "sns_topics": SNS_TOPICS_STORAGE,
+}
 
 
 def refresh_dataset(
@@ -201,7 +211,7 @@ def refresh_dataset(
 
 
 def active_accounts(caches: ConsoleMeCaches) -> list[str]:
-    data = caches.read_json(AWS_ACCOUNTS.storage) or {}
+    data = caches.read_json(ACCOUNTS_STORAGE) or {}
     return sorted(a["id"] for a in data.get("accounts", []) if a.get("status") == "active")
 
 

@@ -11,7 +11,7 @@ from ..lib.datasets import HOURLY, Built, Dataset
 from ..lib.partitions import sync_account_partitions
 from ..lib.resources import ConsoleMeResource
 from ..lib.shapes import MAX_PROBLEMS, STR, Shape, fields_problems
-from ..stores.caches import JsonDocument
+from .storage import ACCOUNTS_STORAGE
 
 ACCOUNT_FIELDS = {"id": STR, "name": STR, "status": STR, "type": STR, "sync_enabled": (bool,)}
 
@@ -70,7 +70,7 @@ AWS_ACCOUNTS = Dataset(
     build=build_aws_accounts,
     partitions_source=True,
     consoleme_tasks=("cache_cloud_account_mapping",),
-    storage=JsonDocument(lambda s: s.redis_keys.all_accounts, lambda s: s.s3.accounts),
+    storage=ACCOUNTS_STORAGE,
     shape=Shape(accounts_document_problems, entries=lambda doc: len(doc.get("accounts", []))),
     not_empty_because="an organization has at least one account",
 )

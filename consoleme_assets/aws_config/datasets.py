@@ -14,9 +14,9 @@ from ..lib.publishing import Publisher
 from ..lib.resources import ConsoleMeResource
 from ..lib.shapes import MAX_PROBLEMS, Shape, decode
 from ..lib.write_metadata import config_account_metadata, config_run_metadata
-from ..stores.caches import ArnHashes
 from ..stores.config_cache import ConfigBatch, ConfigCacheStore, config_batch
 from .source import AwsConfigSource
+from .storage import STORAGE
 
 GLOBAL_SWITCH = "celery.cache_resources_from_aws_config_across_accounts.enabled"
 ACCOUNT_SWITCH = "celery.cache_resources_from_aws_config_for_account.{account_id}.enabled"
@@ -121,13 +121,6 @@ def config_entries_problems(key: str, kind: str, sample: Iterable[tuple[str, str
             out.append(f"{key}[{arn}]: field 'ttl' is missing or not a number")
     return out[:MAX_PROBLEMS]
 
-
-STORAGE = ArnHashes(
-    lambda s: {"resources": s.redis_keys.aws_config_resources},
-    account_files=lambda s: {"all": s.s3.aws_config},
-    combined_files=lambda s: {"all": s.s3.aws_config_combined},
-    table=lambda s: s.tables.resource_cache,
-)
 
 AWS_CONFIG_RESOURCES = Dataset(
     name="aws_config_resources",

@@ -8,35 +8,10 @@ from collections.abc import Iterable
 from ..lib.datasets import EVERY_45_MINUTES, Dataset, daily_at
 from ..lib.resources import ConsoleMeResource
 from ..lib.shapes import ANY_TEMPLATED, INT, MAX_PROBLEMS, OPT_STR, STR, Shape, decode, fields_problems
-from ..stores.caches import ArnHashes
-from ..stores.iam_cache import GAAD, IamCache
+from ..stores.iam_cache import IamCache
 from .limits import read_role_limits
 from .refresh import refresh_iam_resources
-
-# The one map of IAM's stores (spec §6.1): hashes, per-account and combined S3 files, the role table.
-IAM_STORAGE = ArnHashes(
-    lambda s: {
-        "roles": s.redis_keys.iam_roles,
-        "users": s.redis_keys.iam_users,
-        "groups": s.redis_keys.iam_groups,
-        "policies": s.redis_keys.iam_policies,
-    },
-    account_files=lambda s: {
-        GAAD: s.s3.account_authorization_details,
-        "roles": s.s3.iam_roles,
-        "users": s.s3.iam_users,
-        "groups": s.s3.iam_groups,
-        "policies": s.s3.iam_policies,
-    },
-    combined_files=lambda s: {
-        "roles": s.s3.all_roles,
-        "users": s.s3.all_users,
-        "groups": s.s3.all_groups,
-        "policies": s.s3.all_policies,
-    },
-    table=lambda s: s.tables.iam_roles,
-)
-
+from .storage import IAM_STORAGE
 
 RECORD_KINDS = {"roles": "role", "users": "user", "groups": "group", "policies": "policy"}
 

@@ -16,7 +16,7 @@ from ..aws.inventory import (
 from ..lib.datasets import EVERY_45_MINUTES, Dataset
 from ..lib.resources import ConsoleMeResource
 from ..lib.shapes import account_list_of
-from ..stores.caches import AccountLists
+from .storage import MANAGED_POLICIES_STORAGE, S3_BUCKETS_STORAGE, SNS_TOPICS_STORAGE, SQS_QUEUES_STORAGE
 
 EVERY_ACCOUNT_HAS_A_FIELD = "every active account has a field in the hash"
 
@@ -51,7 +51,7 @@ S3_BUCKETS = _inventory(
     "Bucket names of each account (S3 ListBuckets through the spoke role) -> Redis hash S3_BUCKETS "
     "(field = account id, value = JSON list of names), the per-account S3 file and the combined file.",
     fetch=lambda consoleme, account_id: s3_bucket_names(consoleme.sessions, account_id),
-    storage=AccountLists(lambda s: s.redis_keys.s3_buckets, lambda s: s.s3.s3_buckets, lambda s: s.s3.s3_combined),
+    storage=S3_BUCKETS_STORAGE,
     shape=account_list_of(None),  # S3 holds bucket names, not ARNs
     record_kind="bucket",
 )
@@ -62,7 +62,7 @@ MANAGED_POLICIES = _inventory(
     "per-account S3 file (ConsoleMe has no combined file for it). Unlike ConsoleMe, not limited to "
     "environment prod.",
     fetch=lambda consoleme, account_id: managed_policy_arns(consoleme.sessions, account_id),
-    storage=AccountLists(lambda s: s.redis_keys.iam_managed_policies, lambda s: s.s3.managed_policies),
+    storage=MANAGED_POLICIES_STORAGE,
     shape=account_list_of("arn:aws:iam::"),
     not_empty_because="every account has AWS-managed policies",
     record_kind="managed_policy",
@@ -73,7 +73,7 @@ SQS_QUEUES = _inventory(
     "SQS_QUEUES (field = account id, value = JSON list of ARNs), the per-account S3 file and the combined "
     "file. A region that fails keeps its previously cached queues.",
     fetch=_regional(sqs_queue_arns),
-    storage=AccountLists(lambda s: s.redis_keys.sqs_queues, lambda s: s.s3.sqs_queues, lambda s: s.s3.sqs_combined),
+    storage=SQS_QUEUES_STORAGE,
     shape=account_list_of("arn:aws:sqs:"),
     record_kind="queue",
 )
@@ -83,7 +83,7 @@ SNS_TOPICS = _inventory(
     "SNS_TOPICS (field = account id, value = JSON list of ARNs), the per-account S3 file and the combined "
     "file. A region that fails keeps its previously cached topics.",
     fetch=_regional(sns_topic_arns),
-    storage=AccountLists(lambda s: s.redis_keys.sns_topics, lambda s: s.s3.sns_topics, lambda s: s.s3.sns_combined),
+    storage=SNS_TOPICS_STORAGE,
     shape=account_list_of("arn:aws:sns:"),
     record_kind="topic",
 )

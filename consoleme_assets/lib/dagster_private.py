@@ -14,7 +14,7 @@ in any release: `lib_tests/test_dagster_private.py` fails loudly, naming the one
   until the run ends, about 29 KiB per account of a refresh (benchmarks/result_memory.py). The run iterator that
   `dagster api execute_run` uses hands the events over one by one and keeps none.
 - The SQLite event log's connect, which makes an engine per statement batch (lib/sqlite_storage.py overrides it
-  to keep the engines, and the index shard's connection): 15 to 7.7 ms of wall per partition of a refresh (benchmarks/event_cost.py).
+  to keep the engines, and the index shard's connection; the run storage's engine too): 15 to 7.7 ms of wall per partition of a refresh (benchmarks/event_cost.py).
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ from dagster._core.execution.api import create_execution_plan, execute_run_itera
 from dagster._core.execution.retries import RetryMode
 from dagster._core.execution.step_dependency_config import StepDependencyConfig
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import INDEX_SHARD_NAME, SqliteEventLogStorage
+from dagster._core.storage.runs.sqlite.sqlite_run_storage import SqliteRunStorage
 from dagster._core.storage.sql import create_engine as create_storage_engine
 from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
 from dagster._core.storage.sqlite_storage import DagsterSqliteStorage
@@ -49,6 +50,7 @@ __all__ = [
     "DagsterSqliteStorage",
     "RetryMode",
     "SqliteEventLogStorage",
+    "SqliteRunStorage",
     "StepDependencyConfig",
     "UnresolvedAssetJobDefinition",
     "core_in_process_executor_creation",

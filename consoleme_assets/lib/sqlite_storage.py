@@ -20,6 +20,7 @@ lib/event_log.py pools the connection instead.
 from __future__ import annotations
 
 import os
+import threading
 from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -32,6 +33,7 @@ from .dagster_private import (
     SQLITE_BUSY_TIMEOUT_SECONDS,
     DagsterSqliteStorage,
     SqliteEventLogStorage,
+    SqliteRunStorage,
     create_storage_engine,
 )
 
@@ -44,7 +46,9 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
     def __init__(self, base_dir: str, inst_data: Any = None):
         self._engines: OrderedDict[str, Any] = OrderedDict()
         self._engines_pid = os.getpid()
+        self._tables_seen: set[str] = set()
         super().__init__(base_dir, inst_data=inst_data)
+        self._db_lock = threading.RLock()  # has_table below may be asked while a connection is out
 
     def _engine(self, shard: str) -> Any:
         if self._engines_pid != os.getpid():  # a forked child: the parent's connections are not ours to use
@@ -80,11 +84,23 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
                 with conn.begin():
                     yield conn
 
+    def has_table(self, table_name: str) -> bool:
+        """Dagster asks before every dynamic-partitions call, with an engine made for the question. A table, once
+        there, stays (until a wipe)."""
+        if table_name not in self._tables_seen:
+            with self._db_lock:
+                engine = self._engine(INDEX_SHARD_NAME)
+                with engine.connect() as conn:
+                    if engine.dialect.has_table(conn, table_name):
+                        self._tables_seen.add(table_name)
+        return table_name in self._tables_seen
+
     def _drop_engines(self) -> None:
         with self._db_lock:
             for engine in self._engines.values():
                 engine.dispose()
             self._engines.clear()
+            self._tables_seen.clear()
 
     def wipe(self) -> None:
         self._drop_engines()  # Dagster deletes the run shards' files: no connection may outlive them
@@ -95,18 +111,32 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
         super().dispose()
 
 
+class KeptEngineSqliteRunStorage(SqliteRunStorage):
+    """Dagster's SQLite run storage with its engine kept per process (it makes one per connection)."""
+
+    @contextmanager
+    def connect(self) -> Iterator[Any]:
+        if getattr(self, "_engine_pid", None) != os.getpid():
+            self._kept_engine = create_storage_engine(self._conn_string, poolclass=NullPool)
+            self._engine_pid = os.getpid()
+        with self._kept_engine.connect() as conn:
+            with conn.begin():
+                yield conn
+
+
 class PooledSqliteStorage(DagsterSqliteStorage):
-    """`storage: sqlite` with the pooled event log: same `base_dir`, same files.
+    """`storage: sqlite` with the pooled event log and the kept run-storage engine: same `base_dir`, same files.
 
     dagster.yaml: `storage: {custom: {module: consoleme_assets.lib.sqlite_storage, class: PooledSqliteStorage,
     config: {base_dir: ...}}}`.
     """
 
     def __init__(self, base_dir: str, inst_data: Any = None):
-        super().__init__(base_dir, inst_data=inst_data)
+        super().__init__(base_dir, inst_data=inst_data)  # Dagster's layout, its files created and migrated
         plain = self._event_log_storage
         plain.dispose()
         self._event_log_storage = PooledSqliteEventLogStorage(plain._base_dir)
+        self._run_storage = KeptEngineSqliteRunStorage(self._run_storage._conn_string)
 
     @classmethod
     def from_config_value(cls, inst_data: Any, config_value: Any) -> PooledSqliteStorage:  # type: ignore[override]

@@ -6,9 +6,9 @@
   `{prefix}/{YYYY-MM-DD}/{dataset}/{run_id}-{n}.jsonl.gz`, one folder per day (UTC, of the record's time),
   swept after `retention`: what scales and survives a Redis flush.
 
-`append` writes the stream at once and buffers the records, gzipped (a spooled file per day and dataset, on disk
-past 16 MiB); `flush(run_id)` writes the buffered objects. Replicas and deployments without a bucket keep the
-Redis window only. `read(arn)` merges both, de-duplicated by record id (the same record may be in both, or
+`append` writes the stream at once and buffers the records, gzipped (a spooled file per day and dataset, on
+disk past `s3_store.SPOOL_BYTES`); `flush(run_id)` writes the buffered objects. Replicas and deployments without
+a bucket keep the Redis window only. `read(arn)` merges both, de-duplicated by record id (the same record may be in both, or
 written twice by a retried flush), oldest first.
 """
 
@@ -29,9 +29,8 @@ from typing import Any
 
 from .caches import ConsoleMeCaches
 from .reports import WriteReport
-from .s3_store import s3_uri
+from .s3_store import SPOOL_BYTES, s3_uri
 
-SPOOL_BYTES = 16 * 2**20
 STREAM_PAGE = 1000
 CLOCK_SKEW_SECONDS = 3600  # the stream's entry ids are Redis's clock; records carry the writer's
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")

@@ -11,6 +11,10 @@ from botocore.exceptions import ClientError
 
 from .encoding import StringMap, envelope, open_envelope, write_envelope
 
+# Bodies built in memory up to this, on local disk past it: a combined file of every account grows with the
+# organisation (gzipped, a few MiB per 1,000 accounts x 10 roles), and a refresh's memory should not.
+SPOOL_BYTES = 2 * 2**20
+
 
 class S3Store:
     def __init__(self, client: Any, clock: Callable[[], float] = time.time):
@@ -20,9 +24,9 @@ class S3Store:
     def put_json(self, bucket: str, key: str, data: Any) -> int:
         """Write `data` in the envelope; gzip when the key ends with `.gz`. Returns the bytes written.
 
-        A `StringMap` is streamed through a spooled temporary file (memory up to 16 MiB, then disk)."""
+        A `StringMap` is streamed through a spooled temporary file (memory up to `SPOOL_BYTES`, then disk)."""
         if isinstance(data, StringMap):
-            with tempfile.SpooledTemporaryFile(max_size=16 * 2**20) as body:
+            with tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES) as body:
                 write_envelope(body, data, int(self.clock()), gz=key.endswith(".gz"))
                 size = body.tell()
                 body.seek(0)

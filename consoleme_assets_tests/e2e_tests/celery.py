@@ -8,9 +8,20 @@ from pathlib import Path
 from typing import Any
 
 QUEUE = "consoleme-assets"
-INSTANCE = f"""
+
+
+def instance_yaml(home) -> str:
+    """The instance file for DAGSTER_HOME `home`: the repo's storage (SQLite with the event log's engines kept,
+    lib/sqlite_storage.py) at a literal path, so a process without DAGSTER_HOME set can open it too."""
+    return f"""
 telemetry:
   enabled: false
+storage:
+  custom:
+    module: consoleme_assets.lib.sqlite_storage
+    class: PooledSqliteStorage
+    config:
+      base_dir: {json.dumps(str(home))}
 run_coordinator:
   module: dagster.core.run_coordinator
   class: DefaultRunCoordinator
@@ -22,6 +33,8 @@ run_launcher:
     broker: {{env: DAGSTER_CELERY_BROKER_URL}}
     backend: {{env: DAGSTER_CELERY_BACKEND_URL}}
 """
+
+
 WORKER = f"""
 execution:
   config:

@@ -18,7 +18,7 @@ import redis
 
 from consoleme_assets.sandbox.__main__ import CONFIG_PATH as SANDBOX_CONFIG
 
-from .celery import INSTANCE, WORKER, worker_argv
+from .celery import WORKER, instance_yaml, worker_argv
 from .flow import LAUNCH_BACKFILL, wait_for_backfill
 from .harness import BIN, DagsterDaemon, DagsterWebserver, Service, base_env, start_sandbox, wait_for
 
@@ -37,7 +37,7 @@ def test_a_ui_backfill_splits_into_runs_on_two_celery_workers(tmp_path: Path):
     try:
         home = tmp_path / "home"
         home.mkdir()
-        (home / "dagster.yaml").write_text(INSTANCE)
+        (home / "dagster.yaml").write_text(instance_yaml(home))
         (tmp_path / "worker.yaml").write_text(WORKER)
         config = tmp_path / "split.yaml"
         config.write_text(f"extends:\n  - {SANDBOX_CONFIG}\nconsoleme_assets:\n  max_accounts_per_run: 1\n")

@@ -80,15 +80,18 @@ def test_the_repo_instance_keeps_its_connections_and_plain_sqlite_reads_what_it_
         assert isinstance(instance.event_log_storage, PooledSqliteEventLogStorage)
         small, large = _connects_per_refresh(instance, connects, (2, 40), 900000000000)
     # 76 more asset events (planned, materialized) on the larger run: one connection each, the run shard's (closed
-    # after each write, so that the UI following the run sees it: test below); the index's is kept. No engine more.
+    # after each write, so that the UI following the run sees it: test below); the index's is kept. No engine more,
+    # and none per run-storage connection either (Dagster makes one each time: a dozen per run).
     assert large[0] - small[0] <= 76 + 2, (small, large)
     assert large[1] - small[1] <= 0, (small, large)
+    assert small[1] <= 2, small  # the new run's shard, and nothing else
 
     # `storage: sqlite` on the same directory: the files are Dagster's own, and its storage connects per write.
     plain_config = yaml.safe_dump({"telemetry": {"enabled": False}, "storage": {"sqlite": {"base_dir": str(home)}}})
     plain = _home(tmp_path, monkeypatch, plain_config)
     with dg.DagsterInstance.from_config(str(plain)) as instance:
         assert not isinstance(instance.event_log_storage, PooledSqliteEventLogStorage)
+        assert [r.status for r in instance.get_runs()] == [dg.DagsterRunStatus.SUCCESS] * 3  # the run storage's file
         keys = [f"{900000000000 + 2000 + i}" for i in range(40)]
         status = instance.get_status_by_partition(dg.AssetKey("sqlite_pool_probe"), keys, PROBE)
         assert set(status.values()) == {dg.AssetPartitionStatus.MATERIALIZED}
