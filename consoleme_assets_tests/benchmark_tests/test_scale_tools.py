@@ -159,9 +159,7 @@ def test_the_floor_runs_without_dagster_and_writes_where_the_datasets_do() -> No
     from consoleme_assets.iam.datasets import IAM_RESOURCES
     from consoleme_assets.inventory.datasets import MANAGED_POLICIES, S3_BUCKETS, SNS_TOPICS, SQS_QUEUES
 
-    assert floor.INVENTORY == {
-        d.name: d.storage for d in (S3_BUCKETS, MANAGED_POLICIES, SQS_QUEUES, SNS_TOPICS)
-    }
+    assert floor.INVENTORY == {d.name: d.storage for d in (S3_BUCKETS, MANAGED_POLICIES, SQS_QUEUES, SNS_TOPICS)}
     assert (floor.ACCOUNTS_STORAGE, floor.CONFIG_STORAGE, floor.IAM_STORAGE) == (
         AWS_ACCOUNTS.storage,
         AWS_CONFIG_RESOURCES.storage,
