@@ -1,20 +1,20 @@
-"""Dagster's SQLite storage with the event log's engines kept, for `make dev` and `consoleme-assets refresh`.
+"""Dagster's SQLite storage with its engines kept, for `make dev` and `consoleme-assets refresh`.
 
 Dagster's SQLite event log builds a new SQLAlchemy engine for every statement batch (an asset event takes
 several: the run's shard, then the cross-run index) and drops it after, so SQLAlchemy compiles every statement
 again; it also opens and closes a SQLite connection each time. A per-account refresh writes two asset events per
-account and dataset. Here each shard keeps its engine, and the index shard keeps one open connection as well.
-Measured with `python -m benchmarks.event_cost --partitions 600` on each instance file (quiet machine): 14.8-15.3 ms of wall and 11.6-12.0 ms of CPU per partition with Dagster's storage,
-7.6-7.8 and 5.7-5.9 here.
+account and dataset. Here each shard keeps its engine, the index shard keeps one open connection as well, and the
+run storage keeps its engine. `python -m benchmarks.event_cost --partitions 600` on each instance file (quiet
+machine): 14.8-15.3 ms of wall and 11.6-12.0 ms of CPU per partition with Dagster's storage, 7.6-7.8 and 5.7-5.9
+here (benchmarks/report.md).
 
 A run's shard still gets a connection per write, closed after it, as Dagster has it. Dagster puts every shard in
 WAL mode, and the UI follows a running run by watching its shard's `.db` file: only the last connection's close
 checkpoints the write into that file. A connection kept open would leave the run page silent until SQLite's
-automatic checkpoint (`lib_tests/test_sqlite_storage.py` shows it, one write at a time). Kept engines alone save
-most of the cost; nothing else changes: the files and their layout (`storage: sqlite` reads the same directory),
-durability, and the one-statement-batch-at-a-time lock per storage. Engines are per process: a forked child drops
-its parent's without closing their connections. Production deployments use PostgreSQL (deploy/), where
-lib/event_log.py pools the connection instead.
+automatic checkpoint (`lib_tests/test_sqlite_storage.py` shows it, one write at a time). Nothing else changes:
+the files and their layout (`storage: sqlite` reads the same directory), durability, and the one statement batch
+at a time per storage. Engines are per process: a forked child drops its parent's without closing their
+connections. Production deployments use PostgreSQL (deploy/), where lib/event_log.py pools the connection instead.
 """
 
 from __future__ import annotations
