@@ -174,7 +174,8 @@ def main() -> None:
     ]
     for r in results:
         lines.append(
-            f"| {r['workers']} | {r['runs']} | {r['most_runs_at_once']} | {r['wall_seconds']} s | {base_wall / r['wall_seconds']:.2f}x "
+            f"| {r['workers']} | {r['runs']} | {r['most_runs_at_once']} | {r['wall_seconds']} s "
+            f"| {base_wall / r['wall_seconds']:.2f}x "
             f"| {r['mean_run_seconds']} s | {r['workers_cpu_seconds']} s | {r['moto_cpu_seconds']} s "
             f"| {r['loadavg_1min_after']} |"
         )

@@ -13,8 +13,9 @@ in any release: `lib_tests/test_dagster_private.py` fails loudly, naming the one
 - The CLI's in-process runs (`materialize_streaming`): `dg.materialize` keeps every event of its run in its result
   until the run ends, about 29 KiB per account of a refresh (benchmarks/result_memory.py). The run iterator that
   `dagster api execute_run` uses hands the events over one by one and keeps none.
-- The SQLite event log's connect, which makes an engine per statement batch (lib/sqlite_storage.py overrides it
-  to keep the engines, and the index shard's connection; the run storage's engine too): 15 to 7.7 ms of wall per partition of a refresh (benchmarks/event_cost.py).
+- The SQLite storages' connect, which makes an engine per statement batch (lib/sqlite_storage.py overrides it to
+  keep the engines, and the index shard's connection): 15 to 7.7 ms of wall per partition of a refresh
+  (benchmarks/event_cost.py).
 """
 
 from __future__ import annotations

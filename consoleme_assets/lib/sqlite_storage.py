@@ -48,7 +48,8 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
         self._engines_pid = os.getpid()
         self._tables_seen: set[str] = set()
         super().__init__(base_dir, inst_data=inst_data)
-        self._db_lock = threading.RLock()  # has_table below may be asked while a connection is out
+        # has_table below takes the lock, which Dagster's did not: a call from inside `_connect` must not deadlock.
+        self._db_lock = threading.RLock()
 
     def _engine(self, shard: str) -> Any:
         if self._engines_pid != os.getpid():  # a forked child: the parent's connections are not ours to use

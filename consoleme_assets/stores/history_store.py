@@ -8,8 +8,8 @@
 
 `append` writes the stream at once and buffers the records, gzipped (a spooled file per day and dataset, on
 disk past `s3_store.SPOOL_BYTES`); `flush(run_id)` writes the buffered objects. Replicas and deployments without
-a bucket keep the Redis window only. `read(arn)` merges both, de-duplicated by record id (the same record may be in both, or
-written twice by a retried flush), oldest first.
+a bucket keep the Redis window only. `read(arn)` merges both, de-duplicated by record id (the same record may
+be in both, or written twice by a retried flush), oldest first.
 """
 
 from __future__ import annotations

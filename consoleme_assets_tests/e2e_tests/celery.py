@@ -7,21 +7,23 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 QUEUE = "consoleme-assets"
 
 
+REPO = Path(__file__).resolve().parents[2]
+
+
 def instance_yaml(home) -> str:
-    """The instance file for DAGSTER_HOME `home`: the repo's storage (SQLite with the event log's engines kept,
+    """The instance file for DAGSTER_HOME `home`: the repo's `dagster.yaml` storage (SQLite with the engines kept,
     lib/sqlite_storage.py) at a literal path, so a process without DAGSTER_HOME set can open it too."""
-    return f"""
-telemetry:
-  enabled: false
-storage:
-  custom:
-    module: consoleme_assets.lib.sqlite_storage
-    class: PooledSqliteStorage
-    config:
-      base_dir: {json.dumps(str(home))}
+    storage = yaml.safe_load((REPO / "dagster.yaml").read_text())["storage"]
+    (config,) = storage.values()  # `custom: {module, class, config}` or `sqlite: {base_dir}`
+    config.get("config", config)["base_dir"] = str(home)
+    return (
+        yaml.safe_dump({"telemetry": {"enabled": False}, "storage": storage})
+        + f"""
 run_coordinator:
   module: dagster.core.run_coordinator
   class: DefaultRunCoordinator
@@ -33,6 +35,7 @@ run_launcher:
     broker: {{env: DAGSTER_CELERY_BROKER_URL}}
     backend: {{env: DAGSTER_CELERY_BACKEND_URL}}
 """
+    )
 
 
 WORKER = f"""
